@@ -1,0 +1,80 @@
+# tktrace build: bpf/*.bpf.c -> build/*.bpf.o -> bpftool gen skeleton -> build/*.skel.h -> user/*.c
+.DELETE_ON_ERROR:
+.PHONY: all clean test test-unit test-e2e demo deps static
+
+ARCH ?= $(shell uname -m)
+BPF_ARCH := $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(ARCH)))
+BUILD ?= build
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+PYTHON ?= /usr/bin/python3
+CFLAGS ?= -O2 -g -Wall -Wextra
+LDLIBS_DYN := -lbpf -lelf -lz
+LDLIBS_STATIC := -static -l:libbpf.a -l:libelf.a -l:libz.a -lzstd
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+VMLINUX := vmlinux/$(ARCH)/vmlinux.h
+INCLUDES := -Iinclude -I$(BUILD)
+USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+
+all: $(BUILD)/tktrace
+
+$(BUILD) $(BUILD)/user $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+$(BUILD)/tktrace.bpf.o: bpf/tktrace.bpf.c $(VMLINUX) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Ivmlinux/$(ARCH) -Iinclude \
+		-MMD -MP -c $< -o $@
+
+$(BUILD)/tktrace.skel.h: $(BUILD)/tktrace.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name tktrace_bpf > $@
+
+$(BUILD)/user/%.o: user/%.c $(BUILD)/tktrace.skel.h | $(BUILD)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+
+$(BUILD)/tktrace: $(BUILD)/user/main.o $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS_DYN) -o $@
+
+# Fully static binary for machines without libbpf/libelf/zlib.
+static: $(BUILD)/tktrace-static
+$(BUILD)/tktrace-static: $(BUILD)/user/main.o $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS_STATIC) -o $@
+
+# Unit tests: pure logic only (no BPF, no root).
+$(BUILD)/tests/%: tests/unit/%.c $(USER_OBJS) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -Iuser -MMD -MP $< $(USER_OBJS) $(LDLIBS_DYN) -lcmocka -o $@
+
+test-unit: $(UNIT_TESTS)
+	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+test-e2e: $(BUILD)/tktrace
+	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e
+
+test: test-unit test-e2e
+
+demo: $(BUILD)/tktrace
+	$(Q)sh examples/demo.sh $(abspath $(BUILD)/tktrace)
+
+deps:
+	$(Q)sh scripts/install-deps.sh
+
+clean:
+	$(Q)rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d)

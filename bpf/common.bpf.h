@@ -1,0 +1,65 @@
+/* Maps and helpers shared by every tktrace BPF program (one translation unit). */
+#ifndef TKT_COMMON_BPF_H
+#define TKT_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "tktrace.h"
+
+#define TKT_MAX_TRACKED 32768
+
+/* tgids of COMMAND and its descendants; user space seeds COMMAND's pid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TKT_MAX_TRACKED);
+	__type(key, __u32);
+	__type(value, __u8);
+} tracked SEC(".maps");
+
+/* Lifecycle and test markers: frequent, woken adaptively. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} rb SEC(".maps");
+
+/* Kills only: a separate ring so bulk events can never crowd them out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} rb_urgent SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TKT_DROP_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* COMMAND's own tgid: it alone gets non-SIGKILL fatal signals reported. */
+__u32 root_tgid = 0;
+
+static __always_inline bool tkt_tracked(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&tracked, &tgid) != NULL;
+}
+
+static __always_inline void tkt_count_drop(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&drops, &idx);
+
+	if (c)
+		(*c)++;
+}
+
+static __always_inline void tkt_hdr_fill(struct tkt_hdr *h, __u32 type, __u32 pid, __u32 tid)
+{
+	h->type = type;
+	h->pid = pid;
+	h->tid = tid;
+	h->_pad = 0;
+	h->ts_ns = bpf_ktime_get_ns();
+}
+
+#endif /* TKT_COMMON_BPF_H */

@@ -1,0 +1,125 @@
+/* pytest markers: uprobes on libc setenv/unsetenv/putenv see PYTEST_CURRENT_TEST and
+ * PYTEST_XDIST_WORKER change in every traced process, with no plugin in the suite. */
+#ifndef TKT_PYTEST_BPF_H
+#define TKT_PYTEST_BPF_H
+
+#include "common.bpf.h"
+
+#define TKT_KEY_LEN 19 /* both names have 19 characters */
+
+static const char key_current_test[TKT_KEY_LEN] = "PYTEST_CURRENT_TEST";
+static const char key_xdist_worker[TKT_KEY_LEN] = "PYTEST_XDIST_WORKER";
+
+/* Which of our two keys buf starts with; end is the byte that must follow. */
+static __always_inline __u16 tkt_env_key(const char *buf, char end)
+{
+	bool a = true, b = true;
+
+	for (int i = 0; i < TKT_KEY_LEN; i++) {
+		a = a && buf[i] == key_current_test[i];
+		b = b && buf[i] == key_xdist_worker[i];
+	}
+	if (buf[TKT_KEY_LEN] != end)
+		return 0;
+	return a ? TKT_ENV_CURRENT_TEST : b ? TKT_ENV_XDIST_WORKER : 0;
+}
+
+/* Send a value in chunks so node ids of any length up to 32 KiB arrive whole. */
+static __always_inline int tkt_emit_env(__u16 key, __u16 op, const char *value)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tkt_ev_env *e;
+
+	for (int i = 0; i < TKT_ENV_MAX_CHUNKS; i++) {
+		long n = 0;
+
+		e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+		if (!e) {
+			tkt_count_drop(TKT_DROP_BULK);
+			return 0;
+		}
+		tkt_hdr_fill(&e->h, TKT_EV_ENV, id >> 32, (__u32)id);
+		e->key = key;
+		e->op = op;
+		e->chunk = i;
+		e->_pad = 0;
+		if (op == TKT_ENV_SET && value)
+			n = bpf_probe_read_user_str(e->data, TKT_ENV_CHUNK,
+						    value + (long)i * (TKT_ENV_CHUNK - 1));
+		if (n >= TKT_ENV_CHUNK) {
+			e->len = TKT_ENV_CHUNK - 1;
+			e->flags = 0;
+			bpf_ringbuf_submit(e, 0);
+			continue;
+		}
+		e->len = n > 0 ? n - 1 : 0;
+		e->flags = TKT_ENV_F_LAST;
+		bpf_ringbuf_submit(e, 0);
+		return 0;
+	}
+	return 0;
+}
+
+static __always_inline bool tkt_current_tracked(void)
+{
+	return tkt_tracked(bpf_get_current_pid_tgid() >> 32);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(tkt_setenv, const char *name, const char *value)
+{
+	char buf[TKT_KEY_LEN + 1] = {};
+	__u16 key;
+
+	if (!tkt_current_tracked())
+		return 0;
+	if (bpf_probe_read_user_str(buf, sizeof(buf), name) != TKT_KEY_LEN + 1)
+		return 0;
+	key = tkt_env_key(buf, '\0');
+	if (key)
+		tkt_emit_env(key, TKT_ENV_SET, value);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(tkt_unsetenv, const char *name)
+{
+	char buf[TKT_KEY_LEN + 1] = {};
+	__u16 key;
+
+	if (!tkt_current_tracked())
+		return 0;
+	if (bpf_probe_read_user_str(buf, sizeof(buf), name) != TKT_KEY_LEN + 1)
+		return 0;
+	key = tkt_env_key(buf, '\0');
+	if (key)
+		tkt_emit_env(key, TKT_ENV_UNSET, NULL);
+	return 0;
+}
+
+/* Python < 3.9 calls putenv("NAME=value"); glibc treats "NAME" alone as unset. */
+SEC("uprobe")
+int BPF_KPROBE(tkt_putenv, const char *string)
+{
+	char buf[TKT_KEY_LEN + 2] = {};
+	__u16 key;
+	long n;
+
+	if (!tkt_current_tracked())
+		return 0;
+	n = bpf_probe_read_user_str(buf, sizeof(buf), string);
+	if (n == TKT_KEY_LEN + 1) {
+		key = tkt_env_key(buf, '\0');
+		if (key)
+			tkt_emit_env(key, TKT_ENV_UNSET, NULL);
+		return 0;
+	}
+	if (n < TKT_KEY_LEN + 2)
+		return 0;
+	key = tkt_env_key(buf, '=');
+	if (key)
+		tkt_emit_env(key, TKT_ENV_SET, string + TKT_KEY_LEN + 1);
+	return 0;
+}
+
+#endif /* TKT_PYTEST_BPF_H */

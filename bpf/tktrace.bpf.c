@@ -1,0 +1,8 @@
+/* tktrace's kernel side: one object, programs grouped by concern in the headers below. */
+#include "common.bpf.h"
+#include "proc.bpf.h"
+#include "signal.bpf.h"
+#include "oom.bpf.h"
+#include "pytest.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,139 @@
+/* Event records shared by the BPF programs and user space: fixed widths, explicit padding. */
+#ifndef TKTRACE_H
+#define TKTRACE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TKT_COMM_LEN 16
+#define TKT_ARGS_MAX 512     /* argv bytes captured at exec (NUL separated) */
+#define TKT_ENV_CHUNK 1024   /* env values arrive in chunks of this size ... */
+#define TKT_ENV_MAX_CHUNKS 32 /* ... so a node id may be up to 32 KiB */
+#define TKT_CG_DEPTH 8       /* memory cgroup levels captured, victim's first */
+#define TKT_CG_NAME 64
+
+enum tkt_event_type {
+	TKT_EV_FORK = 1,
+	TKT_EV_EXEC = 2,
+	TKT_EV_EXIT = 3,
+	TKT_EV_ENV = 4,
+	TKT_EV_OOM = 5,
+	TKT_EV_SIGNAL = 6,
+};
+
+/* Which pytest variable an env record is about. */
+enum tkt_env_key {
+	TKT_ENV_CURRENT_TEST = 1,
+	TKT_ENV_XDIST_WORKER = 2,
+};
+
+enum tkt_env_op {
+	TKT_ENV_SET = 1,
+	TKT_ENV_UNSET = 2,
+};
+
+#define TKT_ENV_F_LAST 1u /* last chunk of the value */
+
+/* Every record starts with this; pid is the tgid the record is about. */
+struct tkt_hdr {
+	__u32 type;
+	__u32 pid;
+	__u32 tid;
+	__u32 _pad;
+	__u64 ts_ns; /* CLOCK_MONOTONIC */
+};
+
+struct tkt_ev_fork {
+	struct tkt_hdr h; /* h.pid: the child */
+	__u32 ppid;
+	__u32 _pad;
+	char comm[TKT_COMM_LEN];
+};
+
+struct tkt_ev_exec {
+	struct tkt_hdr h;
+	__u32 args_len;
+	__u32 _pad;
+	char comm[TKT_COMM_LEN];
+	char args[TKT_ARGS_MAX];
+};
+
+struct tkt_ev_exit {
+	struct tkt_hdr h;
+	__s32 exit_code; /* task->exit_code: wait status layout */
+	__u32 _pad;
+	char comm[TKT_COMM_LEN];
+};
+
+struct tkt_ev_env {
+	struct tkt_hdr h;
+	__u16 key;   /* enum tkt_env_key */
+	__u16 op;    /* enum tkt_env_op */
+	__u16 chunk; /* index of this chunk */
+	__u16 flags; /* TKT_ENV_F_* */
+	__u32 len;   /* bytes of data used in this chunk */
+	__u32 _pad;
+	char data[TKT_ENV_CHUNK];
+};
+
+struct tkt_task {
+	__u32 pid; /* tgid */
+	__u32 tid;
+	char comm[TKT_COMM_LEN];
+	__u64 rss_anon_pages;
+	__u64 rss_file_pages;
+	__u64 rss_shmem_pages;
+};
+
+struct tkt_cg {
+	__u64 id;          /* kernfs id: the cgroup directory's inode number */
+	__u64 max_pages;   /* memory limit, pages (huge when unlimited) */
+	__u64 usage_pages; /* charged pages when the kill happened */
+	char name[TKT_CG_NAME];
+};
+
+struct tkt_ev_oom {
+	struct tkt_hdr h; /* h.pid: the victim's tgid */
+	struct tkt_task victim;
+	struct tkt_task trigger; /* current at mark_victim: whose charge failed */
+	__u64 total_vm_pages;
+	__s32 oom_score_adj;
+	__u32 ncg; /* levels filled in cg[]; 0 on kernels without the task */
+	struct tkt_cg cg[TKT_CG_DEPTH];
+};
+
+#define TKT_SIG_F_KERNEL 1u /* sent with SEND_SIG_PRIV: the kernel's own kill */
+
+struct tkt_ev_signal {
+	struct tkt_hdr h; /* h.pid: the target's tgid */
+	__u32 sig;
+	__u32 sender_pid;
+	__u32 sender_tid;
+	__s32 result;
+	__u32 flags;
+	__u32 _pad;
+	__u64 target_rss_pages; /* anon + file + shmem */
+	char target_comm[TKT_COMM_LEN];
+	char sender_comm[TKT_COMM_LEN];
+};
+
+/* Indices of the per-CPU drop counters. */
+enum tkt_drop_idx {
+	TKT_DROP_BULK = 0,
+	TKT_DROP_URGENT = 1,
+	TKT_DROP_TRACKED_FULL = 2,
+	TKT_DROP_NR = 3,
+};
+
+_Static_assert(sizeof(struct tkt_hdr) == 24, "tkt_hdr layout");
+_Static_assert(sizeof(struct tkt_ev_fork) == 48, "tkt_ev_fork layout");
+_Static_assert(sizeof(struct tkt_ev_exec) == 560, "tkt_ev_exec layout");
+_Static_assert(sizeof(struct tkt_ev_exit) == 48, "tkt_ev_exit layout");
+_Static_assert(sizeof(struct tkt_ev_env) == 40 + TKT_ENV_CHUNK, "tkt_ev_env layout");
+_Static_assert(sizeof(struct tkt_task) == 48, "tkt_task layout");
+_Static_assert(sizeof(struct tkt_cg) == 88, "tkt_cg layout");
+_Static_assert(sizeof(struct tkt_ev_oom) == 24 + 96 + 16 + 8 * 88, "tkt_ev_oom layout");
+_Static_assert(sizeof(struct tkt_ev_signal) == 24 + 32 + 32, "tkt_ev_signal layout");
+
+#endif /* TKTRACE_H */

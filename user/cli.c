@@ -1,0 +1,109 @@
+/* tktrace's options. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <string.h>
+#include "util.h"
+
+void tkt_cli_usage(FILE *f)
+{
+	fputs("Usage: tktrace [OPTIONS] -- COMMAND [ARG...]\n"
+	      "\n"
+	      "Run COMMAND (usually a pytest suite) under eBPF tracing and explain every OOM kill\n"
+	      "and SIGKILL of it or its descendants by pytest test, phase and xdist worker.\n"
+	      "Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE); under sudo, COMMAND runs\n"
+	      "as the invoking user. tktrace exits with COMMAND's status (128+N for signal N).\n"
+	      "\n"
+	      "Options:\n"
+	      "  --json FILE          write the JSON report (docs/json.md) to FILE\n"
+	      "  --memory-limit SIZE  run COMMAND in a new memory cgroup limited to SIZE\n"
+	      "                       (e.g. 512M, 2G; cgroup v1 or v2), removed afterwards\n"
+	      "  -q, --quiet          no report when nothing was killed\n"
+	      "  -v, --verbose        say what is attached; twice for libbpf's debug output\n"
+	      "      --as-root        under sudo, run COMMAND as root instead of the invoking user\n"
+	      "  -h, --help           show this help\n"
+	      "  -V, --version        show the version\n"
+	      "\n"
+	      "Examples:\n"
+	      "  sudo tktrace -- pytest -x tests/\n"
+	      "  sudo tktrace --json oom.json -- python3 -m pytest -n 4\n"
+	      "  sudo tktrace --memory-limit 2G -- pytest 'tests/test_big.py::test_load[10M]'\n"
+	      "\n"
+	      "Exit status: COMMAND's; 125 if tktrace failed, 126 if COMMAND is not executable,\n"
+	      "127 if COMMAND was not found.\n",
+	      f);
+}
+
+int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t errsz)
+{
+	enum { OPT_JSON = 256, OPT_MEMLIMIT, OPT_AS_ROOT };
+	static const struct option opts[] = {
+		{ "json", required_argument, NULL, OPT_JSON },
+		{ "memory-limit", required_argument, NULL, OPT_MEMLIMIT },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "as-root", no_argument, NULL, OPT_AS_ROOT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int o;
+
+	memset(c, 0, sizeof(*c));
+	optind = 0; /* full reset: tests parse several times */
+	opterr = 0;
+	/* '+': stop at COMMAND, so its own options are left alone. */
+	while ((o = getopt_long(argc, argv, "+:qvhV", opts, NULL)) != -1) {
+		switch (o) {
+		case OPT_JSON:
+			if (!*optarg) {
+				snprintf(err, errsz, "--json needs a file name");
+				return TKT_EXIT_FAIL;
+			}
+			c->json_path = optarg;
+			break;
+		case OPT_MEMLIMIT:
+			if (tkt_parse_size(optarg, &c->memory_limit) || c->memory_limit < (4u << 20)) {
+				snprintf(err, errsz,
+					 "invalid --memory-limit '%s': give a size of at least 4M, like 512M or 2G",
+					 optarg);
+				return TKT_EXIT_FAIL;
+			}
+			c->memory_limit_arg = optarg;
+			break;
+		case 'q':
+			c->quiet = true;
+			break;
+		case 'v':
+			c->verbose++;
+			break;
+		case OPT_AS_ROOT:
+			c->as_root = true;
+			break;
+		case 'h':
+			c->help = true;
+			return 0;
+		case 'V':
+			c->version = true;
+			return 0;
+		case ':':
+			snprintf(err, errsz, "option '%s' needs an argument (see tktrace --help)",
+				 argv[optind - 1]);
+			return TKT_EXIT_FAIL;
+		default:
+			if (optopt)
+				snprintf(err, errsz, "unknown option '-%c' (see tktrace --help)", optopt);
+			else
+				snprintf(err, errsz, "unknown option '%s' (see tktrace --help)",
+					 argv[optind - 1]);
+			return TKT_EXIT_FAIL;
+		}
+	}
+	if (optind >= argc) {
+		snprintf(err, errsz, "no command given: usage: tktrace [OPTIONS] -- COMMAND [ARG...]");
+		return TKT_EXIT_FAIL;
+	}
+	c->argv = argv + optind;
+	c->argc = argc - optind;
+	return 0;
+}

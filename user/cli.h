@@ -1,0 +1,33 @@
+/* Command-line parsing: pure, so unit tests can check every option and error. */
+#ifndef TKT_CLI_H
+#define TKT_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* GNU convention, as timeout(1) and env(1). */
+#define TKT_EXIT_FAIL 125
+#define TKT_EXIT_NOEXEC 126
+#define TKT_EXIT_NOTFOUND 127
+
+struct tkt_cli {
+	const char *json_path;
+	const char *memory_limit_arg;
+	uint64_t memory_limit;
+	bool quiet;
+	int verbose;
+	bool as_root;
+	bool help;
+	bool version;
+	char **argv; /* COMMAND and its arguments */
+	int argc;
+};
+
+/* 0 on success; otherwise fills err with a one-line message and returns TKT_EXIT_FAIL. */
+int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t errsz);
+void tkt_cli_usage(FILE *f);
+
+#define TKT_VERSION "0.1.0"
+
+#endif /* TKT_CLI_H */

@@ -1,0 +1,206 @@
+/* Fork and exec of COMMAND. */
+#define _GNU_SOURCE
+#include "launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cli.h"
+
+int tkt_creds_from_env(struct tkt_creds *c, bool as_root)
+{
+	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
+	struct passwd *pw;
+	char *end;
+	long uid, gid;
+
+	memset(c, 0, sizeof(*c));
+	if (as_root || geteuid() != 0 || !su || !sg)
+		return 0;
+	uid = strtol(su, &end, 10);
+	if (*end || uid <= 0)
+		return 0;
+	gid = strtol(sg, &end, 10);
+	if (*end || gid < 0)
+		return -EINVAL;
+	c->drop = true;
+	c->uid = uid;
+	c->gid = gid;
+	pw = getpwuid(uid);
+	if (pw) {
+		snprintf(c->user, sizeof(c->user), "%s", pw->pw_name);
+		snprintf(c->home, sizeof(c->home), "%s", pw->pw_dir);
+		snprintf(c->shell, sizeof(c->shell), "%s", pw->pw_shell);
+	}
+	return 0;
+}
+
+static int check_exec(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	if (S_ISDIR(st.st_mode) || !(st.st_mode & 0111))
+		return -EACCES;
+	return 0;
+}
+
+int tkt_command_lookup(const char *argv0, char *resolved, size_t sz)
+{
+	const char *path = getenv("PATH");
+	int last = -ENOENT;
+
+	if (!*argv0)
+		return -ENOENT;
+	if (strchr(argv0, '/')) {
+		snprintf(resolved, sz, "%s", argv0);
+		return check_exec(argv0);
+	}
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		const char *colon = strchr(path, ':');
+		size_t n = colon ? (size_t)(colon - path) : strlen(path);
+		int r;
+
+		snprintf(resolved, sz, "%.*s%s%s", (int)n, path, n ? "/" : "", argv0);
+		r = check_exec(resolved);
+		if (r == 0)
+			return 0;
+		if (r == -EACCES)
+			last = r;
+		path += n + (colon ? 1 : 0);
+	}
+	return last;
+}
+
+/* err > 0: exec failed with that errno; err < 0: setting up the child failed. */
+static void child_fail(int err_fd, int err)
+{
+	ssize_t n = write(err_fd, &err, sizeof(err));
+
+	(void)n;
+	_exit(err == ENOENT ? TKT_EXIT_NOTFOUND : err > 0 ? TKT_EXIT_NOEXEC : TKT_EXIT_FAIL);
+}
+
+static void child_main(char *const argv[], const struct tkt_creds *c, const char *oom_adj,
+		       int gate_rd, int err_wr, pid_t parent)
+{
+	sigset_t none;
+	char b;
+	int fd;
+
+	/* The tracer's -1000 shield must not pass to COMMAND: restore the original. */
+	if (oom_adj) {
+		fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, oom_adj, strlen(oom_adj)) < 0)
+				(void)0;
+			close(fd);
+		}
+	}
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (c->drop) {
+		if ((c->user[0] ? initgroups(c->user, c->gid) : setgroups(0, NULL)) ||
+		    setgid(c->gid) || setuid(c->uid))
+			child_fail(err_wr, -(errno ? errno : EPERM));
+		if (c->home[0])
+			setenv("HOME", c->home, 1);
+		if (c->user[0]) {
+			setenv("USER", c->user, 1);
+			setenv("LOGNAME", c->user, 1);
+		}
+	}
+	/* After the uid change, which clears it; then make sure the parent is still there. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(TKT_EXIT_FAIL);
+	if (read(gate_rd, &b, 1) != 1)
+		_exit(TKT_EXIT_FAIL); /* the tracer gave up before opening the gate */
+	close(gate_rd);
+	execvp(argv[0], argv);
+	child_fail(err_wr, errno);
+}
+
+int tkt_launch_prepare(struct tkt_launch *l, char *const argv[], const struct tkt_creds *c,
+		       const char *oom_adj)
+{
+	int gate[2], err[2];
+	pid_t parent = getpid();
+
+	memset(l, 0, sizeof(*l));
+	l->gate_fd = l->err_fd = -1;
+	if (pipe2(gate, O_CLOEXEC))
+		return -errno;
+	if (pipe2(err, O_CLOEXEC)) {
+		int e = -errno;
+		close(gate[0]);
+		close(gate[1]);
+		return e;
+	}
+	fflush(NULL);
+	l->pid = fork();
+	if (l->pid < 0) {
+		int e = -errno;
+		close(gate[0]);
+		close(gate[1]);
+		close(err[0]);
+		close(err[1]);
+		return e;
+	}
+	if (l->pid == 0) {
+		close(gate[1]);
+		close(err[0]);
+		child_main(argv, c, oom_adj, gate[0], err[1], parent);
+	}
+	close(gate[0]);
+	close(err[1]);
+	l->gate_fd = gate[1];
+	l->err_fd = err[0];
+	return 0;
+}
+
+int tkt_launch_go(struct tkt_launch *l, bool *setup_failed)
+{
+	int e = 0;
+	ssize_t n;
+
+	if (write(l->gate_fd, "g", 1) != 1)
+		return -errno;
+	close(l->gate_fd);
+	l->gate_fd = -1;
+	do {
+		n = read(l->err_fd, &e, sizeof(e));
+	} while (n < 0 && errno == EINTR);
+	close(l->err_fd);
+	l->err_fd = -1;
+	*setup_failed = n == sizeof(e) && e < 0;
+	if (n != sizeof(e))
+		return 0;
+	return e < 0 ? e : -e;
+}
+
+void tkt_launch_abort(struct tkt_launch *l)
+{
+	if (l->gate_fd >= 0)
+		close(l->gate_fd); /* the child reads EOF and exits by itself */
+	if (l->err_fd >= 0)
+		close(l->err_fd);
+	l->gate_fd = l->err_fd = -1;
+	if (l->pid > 0)
+		waitpid(l->pid, NULL, 0);
+	l->pid = 0;
+}

@@ -1,0 +1,37 @@
+/* Starting COMMAND: held at a gate until every probe is attached, with the invoking user's
+ * identity under sudo and the tracer's OOM shield removed. */
+#ifndef TKT_LAUNCH_H
+#define TKT_LAUNCH_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct tkt_creds {
+	bool drop; /* run as uid/gid below instead of root */
+	uid_t uid;
+	gid_t gid;
+	char user[64];
+	char home[512];
+	char shell[256];
+};
+
+struct tkt_launch {
+	pid_t pid;
+	int gate_fd; /* write end: one byte lets COMMAND exec */
+	int err_fd;  /* read end: errno of a failed exec, EOF on success */
+};
+
+/* From SUDO_UID/SUDO_GID (when running as root under sudo and as_root is false). */
+int tkt_creds_from_env(struct tkt_creds *c, bool as_root);
+/* Find argv0 like execvp would: 0, -ENOENT (127) or -EACCES (126). */
+int tkt_command_lookup(const char *argv0, char *resolved, size_t sz);
+/* Fork COMMAND, stopped at the gate. oom_adj is written back into the child. */
+int tkt_launch_prepare(struct tkt_launch *l, char *const argv[], const struct tkt_creds *c,
+		       const char *oom_adj);
+/* Open the gate; returns 0 once COMMAND has exec'd, or -errno of the failed exec (or of the
+ * failed switch to the invoking user, with *setup_failed set). */
+int tkt_launch_go(struct tkt_launch *l, bool *setup_failed);
+/* Kill and reap a child that never got through the gate. */
+void tkt_launch_abort(struct tkt_launch *l);
+
+#endif /* TKT_LAUNCH_H */

@@ -1,0 +1,304 @@
+/* tktrace: run COMMAND under eBPF tracing and explain every kill by pytest test. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "cgroup.h"
+#include "cli.h"
+#include "launch.h"
+#include "model.h"
+#include "report.h"
+#include "tracer.h"
+#include "util.h"
+
+/* The only global state: which signal arrived, and how. */
+static volatile sig_atomic_t pending_sig;
+static volatile sig_atomic_t pending_sig_from_tty;
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (sig == SIGCHLD)
+		return; /* only to interrupt the poll */
+	pending_sig = sig;
+	pending_sig_from_tty = si && si->si_code == SI_KERNEL;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* CAP_BPF + CAP_PERFMON (5.8+), or CAP_SYS_ADMIN, in the effective set. */
+static bool have_bpf_caps(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { 0 };
+	uint64_t eff;
+
+	if (syscall(SYS_capget, &h, d))
+		return geteuid() == 0;
+	eff = (uint64_t)d[1].effective << 32 | d[0].effective;
+	if (eff & (1ULL << CAP_SYS_ADMIN))
+		return true;
+	return (eff & (1ULL << 39)) && (eff & (1ULL << 38)); /* CAP_BPF, CAP_PERFMON */
+}
+
+static int read_oom_adj(char *buf, size_t sz)
+{
+	int fd = open("/proc/self/oom_score_adj", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sz - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int write_oom_adj(const char *val)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int open_output(const char *path, const struct tkt_creds *creds, char *err, size_t errsz)
+{
+	/* O_NOFOLLOW: never write through a link planted at the output path. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Leave no root-owned file in the invoking user's tree. */
+	if (creds->drop && fchown(fd, creds->uid, creds->gid))
+		tkt_debug("cannot give %s to uid %u: %s", path, creds->uid, strerror(errno));
+	return fd;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void install_handlers(void)
+{
+	struct sigaction sa;
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD };
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO; /* no SA_RESTART: the poll must wake up */
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct tkt_cli cli;
+	struct tkt_creds creds;
+	struct tkt_cgroup cg = { 0 };
+	struct tkt_launch child = { 0 };
+	struct tkt_model model = { 0 };
+	struct tkt_model_opts mo = { 0 };
+	struct tkt_tracer *tracer = NULL;
+	struct tkt_run run = { 0 };
+	struct tkt_buf out = { 0 };
+	char err[512], resolved[4096], oom_adj[16] = "0";
+	bool have_oom_adj, setup_failed = false;
+	int json_fd = -1, status = 0, rc = TKT_EXIT_FAIL, r;
+	uint64_t t0, t_exit;
+
+	r = tkt_cli_parse(&cli, argc, argv, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "tktrace: %s\n", err);
+		return r;
+	}
+	if (cli.help) {
+		tkt_cli_usage(stdout);
+		return 0;
+	}
+	if (cli.version) {
+		printf("tktrace %s\n", TKT_VERSION);
+		return 0;
+	}
+	tkt_log_set_level(cli.verbose >= 2 ? TKT_LOG_DEBUG : cli.verbose ? TKT_LOG_INFO : TKT_LOG_WARN);
+
+	r = tkt_command_lookup(cli.argv[0], resolved, sizeof(resolved));
+	if (r == -ENOENT) {
+		fprintf(stderr, "tktrace: %s: command not found (check the name and PATH)\n", cli.argv[0]);
+		return TKT_EXIT_NOTFOUND;
+	}
+	if (r) {
+		fprintf(stderr, "tktrace: %s: cannot execute: %s (is it a directory, or missing +x?)\n",
+			cli.argv[0], strerror(-r));
+		return TKT_EXIT_NOEXEC;
+	}
+	if (!have_bpf_caps()) {
+		fprintf(stderr, "tktrace: needs root to load its BPF programs: run it with sudo "
+				"(or grant CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)\n");
+		return TKT_EXIT_FAIL;
+	}
+	if (tkt_creds_from_env(&creds, cli.as_root)) {
+		fprintf(stderr, "tktrace: SUDO_UID/SUDO_GID are malformed; use --as-root to run as root\n");
+		return TKT_EXIT_FAIL;
+	}
+	if (cli.json_path) {
+		json_fd = open_output(cli.json_path, &creds, err, sizeof(err));
+		if (json_fd < 0) {
+			fprintf(stderr, "tktrace: %s\n", err);
+			return TKT_EXIT_FAIL;
+		}
+	}
+
+	/* Survive the OOM we watch, even inside the same limited cgroup; COMMAND gets the old value. */
+	have_oom_adj = read_oom_adj(oom_adj, sizeof(oom_adj)) == 0;
+	r = write_oom_adj("-1000");
+	if (r) /* needs CAP_SYS_RESOURCE; tktrace stays small and is an unlikely victim */
+		tkt_info("cannot shield tktrace from the OOM killer: %s", strerror(-r));
+
+	t0 = now_ns();
+	tkt_cgroup_detect(&cg, "/proc/self/mounts");
+	mo.t0_ns = t0;
+	mo.page_size = sysconf(_SC_PAGESIZE);
+	mo.cg_mount = cg.version ? cg.mount : NULL;
+	if (tkt_model_init(&model, &mo)) {
+		fprintf(stderr, "tktrace: out of memory\n");
+		goto out;
+	}
+	r = tkt_tracer_open(&tracer, &model, err, sizeof(err));
+	if (!r)
+		r = tkt_tracer_attach(tracer, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "tktrace: %s\n", err);
+		goto out;
+	}
+	if (cli.memory_limit && tkt_cgroup_create(&cg, cli.memory_limit, err, sizeof(err))) {
+		fprintf(stderr, "tktrace: --memory-limit: %s\n", err);
+		goto out;
+	}
+	install_handlers();
+	r = tkt_launch_prepare(&child, cli.argv, &creds, have_oom_adj ? oom_adj : NULL);
+	if (r) {
+		fprintf(stderr, "tktrace: cannot start %s: %s\n", cli.argv[0], strerror(-r));
+		goto out;
+	}
+	/* Everything is attached and the child is tracked before it may exec. */
+	model.o.root_pid = child.pid;
+	r = tkt_tracer_track_root(tracer, child.pid);
+	if (!r)
+		r = tkt_model_add_root(&model, child.pid, cli.argv[0], t0);
+	if (!r && cli.memory_limit && (r = tkt_cgroup_join(&cg, child.pid)))
+		fprintf(stderr, "tktrace: cannot move %s into %s: %s\n", cli.argv[0], cg.path,
+			strerror(-r));
+	if (r) {
+		tkt_launch_abort(&child);
+		goto out;
+	}
+	r = tkt_launch_go(&child, &setup_failed);
+	if (r) {
+		waitpid(child.pid, NULL, 0);
+		if (setup_failed) {
+			fprintf(stderr, "tktrace: cannot run %s as uid %u: %s (use --as-root?)\n",
+				cli.argv[0], creds.uid, strerror(-r));
+			rc = TKT_EXIT_FAIL;
+		} else {
+			fprintf(stderr, "tktrace: %s: %s\n", cli.argv[0],
+				r == -ENOENT ? "command not found" : strerror(-r));
+			rc = r == -ENOENT ? TKT_EXIT_NOTFOUND : TKT_EXIT_NOEXEC;
+		}
+		goto out;
+	}
+
+	for (;;) {
+		pid_t w = waitpid(child.pid, &status, WNOHANG);
+		if (w == child.pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			fprintf(stderr, "tktrace: lost track of %s: %s\n", cli.argv[0], strerror(errno));
+			goto out;
+		}
+		if (pending_sig) {
+			int s = pending_sig;
+			/* A key pressed at the terminal reached COMMAND already; a kill(1) did not. */
+			if (!pending_sig_from_tty)
+				kill(child.pid, s);
+			pending_sig = 0;
+		}
+		r = tkt_tracer_poll(tracer, 100);
+		if (r && r != -EINTR) {
+			fprintf(stderr, "tktrace: reading events failed: %s\n", strerror(-r));
+			kill(child.pid, SIGTERM); /* don't leave COMMAND running untraced */
+		}
+	}
+	t_exit = now_ns();
+	tkt_tracer_drain(tracer);
+
+	run.argv = cli.argv;
+	run.argc = cli.argc;
+	run.signaled = WIFSIGNALED(status);
+	run.sig = run.signaled ? WTERMSIG(status) : 0;
+	run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+	run.exit_code = tkt_shell_status(run.signaled, run.sig, run.status);
+	run.duration_s = (double)(t_exit - t0) / 1e9;
+	run.kernel_drops = tkt_tracer_drops(tracer);
+	run.memory_limit = cli.memory_limit_arg;
+	rc = run.exit_code;
+
+	tkt_report_text(&out, &model, &run, cli.quiet);
+	if (out.len)
+		fputs(out.data, stderr);
+	if (json_fd >= 0) {
+		tkt_buf_reset(&out);
+		tkt_report_json(&out, &model, &run);
+		if (write_all(json_fd, out.data, out.len) || fsync(json_fd) < 0) {
+			if (errno != EINVAL && errno != EROFS) {
+				fprintf(stderr, "tktrace: writing %s failed: %s\n", cli.json_path,
+					strerror(errno));
+				rc = rc ? rc : TKT_EXIT_FAIL;
+			}
+		}
+	}
+out:
+	if (json_fd >= 0)
+		close(json_fd);
+	tkt_cgroup_remove(&cg);
+	tkt_tracer_destroy(tracer);
+	tkt_model_free(&model);
+	tkt_buf_free(&out);
+	return rc;
+}

@@ -1,0 +1,607 @@
+/* Process tree and attribution of kernel records to pytest tests. */
+#include "model.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *phase_names[] = {
+	[TKT_PHASE_NONE] = NULL,	   [TKT_PHASE_COLLECTION] = "collection",
+	[TKT_PHASE_SETUP] = "setup",	   [TKT_PHASE_CALL] = "call",
+	[TKT_PHASE_TEARDOWN] = "teardown", [TKT_PHASE_SESSION] = "session",
+};
+
+const char *tkt_phase_name(enum tkt_phase p)
+{
+	return p <= TKT_PHASE_SESSION ? phase_names[p] : NULL;
+}
+
+int tkt_model_init(struct tkt_model *m, const struct tkt_model_opts *o)
+{
+	memset(m, 0, sizeof(*m));
+	m->o = *o;
+	if (!m->o.page_size)
+		m->o.page_size = 4096;
+	m->strings = tkt_intern_new();
+	m->nbuckets = 4096;
+	m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
+	if (!m->strings || !m->buckets) {
+		tkt_model_free(m);
+		return -ENOMEM;
+	}
+	if (m->o.cg_mount)
+		m->o.cg_mount = tkt_intern(m->strings, o->cg_mount, strlen(o->cg_mount));
+	return 0;
+}
+
+static void proc_free(struct tkt_proc *p)
+{
+	tkt_buf_free(&p->env);
+	free(p);
+}
+
+void tkt_model_free(struct tkt_model *m)
+{
+	if (m->buckets) {
+		for (size_t i = 0; i < m->nbuckets; i++) {
+			struct tkt_proc *p = m->buckets[i], *n;
+			for (; p; p = n) {
+				n = p->hnext;
+				proc_free(p);
+			}
+		}
+	}
+	free(m->buckets);
+	free(m->ooms);
+	free(m->kills);
+	tkt_intern_free(m->strings);
+	memset(m, 0, sizeof(*m));
+}
+
+static size_t bucket_of(const struct tkt_model *m, uint32_t pid)
+{
+	return (pid * 2654435761u) & (m->nbuckets - 1);
+}
+
+struct tkt_proc *tkt_model_find(struct tkt_model *m, uint32_t pid)
+{
+	struct tkt_proc *p = m->buckets[bucket_of(m, pid)];
+
+	while (p && p->pid != pid)
+		p = p->hnext;
+	return p;
+}
+
+static void unlink_proc(struct tkt_model *m, struct tkt_proc *victim)
+{
+	struct tkt_proc **pp = &m->buckets[bucket_of(m, victim->pid)];
+
+	while (*pp && *pp != victim)
+		pp = &(*pp)->hnext;
+	if (*pp) {
+		*pp = victim->hnext;
+		m->nprocs--;
+	}
+}
+
+static void dead_remove(struct tkt_model *m, struct tkt_proc *p)
+{
+	struct tkt_proc **pp = &m->dead_head, *prev = NULL;
+
+	while (*pp && *pp != p) {
+		prev = *pp;
+		pp = &(*pp)->dnext;
+	}
+	if (!*pp)
+		return;
+	*pp = p->dnext;
+	if (m->dead_tail == p)
+		m->dead_tail = prev;
+}
+
+/* A fresh entry for pid; a stale one (pid reuse) is replaced. */
+static struct tkt_proc *proc_new(struct tkt_model *m, uint32_t pid)
+{
+	struct tkt_proc *old = tkt_model_find(m, pid), *p;
+	size_t b = bucket_of(m, pid);
+
+	if (old) {
+		unlink_proc(m, old);
+		if (!old->alive)
+			dead_remove(m, old);
+		proc_free(old);
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	p->alive = true;
+	p->hnext = m->buckets[b];
+	m->buckets[b] = p;
+	m->nprocs++;
+	m->procs_seen++;
+	return p;
+}
+
+struct tkt_attr tkt_model_attr(struct tkt_model *m, uint32_t pid)
+{
+	struct tkt_proc *p = tkt_model_find(m, pid);
+	struct tkt_attr none = { NULL, TKT_PHASE_NONE, NULL };
+
+	if (!p)
+		return none;
+	return p->is_pytest ? p->own : p->inherited;
+}
+
+void tkt_model_set_cwd(struct tkt_model *m, uint32_t pid, const char *cwd)
+{
+	struct tkt_proc *p = tkt_model_find(m, pid);
+
+	if (p && cwd)
+		p->cwd = tkt_intern(m->strings, cwd, strlen(cwd));
+}
+
+double tkt_model_time_s(const struct tkt_model *m, uint64_t ts_ns)
+{
+	return ts_ns > m->o.t0_ns ? (double)(ts_ns - m->o.t0_ns) / 1e9 : 0.0;
+}
+
+int tkt_model_add_root(struct tkt_model *m, uint32_t pid, const char *comm, uint64_t ts_ns)
+{
+	struct tkt_proc *p = proc_new(m, pid);
+
+	if (!p)
+		return -ENOMEM;
+	snprintf(p->comm, sizeof(p->comm), "%s", comm ? comm : "");
+	p->start_ns = ts_ns;
+	return 0;
+}
+
+bool tkt_parse_current_test(const char *val, size_t len, size_t *nodeid_len, enum tkt_phase *ph)
+{
+	static const struct {
+		const char *suffix;
+		enum tkt_phase phase;
+	} sfx[] = {
+		{ " (setup)", TKT_PHASE_SETUP },
+		{ " (call)", TKT_PHASE_CALL },
+		{ " (teardown)", TKT_PHASE_TEARDOWN },
+	};
+
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		size_t sl = strlen(sfx[i].suffix);
+		if (len > sl && memcmp(val + len - sl, sfx[i].suffix, sl) == 0) {
+			*nodeid_len = len - sl;
+			*ph = sfx[i].phase;
+			return true;
+		}
+	}
+	*nodeid_len = len;
+	*ph = TKT_PHASE_CALL;
+	return false;
+}
+
+static const char *base_name(const char *s)
+{
+	const char *b = strrchr(s, '/');
+
+	return b ? b + 1 : s;
+}
+
+/* pytest, py.test, pytest-3, pytest-3.11 */
+static bool is_pytest_name(const char *s)
+{
+	const char *b = base_name(s);
+	size_t n;
+
+	if (strncmp(b, "pytest", 6) == 0)
+		n = 6;
+	else if (strncmp(b, "py.test", 7) == 0)
+		n = 7;
+	else
+		return false;
+	b += n;
+	if (*b == '\0')
+		return true;
+	if (*b != '-')
+		return false;
+	for (b++; *b; b++)
+		if (!((*b >= '0' && *b <= '9') || *b == '.'))
+			return false;
+	return true;
+}
+
+static bool is_python_name(const char *s)
+{
+	return strncmp(base_name(s), "python", 6) == 0;
+}
+
+bool tkt_pytest_invocation(const char *args, size_t len, struct tkt_buf *cmd)
+{
+	const char *argv[8];
+	int argc = 0;
+	size_t off = 0;
+
+	while (off < len && argc < 8) {
+		size_t n = strnlen(args + off, len - off);
+		if (off + n == len)
+			break; /* cut short by the capture limit: no trailing NUL */
+		argv[argc++] = args + off;
+		off += n + 1;
+	}
+	if (argc == 0)
+		return false;
+	if (is_pytest_name(argv[0])) {
+		tkt_buf_reset(cmd);
+		tkt_shell_quote(cmd, argv[0]);
+		return true;
+	}
+	if (!is_python_name(argv[0]))
+		return false;
+	/* python [-X opt|-W arg|-flags]... (-m pytest | path/to/pytest) */
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-m") == 0 && i + 1 < argc) {
+			if (strcmp(argv[i + 1], "pytest") && strcmp(argv[i + 1], "py.test"))
+				return false;
+			tkt_buf_reset(cmd);
+			tkt_shell_quote(cmd, argv[0]);
+			tkt_buf_printf(cmd, " -m %s", argv[i + 1]);
+			return true;
+		}
+		if (strcmp(a, "-mpytest") == 0) {
+			tkt_buf_reset(cmd);
+			tkt_shell_quote(cmd, argv[0]);
+			tkt_buf_printf(cmd, " -m pytest");
+			return true;
+		}
+		if (strcmp(a, "-X") == 0 || strcmp(a, "-W") == 0) {
+			i++;
+			continue;
+		}
+		if (a[0] == '-')
+			continue;
+		if (is_pytest_name(a)) {
+			tkt_buf_reset(cmd);
+			tkt_shell_quote(cmd, argv[0]);
+			tkt_buf_append(cmd, " ", 1);
+			tkt_shell_quote(cmd, a);
+			return true;
+		}
+		return false;
+	}
+	return false;
+}
+
+int tkt_pick_limiting_cg(const struct tkt_cg *cg, uint32_t ncg, uint64_t page_size)
+{
+	/* The kernel's PAGE_COUNTER_MAX is LONG_MAX / PAGE_SIZE: anything near it is "max". */
+	uint64_t unlimited = (uint64_t)INT64_MAX / (page_size ? page_size : 4096) / 2;
+	int first_limited = -1;
+
+	if (ncg > TKT_CG_DEPTH)
+		ncg = TKT_CG_DEPTH;
+	for (uint32_t i = 0; i < ncg; i++) {
+		uint64_t max = cg[i].max_pages;
+		if (max == 0 || max >= unlimited)
+			continue;
+		if (first_limited < 0)
+			first_limited = i;
+		/* The charge that failed had brought this one to its limit. */
+		if (cg[i].usage_pages + max / 32 + 64 >= max)
+			return i;
+	}
+	return first_limited;
+}
+
+/* "/sys/fs/cgroup/memory" + names from the top ancestor down to level idx. */
+static const char *cg_path(struct tkt_model *m, const struct tkt_cg *cg, uint32_t ncg, int idx)
+{
+	struct tkt_buf b = { 0 };
+	const char *r;
+	int top = (int)ncg - 1;
+
+	if (ncg > TKT_CG_DEPTH || idx < 0 || idx >= (int)ncg)
+		return NULL;
+	tkt_buf_printf(&b, "%s", m->o.cg_mount ? m->o.cg_mount : "");
+	/* Level top is the hierarchy root ("/" on v2, "" on v1) unless the walk was cut at
+	 * TKT_CG_DEPTH. */
+	if (cg[top].name[0] == '\0' || (cg[top].name[0] == '/' && cg[top].name[1] == '\0'))
+		top--;
+	else
+		tkt_buf_printf(&b, "/...");
+	for (int i = top; i >= idx; i--)
+		tkt_buf_printf(&b, "/%.*s", TKT_CG_NAME, cg[i].name);
+	if (b.len == 0)
+		tkt_buf_append(&b, "/", 1);
+	r = tkt_intern(m->strings, b.data, b.len);
+	tkt_buf_free(&b);
+	return r;
+}
+
+static void party_fill(struct tkt_model *m, struct tkt_party *pt, uint32_t pid, const char *comm)
+{
+	struct tkt_proc *p = tkt_model_find(m, pid);
+
+	memset(pt, 0, sizeof(*pt));
+	pt->pid = pid;
+	tkt_comm_copy(pt->comm, comm);
+	pt->attr = tkt_model_attr(m, pid);
+	if (p) {
+		pt->known = true;
+		pt->pytest_cmd = p->pytest_cmd;
+		pt->cwd = p->cwd;
+		if (!pt->comm[0])
+			memcpy(pt->comm, p->comm, sizeof(pt->comm));
+	}
+}
+
+static void *grow(void *arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return arr;
+	size_t ncap = *cap ? *cap * 2 : 8;
+	void *p = realloc(arr, ncap * elem);
+	if (p)
+		*cap = ncap;
+	return p;
+}
+
+static int ev_fork(struct tkt_model *m, const struct tkt_ev_fork *e)
+{
+	struct tkt_proc *parent = tkt_model_find(m, e->ppid);
+	struct tkt_proc *p = proc_new(m, e->h.pid);
+
+	if (!p)
+		return -ENOMEM;
+	p->ppid = e->ppid;
+	p->start_ns = e->h.ts_ns;
+	tkt_comm_copy(p->comm, e->comm);
+	if (parent) {
+		/* Snapshot: the child belongs to what its parent was doing when it was made. */
+		p->inherited = parent->is_pytest ? parent->own : parent->inherited;
+		p->pytest_cmd = parent->pytest_cmd;
+		p->cwd = parent->cwd;
+	}
+	return 0;
+}
+
+static int ev_exec(struct tkt_model *m, const struct tkt_ev_exec *e)
+{
+	struct tkt_proc *p = tkt_model_find(m, e->h.pid);
+	struct tkt_buf cmd = { 0 };
+	size_t alen = e->args_len > TKT_ARGS_MAX ? TKT_ARGS_MAX : e->args_len;
+
+	if (!p) {
+		p = proc_new(m, e->h.pid);
+		if (!p)
+			return -ENOMEM;
+		p->start_ns = e->h.ts_ns;
+	}
+	tkt_comm_copy(p->comm, e->comm);
+	if (tkt_pytest_invocation(e->args, alen, &cmd)) {
+		if (!p->is_pytest) {
+			p->is_pytest = true;
+			p->own.test = NULL;
+			p->own.phase = TKT_PHASE_COLLECTION;
+			p->own.worker = NULL;
+		}
+		p->pytest_cmd = tkt_intern(m->strings, cmd.data, cmd.len);
+		p->cwd = NULL; /* the tracer fills it in from /proc while the process lives */
+	} else if (p->is_pytest) {
+		/* A pytest process replaced by another program keeps what it was doing. */
+		p->inherited = p->own;
+		p->is_pytest = false;
+	}
+	tkt_buf_free(&cmd);
+	return 0;
+}
+
+static int ev_exit(struct tkt_model *m, const struct tkt_ev_exit *e)
+{
+	struct tkt_proc *p = tkt_model_find(m, e->h.pid);
+
+	if (!p || !p->alive)
+		return 0;
+	p->alive = false;
+	p->exit_ns = e->h.ts_ns;
+	/* Kept a while: a kill record from the other ring may still name it. */
+	p->dnext = NULL;
+	if (m->dead_tail)
+		m->dead_tail->dnext = p;
+	else
+		m->dead_head = p;
+	m->dead_tail = p;
+	return 0;
+}
+
+static void become_pytest(struct tkt_proc *p)
+{
+	if (p->is_pytest)
+		return;
+	p->is_pytest = true;
+	p->own.test = NULL;
+	p->own.phase = TKT_PHASE_COLLECTION;
+	p->own.worker = NULL;
+}
+
+static void env_complete(struct tkt_model *m, struct tkt_proc *p)
+{
+	const char *v = p->env.data ? p->env.data : "";
+	size_t len = p->env.len;
+
+	become_pytest(p);
+	if (p->env_key == TKT_ENV_CURRENT_TEST) {
+		if (p->env_op == TKT_ENV_UNSET) {
+			p->own.test = NULL;
+			p->own.phase = TKT_PHASE_SESSION;
+			return;
+		}
+		size_t idlen;
+		enum tkt_phase ph;
+		tkt_parse_current_test(v, len, &idlen, &ph);
+		p->own.test = tkt_intern(m->strings, v, idlen);
+		p->own.phase = ph;
+		if (ph == TKT_PHASE_SETUP)
+			m->tests_seen++;
+	} else if (p->env_key == TKT_ENV_XDIST_WORKER) {
+		p->own.worker = p->env_op == TKT_ENV_SET ? tkt_intern(m->strings, v, len) : NULL;
+	}
+}
+
+static int ev_env(struct tkt_model *m, const struct tkt_ev_env *e)
+{
+	struct tkt_proc *p = tkt_model_find(m, e->h.pid);
+	uint32_t len = e->len > TKT_ENV_CHUNK ? TKT_ENV_CHUNK : e->len;
+
+	if (!p)
+		return 0;
+	if (e->chunk == 0) {
+		tkt_buf_reset(&p->env);
+		p->env_key = e->key;
+		p->env_op = e->op;
+		p->env_next = 0;
+		p->env_broken = false;
+	}
+	if (e->chunk != p->env_next || e->key != p->env_key) {
+		/* A chunk went missing (ring full): never guess a node id. */
+		if (!p->env_broken)
+			m->lost_events++;
+		p->env_broken = true;
+		return 0;
+	}
+	if (p->env_broken)
+		return 0;
+	tkt_buf_append(&p->env, e->data, len);
+	p->env_next++;
+	if (e->flags & TKT_ENV_F_LAST) {
+		env_complete(m, p);
+		tkt_buf_free(&p->env);
+	}
+	return 0;
+}
+
+static int ev_oom(struct tkt_model *m, const struct tkt_ev_oom *e)
+{
+	struct tkt_oom_rec *r;
+	uint64_t ps = m->o.page_size;
+	int lim;
+
+	m->ooms = grow(m->ooms, &m->cap_ooms, m->nooms, sizeof(*m->ooms));
+	if (!m->ooms || m->nooms >= m->cap_ooms)
+		return -ENOMEM;
+	r = &m->ooms[m->nooms++];
+	memset(r, 0, sizeof(*r));
+	r->ts_ns = e->h.ts_ns;
+	party_fill(m, &r->victim, e->victim.pid, e->victim.comm);
+	r->victim.anon_bytes = e->victim.rss_anon_pages * ps;
+	r->victim.file_bytes = e->victim.rss_file_pages * ps;
+	r->victim.shmem_bytes = e->victim.rss_shmem_pages * ps;
+	r->victim.rss_bytes = r->victim.anon_bytes + r->victim.file_bytes + r->victim.shmem_bytes;
+	party_fill(m, &r->trigger, e->trigger.pid, e->trigger.comm);
+	r->trigger.anon_bytes = e->trigger.rss_anon_pages * ps;
+	r->trigger.file_bytes = e->trigger.rss_file_pages * ps;
+	r->trigger.shmem_bytes = e->trigger.rss_shmem_pages * ps;
+	r->trigger.rss_bytes = r->trigger.anon_bytes + r->trigger.file_bytes + r->trigger.shmem_bytes;
+	r->oom_score_adj = e->oom_score_adj;
+	r->total_vm_bytes = e->total_vm_pages * ps;
+	lim = tkt_pick_limiting_cg(e->cg, e->ncg, ps);
+	if (lim >= 0) {
+		r->has_limit = true;
+		r->limit_bytes = e->cg[lim].max_pages * ps;
+		r->usage_bytes = e->cg[lim].usage_pages * ps;
+		r->cgroup = cg_path(m, e->cg, e->ncg, lim);
+	} else if (e->ncg > 0) {
+		r->usage_bytes = e->cg[0].usage_pages * ps;
+		r->cgroup = cg_path(m, e->cg, e->ncg, 0);
+	}
+	/* The OOM killer's SIGKILL to this victim came just before: not a separate kill. */
+	for (size_t i = 0; i < m->nkills;) {
+		struct tkt_kill_rec *k = &m->kills[i];
+		if (k->kernel && k->target.pid == e->victim.pid && k->sender_pid == e->trigger.pid &&
+		    e->h.ts_ns - k->ts_ns < 1000000000ULL) {
+			memmove(k, k + 1, (m->nkills - i - 1) * sizeof(*k));
+			m->nkills--;
+			continue;
+		}
+		i++;
+	}
+	m->last_oom_sender = e->trigger.pid;
+	m->last_oom_ns = e->h.ts_ns;
+	return 0;
+}
+
+static int ev_signal(struct tkt_model *m, const struct tkt_ev_signal *e)
+{
+	struct tkt_kill_rec *k;
+
+	if (e->h.pid == m->o.root_pid) {
+		m->root_signaled = true;
+		m->root_sig = e->sig;
+		m->root_sig_sender = e->sender_pid;
+		tkt_comm_copy(m->root_sig_sender_comm, e->sender_comm);
+	}
+	if (e->sig != 9)
+		return 0;
+	/* The OOM killer also kills processes sharing the victim's memory, right after. */
+	if ((e->flags & TKT_SIG_F_KERNEL) && m->nooms && e->sender_pid == m->last_oom_sender &&
+	    e->h.ts_ns >= m->last_oom_ns && e->h.ts_ns - m->last_oom_ns < 100000000ULL)
+		return 0;
+	m->kills = grow(m->kills, &m->cap_kills, m->nkills, sizeof(*m->kills));
+	if (!m->kills || m->nkills >= m->cap_kills)
+		return -ENOMEM;
+	k = &m->kills[m->nkills++];
+	memset(k, 0, sizeof(*k));
+	k->ts_ns = e->h.ts_ns;
+	party_fill(m, &k->target, e->h.pid, e->target_comm);
+	k->target.rss_bytes = e->target_rss_pages * m->o.page_size;
+	k->sender_pid = e->sender_pid;
+	tkt_comm_copy(k->sender_comm, e->sender_comm);
+	k->kernel = e->flags & TKT_SIG_F_KERNEL;
+	return 0;
+}
+
+int tkt_model_apply(struct tkt_model *m, const void *data, size_t len)
+{
+	const struct tkt_hdr *h = data;
+	static const size_t sizes[] = {
+		[TKT_EV_FORK] = sizeof(struct tkt_ev_fork), [TKT_EV_EXEC] = sizeof(struct tkt_ev_exec),
+		[TKT_EV_EXIT] = sizeof(struct tkt_ev_exit), [TKT_EV_ENV] = sizeof(struct tkt_ev_env),
+		[TKT_EV_OOM] = sizeof(struct tkt_ev_oom),   [TKT_EV_SIGNAL] = sizeof(struct tkt_ev_signal),
+	};
+
+	if (len < sizeof(*h) || h->type < TKT_EV_FORK || h->type > TKT_EV_SIGNAL ||
+	    len < sizes[h->type]) {
+		m->lost_events++;
+		return -EINVAL;
+	}
+	if (h->ts_ns > m->last_ns)
+		m->last_ns = h->ts_ns;
+	switch (h->type) {
+	case TKT_EV_FORK:
+		return ev_fork(m, data);
+	case TKT_EV_EXEC:
+		return ev_exec(m, data);
+	case TKT_EV_EXIT:
+		return ev_exit(m, data);
+	case TKT_EV_ENV:
+		return ev_env(m, data);
+	case TKT_EV_OOM:
+		return ev_oom(m, data);
+	case TKT_EV_SIGNAL:
+		return ev_signal(m, data);
+	}
+	return -EINVAL;
+}
+
+void tkt_model_sweep(struct tkt_model *m, uint64_t grace_ns)
+{
+	while (m->dead_head && m->last_ns > m->dead_head->exit_ns + grace_ns) {
+		struct tkt_proc *p = m->dead_head;
+		m->dead_head = p->dnext;
+		if (!m->dead_head)
+			m->dead_tail = NULL;
+		unlink_proc(m, p);
+		proc_free(p);
+	}
+}

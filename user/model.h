@@ -1,0 +1,138 @@
+/* The run as user space knows it: process tree, pytest attribution, kills. Pure logic: fed
+ * decoded kernel records, it touches no system state, so unit tests drive it directly. */
+#ifndef TKT_MODEL_H
+#define TKT_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "tktrace.h"
+#include "util.h"
+
+enum tkt_phase {
+	TKT_PHASE_NONE = 0, /* not under any pytest process */
+	TKT_PHASE_COLLECTION,
+	TKT_PHASE_SETUP,
+	TKT_PHASE_CALL,
+	TKT_PHASE_TEARDOWN,
+	TKT_PHASE_SESSION, /* between tests */
+};
+
+const char *tkt_phase_name(enum tkt_phase p); /* NULL for NONE */
+
+/* Where a process stands: the test, phase and xdist worker (interned strings or NULL). */
+struct tkt_attr {
+	const char *test;
+	enum tkt_phase phase;
+	const char *worker;
+};
+
+struct tkt_proc {
+	uint32_t pid;
+	uint32_t ppid;
+	char comm[17];
+	bool is_pytest; /* runs tests itself: attribution is its own */
+	bool alive;
+	uint64_t start_ns;
+	uint64_t exit_ns;
+	struct tkt_attr own;       /* when is_pytest */
+	struct tkt_attr inherited; /* snapshot of the parent's at fork */
+	const char *pytest_cmd;    /* how its pytest was started: "python3 -m pytest" */
+	const char *cwd;           /* that pytest's working directory */
+	/* Reassembly of a chunked env value. */
+	struct tkt_buf env;
+	uint16_t env_key;
+	uint16_t env_op;
+	uint16_t env_next;
+	bool env_broken;
+	struct tkt_proc *hnext; /* hash chain */
+	struct tkt_proc *dnext; /* dead list */
+};
+
+/* A process as a report shows it, frozen at the moment of an event. */
+struct tkt_party {
+	uint32_t pid;
+	char comm[17];
+	struct tkt_attr attr;
+	bool known; /* a traced process */
+	uint64_t rss_bytes;
+	uint64_t anon_bytes, file_bytes, shmem_bytes;
+	const char *pytest_cmd;
+	const char *cwd;
+};
+
+struct tkt_oom_rec {
+	uint64_t ts_ns;
+	struct tkt_party victim;
+	struct tkt_party trigger;
+	const char *cgroup; /* path of the limiting memory cgroup, or NULL */
+	bool has_limit;
+	uint64_t limit_bytes;
+	uint64_t usage_bytes;
+	int oom_score_adj;
+	uint64_t total_vm_bytes;
+};
+
+struct tkt_kill_rec {
+	uint64_t ts_ns;
+	struct tkt_party target;
+	uint32_t sender_pid;
+	char sender_comm[17];
+	bool kernel; /* SEND_SIG_PRIV: the kernel, not a process, sent it */
+};
+
+struct tkt_model_opts {
+	uint32_t root_pid;
+	uint64_t t0_ns;       /* CLOCK_MONOTONIC at start; times are reported from here */
+	uint64_t page_size;
+	const char *cg_mount; /* where the memory controller's hierarchy is mounted */
+};
+
+struct tkt_model {
+	struct tkt_model_opts o;
+	struct tkt_intern *strings;
+	struct tkt_proc **buckets;
+	size_t nbuckets;
+	size_t nprocs;       /* live entries in the table */
+	size_t procs_seen;   /* every process ever traced */
+	size_t tests_seen;   /* setup phases seen */
+	struct tkt_proc *dead_head, *dead_tail; /* freed once no late record can need them */
+	struct tkt_oom_rec *ooms;
+	size_t nooms, cap_ooms;
+	struct tkt_kill_rec *kills;
+	size_t nkills, cap_kills;
+	/* The last fatal signal sent to COMMAND itself. */
+	bool root_signaled;
+	uint32_t root_sig;
+	uint32_t root_sig_sender;
+	char root_sig_sender_comm[17];
+	/* For dropping the OOM killer's own SIGKILLs from the kill list. */
+	uint32_t last_oom_sender;
+	uint64_t last_oom_ns;
+	uint64_t lost_events; /* records that could not be used (bad size, broken chunks) */
+	uint64_t last_ns;
+};
+
+int tkt_model_init(struct tkt_model *m, const struct tkt_model_opts *o);
+void tkt_model_free(struct tkt_model *m);
+/* COMMAND itself: user space forked it, no fork record comes. */
+int tkt_model_add_root(struct tkt_model *m, uint32_t pid, const char *comm, uint64_t ts_ns);
+/* Apply one raw record; -EINVAL when it is malformed (counted in lost_events). */
+int tkt_model_apply(struct tkt_model *m, const void *data, size_t len);
+struct tkt_proc *tkt_model_find(struct tkt_model *m, uint32_t pid);
+/* The attribution of a process now: its own when it runs tests, else inherited. */
+struct tkt_attr tkt_model_attr(struct tkt_model *m, uint32_t pid);
+void tkt_model_set_cwd(struct tkt_model *m, uint32_t pid, const char *cwd);
+/* Free processes that exited more than grace_ns before the newest record. */
+void tkt_model_sweep(struct tkt_model *m, uint64_t grace_ns);
+double tkt_model_time_s(const struct tkt_model *m, uint64_t ts_ns);
+
+/* Pure parsers, exported for tests. */
+/* "tests/a.py::t[x] (call)" -> nodeid length and phase; false if the suffix is missing. */
+bool tkt_parse_current_test(const char *val, size_t len, size_t *nodeid_len, enum tkt_phase *ph);
+/* NUL-separated argv: is this a pytest invocation? Writes how to start pytest again. */
+bool tkt_pytest_invocation(const char *args, size_t len, struct tkt_buf *cmd);
+/* Index into cg[] of the cgroup whose limit was hit, or -1 when none is limited. */
+int tkt_pick_limiting_cg(const struct tkt_cg *cg, uint32_t ncg, uint64_t page_size);
+
+#endif /* TKT_MODEL_H */

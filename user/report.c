@@ -1,0 +1,289 @@
+/* Report rendering: the JSON contract and the human summary on stderr. */
+#include "report.h"
+
+#include <string.h>
+#include "json.h"
+
+const char *tkt_cause_name(enum tkt_cause c)
+{
+	switch (c) {
+	case TKT_CAUSE_OOM:
+		return "oom-kill";
+	case TKT_CAUSE_SIGKILL:
+		return "sigkill";
+	case TKT_CAUSE_SIGNAL:
+		return "signal";
+	default:
+		return "exit";
+	}
+}
+
+int tkt_shell_status(bool signaled, int sig, int status)
+{
+	return signaled ? 128 + sig : status;
+}
+
+static const struct tkt_oom_rec *root_oom(const struct tkt_model *m)
+{
+	for (size_t i = 0; i < m->nooms; i++)
+		if (m->ooms[i].victim.pid == m->o.root_pid)
+			return &m->ooms[i];
+	return NULL;
+}
+
+static const struct tkt_kill_rec *root_kill(const struct tkt_model *m)
+{
+	const struct tkt_kill_rec *k = NULL;
+
+	for (size_t i = 0; i < m->nkills; i++)
+		if (m->kills[i].target.pid == m->o.root_pid)
+			k = &m->kills[i];
+	return k;
+}
+
+enum tkt_cause tkt_report_cause(const struct tkt_model *m, const struct tkt_run *r)
+{
+	if (!r->signaled)
+		return TKT_CAUSE_EXIT;
+	if (r->sig != 9)
+		return TKT_CAUSE_SIGNAL;
+	return root_oom(m) ? TKT_CAUSE_OOM : TKT_CAUSE_SIGKILL;
+}
+
+bool tkt_rerun_command(struct tkt_buf *out, const struct tkt_party *p)
+{
+	if (!p->attr.test)
+		return false;
+	if (p->cwd) {
+		tkt_buf_append(out, "cd ", 3);
+		tkt_shell_quote(out, p->cwd);
+		tkt_buf_append(out, " && ", 4);
+	}
+	tkt_buf_printf(out, "%s ", p->pytest_cmd ? p->pytest_cmd : "python3 -m pytest");
+	tkt_shell_quote(out, p->attr.test);
+	return true;
+}
+
+static void json_party(struct tkt_json *j, const char *key, const struct tkt_party *p)
+{
+	tkt_json_obj_begin(j, key);
+	tkt_json_uint(j, "pid", p->pid);
+	tkt_json_str(j, "comm", p->comm);
+	tkt_json_str(j, "test", p->attr.test);
+	tkt_json_str(j, "phase", tkt_phase_name(p->attr.phase));
+	tkt_json_str(j, "worker", p->attr.worker);
+	tkt_json_uint(j, "rss_bytes", p->rss_bytes);
+	tkt_json_bool(j, "traced", p->known);
+	tkt_json_obj_end(j);
+}
+
+int tkt_report_json(struct tkt_buf *out, const struct tkt_model *m, const struct tkt_run *r)
+{
+	struct tkt_json j;
+	struct tkt_buf tmp = { 0 };
+
+	tkt_json_init(&j, out, true);
+	tkt_json_obj_begin(&j, NULL);
+	tkt_json_int(&j, "format_version", 1);
+	tkt_json_arr_begin(&j, "command");
+	for (int i = 0; i < r->argc; i++)
+		tkt_json_str(&j, NULL, r->argv[i]);
+	tkt_json_arr_end(&j);
+	tkt_json_int(&j, "exit_code", r->exit_code);
+	tkt_json_str(&j, "cause", tkt_cause_name(tkt_report_cause(m, r)));
+	if (r->signaled)
+		tkt_json_int(&j, "signal", r->sig);
+	else
+		tkt_json_null(&j, "signal");
+	tkt_json_uint(&j, "pid", m->o.root_pid);
+	tkt_json_double(&j, "duration_s", r->duration_s, 3);
+	tkt_json_arr_begin(&j, "oom_kills");
+	for (size_t i = 0; i < m->nooms; i++) {
+		const struct tkt_oom_rec *o = &m->ooms[i];
+		tkt_json_obj_begin(&j, NULL);
+		tkt_json_double(&j, "time_s", tkt_model_time_s(m, o->ts_ns), 6);
+		json_party(&j, "victim", &o->victim);
+		json_party(&j, "trigger", &o->trigger);
+		tkt_json_str(&j, "cgroup", o->cgroup);
+		if (o->has_limit)
+			tkt_json_uint(&j, "limit_bytes", o->limit_bytes);
+		else
+			tkt_json_null(&j, "limit_bytes");
+		tkt_json_uint(&j, "cgroup_usage_bytes", o->usage_bytes);
+		tkt_json_obj_begin(&j, "victim_rss");
+		tkt_json_uint(&j, "anon_bytes", o->victim.anon_bytes);
+		tkt_json_uint(&j, "file_bytes", o->victim.file_bytes);
+		tkt_json_uint(&j, "shmem_bytes", o->victim.shmem_bytes);
+		tkt_json_obj_end(&j);
+		tkt_json_int(&j, "oom_score_adj", o->oom_score_adj);
+		tkt_buf_reset(&tmp);
+		if (tkt_rerun_command(&tmp, &o->victim))
+			tkt_json_str(&j, "rerun", tmp.data);
+		else
+			tkt_json_null(&j, "rerun");
+		tkt_json_obj_end(&j);
+	}
+	tkt_json_arr_end(&j);
+	tkt_json_arr_begin(&j, "kills");
+	for (size_t i = 0; i < m->nkills; i++) {
+		const struct tkt_kill_rec *k = &m->kills[i];
+		tkt_json_obj_begin(&j, NULL);
+		tkt_json_double(&j, "time_s", tkt_model_time_s(m, k->ts_ns), 6);
+		json_party(&j, "target", &k->target);
+		tkt_json_obj_begin(&j, "sender");
+		tkt_json_uint(&j, "pid", k->sender_pid);
+		tkt_json_str(&j, "comm", k->sender_comm);
+		tkt_json_bool(&j, "kernel", k->kernel);
+		tkt_json_obj_end(&j);
+		tkt_json_obj_end(&j);
+	}
+	tkt_json_arr_end(&j);
+	tkt_json_uint(&j, "lost_events", r->kernel_drops + m->lost_events);
+	tkt_json_uint(&j, "processes_traced", m->procs_seen);
+	tkt_json_uint(&j, "tests_seen", m->tests_seen);
+	tkt_json_obj_end(&j);
+	tkt_buf_free(&tmp);
+	return 0;
+}
+
+static void text_party(struct tkt_buf *b, const char *label, const struct tkt_party *p,
+		       bool rss_split)
+{
+	char s1[32], s2[32], s3[32], s4[32];
+	const char *ph = tkt_phase_name(p->attr.phase);
+
+	tkt_buf_printf(b, "  %-8s pid %u (%s)", label, p->pid, p->comm);
+	if (p->attr.worker)
+		tkt_buf_printf(b, " worker %s", p->attr.worker);
+	if (p->attr.test)
+		tkt_buf_printf(b, ", test %s [%s]", p->attr.test, ph ? ph : "?");
+	else if (ph)
+		tkt_buf_printf(b, ", no test running [%s]", ph);
+	else if (!p->known)
+		tkt_buf_printf(b, ", not traced");
+	tkt_buf_printf(b, ", rss %s", tkt_fmt_bytes(p->rss_bytes, s1, sizeof(s1)));
+	if (rss_split)
+		tkt_buf_printf(b, " (anon %s, file %s, shmem %s)",
+			       tkt_fmt_bytes(p->anon_bytes, s2, sizeof(s2)),
+			       tkt_fmt_bytes(p->file_bytes, s3, sizeof(s3)),
+			       tkt_fmt_bytes(p->shmem_bytes, s4, sizeof(s4)));
+	tkt_buf_append(b, "\n", 1);
+}
+
+static const char *sig_name(int sig)
+{
+	static const char *names[] = { "0",	"SIGHUP",  "SIGINT",  "SIGQUIT", "SIGILL",
+					"SIGTRAP", "SIGABRT", "SIGBUS",  "SIGFPE",  "SIGKILL",
+					"SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM",
+					"SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP",
+					"SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG",  "SIGXCPU",
+					"SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",
+					"SIGPWR",  "SIGSYS" };
+	return sig >= 0 && sig < 32 ? names[sig] : "signal";
+}
+
+static void headline(struct tkt_buf *b, const struct tkt_model *m, const struct tkt_run *r)
+{
+	const char *cmd = r->argc > 0 ? r->argv[0] : "command";
+	const struct tkt_kill_rec *k;
+
+	switch (tkt_report_cause(m, r)) {
+	case TKT_CAUSE_OOM:
+		tkt_buf_printf(b, "tktrace: %s (pid %u) was killed by the OOM killer (exit %d)\n", cmd,
+			       m->o.root_pid, r->exit_code);
+		return;
+	case TKT_CAUSE_SIGKILL:
+		k = root_kill(m);
+		if (k)
+			tkt_buf_printf(b,
+				       "tktrace: %s (pid %u) was killed by SIGKILL from pid %u (%s) (exit %d)\n",
+				       cmd, m->o.root_pid, k->sender_pid, k->sender_comm, r->exit_code);
+		else
+			tkt_buf_printf(b, "tktrace: %s (pid %u) was killed by SIGKILL (exit %d)\n", cmd,
+				       m->o.root_pid, r->exit_code);
+		return;
+	case TKT_CAUSE_SIGNAL:
+		if (m->root_signaled && (int)m->root_sig == r->sig)
+			tkt_buf_printf(b, "tktrace: %s (pid %u) was killed by %s from pid %u (%s) (exit %d)\n",
+				       cmd, m->o.root_pid, sig_name(r->sig), m->root_sig_sender,
+				       m->root_sig_sender_comm, r->exit_code);
+		else
+			tkt_buf_printf(b, "tktrace: %s (pid %u) was killed by %s (exit %d)\n", cmd,
+				       m->o.root_pid, sig_name(r->sig), r->exit_code);
+		return;
+	case TKT_CAUSE_EXIT:
+		break;
+	}
+	if (m->nooms)
+		tkt_buf_printf(b, "tktrace: %s exited with status %d after the OOM killer killed %zu traced process%s\n",
+			       cmd, r->status, m->nooms, m->nooms == 1 ? "" : "es");
+	else if (m->nkills)
+		tkt_buf_printf(b, "tktrace: %s exited with status %d after %zu SIGKILL%s of traced processes\n",
+			       cmd, r->status, m->nkills, m->nkills == 1 ? "" : "s");
+	else
+		tkt_buf_printf(b, "tktrace: %s exited with status %d; no kills (%zu processes, %zu tests, %.1f s)\n",
+			       cmd, r->status, m->procs_seen, m->tests_seen, r->duration_s);
+}
+
+int tkt_report_text(struct tkt_buf *b, const struct tkt_model *m, const struct tkt_run *r,
+		    bool quiet)
+{
+	struct tkt_buf tmp = { 0 };
+	char s1[32], s2[32];
+	uint64_t lost = r->kernel_drops + m->lost_events;
+
+	if (quiet && !m->nooms && !m->nkills && !r->signaled && !lost)
+		return 0;
+	headline(b, m, r);
+	for (size_t i = 0; i < m->nooms; i++) {
+		const struct tkt_oom_rec *o = &m->ooms[i];
+		tkt_buf_printf(b, "OOM kill %zu of %zu at %.2f s\n", i + 1, m->nooms,
+			       tkt_model_time_s(m, o->ts_ns));
+		text_party(b, "victim", &o->victim, true);
+		text_party(b, "trigger", &o->trigger, false);
+		if (o->cgroup && o->has_limit)
+			tkt_buf_printf(b, "  cgroup   %s, limit %s, usage %s\n", o->cgroup,
+				       tkt_fmt_bytes(o->limit_bytes, s1, sizeof(s1)),
+				       tkt_fmt_bytes(o->usage_bytes, s2, sizeof(s2)));
+		else if (o->cgroup)
+			tkt_buf_printf(b, "  cgroup   %s (no memory limit: the whole machine ran out)\n",
+				       o->cgroup);
+		if (o->victim.pid == o->trigger.pid)
+			tkt_buf_printf(b, "  why      the victim's own allocation hit the limit\n");
+		else if (o->trigger.attr.test && o->victim.attr.test &&
+			 strcmp(o->trigger.attr.test, o->victim.attr.test) != 0)
+			tkt_buf_printf(b, "  why      the trigger's allocation hit the limit; the victim was killed "
+					  "for being the largest: both tests share the memory\n");
+		else
+			tkt_buf_printf(b, "  why      the trigger's allocation hit the limit; the victim was killed "
+					  "for being the largest\n");
+		tkt_buf_reset(&tmp);
+		if (tkt_rerun_command(&tmp, &o->victim))
+			tkt_buf_printf(b, "  rerun    %s\n", tmp.data);
+		tkt_buf_reset(&tmp);
+		if (o->trigger.pid != o->victim.pid && o->trigger.attr.test &&
+		    (!o->victim.attr.test || strcmp(o->trigger.attr.test, o->victim.attr.test)) &&
+		    tkt_rerun_command(&tmp, &o->trigger))
+			tkt_buf_printf(b, "  rerun    %s\n", tmp.data);
+		if (o->has_limit && o->victim.attr.test) {
+			if (o->limit_bytes % (1 << 20) == 0)
+				snprintf(s1, sizeof(s1), "%lluM",
+					 (unsigned long long)(o->limit_bytes >> 20));
+			else
+				snprintf(s1, sizeof(s1), "%llu", (unsigned long long)o->limit_bytes);
+			tkt_buf_printf(b, "  hint     reproduce under the same limit: sudo tktrace --memory-limit %s -- <rerun command>\n",
+				       s1);
+		}
+	}
+	for (size_t i = 0; i < m->nkills; i++) {
+		const struct tkt_kill_rec *k = &m->kills[i];
+		tkt_buf_printf(b, "SIGKILL at %.2f s from pid %u (%s)%s\n", tkt_model_time_s(m, k->ts_ns),
+			       k->sender_pid, k->sender_comm, k->kernel ? ", sent by the kernel" : "");
+		text_party(b, "target", &k->target, false);
+	}
+	if (lost)
+		tkt_buf_printf(b, "tktrace: warning: %llu events were lost; the report may be incomplete\n",
+			       (unsigned long long)lost);
+	tkt_buf_free(&tmp);
+	return 0;
+}

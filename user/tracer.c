@@ -1,0 +1,432 @@
+/* Loading, attaching and polling the BPF programs. */
+#define _GNU_SOURCE
+#include "tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "tktrace.skel.h"
+#include "util.h"
+
+#define MAX_LIBCS 32
+#define MAX_LINKS (8 + 3 * MAX_LIBCS)
+#define SCAN_TRIES 300 /* about 3 s of 10 ms polls for a new image to map its libc */
+
+struct libc_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct pending_scan {
+	uint32_t pid;
+	int tries;
+};
+
+struct rec_ref {
+	uint64_t ts;
+	uint32_t seq;
+	uint32_t off;
+	uint32_t len;
+};
+
+struct tkt_tracer {
+	struct tktrace_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[MAX_LINKS];
+	int nlinks;
+	struct libc_id libcs[MAX_LIBCS];
+	int nlibcs;
+	struct pending_scan *pending;
+	size_t npending, cap_pending;
+	struct tkt_model *model;
+	struct tkt_buf batch;
+	struct rec_ref *refs;
+	size_t nrefs, cap_refs;
+	uint32_t seq;
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	enum tkt_log_level l = tkt_log_get_level();
+
+	if (level == LIBBPF_DEBUG && l < TKT_LOG_DEBUG)
+		return 0;
+	if (level != LIBBPF_DEBUG && l < TKT_LOG_INFO)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+bool tkt_is_libc_path(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	b = b ? b + 1 : path;
+	if (strcmp(b, "libc.so.6") == 0 || strcmp(b, "libc.so") == 0)
+		return true;
+	/* glibc < 2.34 ships libc-2.31.so; musl is libc.musl-ARCH.so.1 or ld-musl-ARCH.so.1 */
+	if (strncmp(b, "libc-", 5) == 0 && strstr(b, ".so"))
+		return true;
+	if (strncmp(b, "libc.musl-", 10) == 0 || strncmp(b, "ld-musl-", 8) == 0)
+		return true;
+	return false;
+}
+
+int tkt_probe_mark_victim_shape(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	int id, shape = -ENOENT;
+
+	if (!btf)
+		return -errno;
+	id = btf__find_by_name_kind(btf, "btf_trace_mark_victim", BTF_KIND_TYPEDEF);
+	if (id > 0) {
+		t = btf__type_by_id(btf, id);
+		t = t ? btf__type_by_id(btf, t->type) : NULL; /* pointer */
+		t = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : NULL;
+		if (t && btf_is_func_proto(t))
+			shape = btf_vlen(t) >= 3 ? 2 : 1; /* (ctx, task, uid) or (ctx, pid) */
+	}
+	btf__free(btf);
+	return shape;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct tkt_tracer *t = ctx;
+	const struct tkt_hdr *h = data;
+	struct rec_ref *r;
+
+	if (t->nrefs == t->cap_refs) {
+		size_t ncap = t->cap_refs ? t->cap_refs * 2 : 256;
+		struct rec_ref *n = realloc(t->refs, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		t->refs = n;
+		t->cap_refs = ncap;
+	}
+	r = &t->refs[t->nrefs++];
+	r->ts = size >= sizeof(*h) ? h->ts_ns : 0;
+	r->seq = t->seq++;
+	r->off = t->batch.len;
+	r->len = size;
+	/* Copies: records from two rings are applied in time order, after both are read. */
+	return tkt_buf_append(&t->batch, data, size);
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+	const struct rec_ref *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int attach_libc(struct tkt_tracer *t, const char *path)
+{
+	struct {
+		struct bpf_program *prog;
+		const char *func;
+	} fns[] = {
+		{ t->skel->progs.tkt_setenv, "setenv" },
+		{ t->skel->progs.tkt_unsetenv, "unsetenv" },
+		{ t->skel->progs.tkt_putenv, "putenv" },
+	};
+	struct stat st;
+	int ok = 0;
+
+	if (stat(path, &st))
+		return -errno;
+	for (int i = 0; i < t->nlibcs; i++)
+		if (t->libcs[i].dev == st.st_dev && t->libcs[i].ino == st.st_ino)
+			return 0;
+	if (t->nlibcs == MAX_LIBCS || t->nlinks + 3 > MAX_LINKS) {
+		tkt_warn("too many distinct C libraries; not probing %s", path);
+		return -ENOSPC;
+	}
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = fns[i].func);
+		struct bpf_link *l = bpf_program__attach_uprobe_opts(fns[i].prog, -1, path, 0, &uo);
+		if (!l) {
+			tkt_debug("no uprobe on %s in %s: %s", fns[i].func, path, strerror(errno));
+			continue;
+		}
+		t->links[t->nlinks++] = l;
+		ok++;
+	}
+	t->libcs[t->nlibcs].dev = st.st_dev;
+	t->libcs[t->nlibcs].ino = st.st_ino;
+	t->nlibcs++;
+	tkt_info("probing setenv/unsetenv/putenv in %s (%d probes)", path, ok);
+	return ok ? 0 : -ENOENT;
+}
+
+/* 1: found a libc (attached or known), 0: not mapped yet, <0: process gone. */
+static int scan_maps(struct tkt_tracer *t, uint32_t pid)
+{
+	char p[64], line[4096 + 256];
+	int found = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%u/maps", pid);
+	f = fopen(p, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *path = strchr(line, '/');
+		char full[PATH_MAX];
+		if (!path)
+			continue;
+		path[strcspn(path, "\n")] = '\0';
+		if (strstr(path, " (deleted)") || !tkt_is_libc_path(path))
+			continue;
+		/* Through the process's root: containers map their own libc. */
+		snprintf(full, sizeof(full), "/proc/%u/root%s", pid, path);
+		attach_libc(t, full);
+		found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+static void pending_add(struct tkt_tracer *t, uint32_t pid)
+{
+	if (t->npending == t->cap_pending) {
+		size_t ncap = t->cap_pending ? t->cap_pending * 2 : 64;
+		struct pending_scan *n = realloc(t->pending, ncap * sizeof(*n));
+		if (!n)
+			return;
+		t->pending = n;
+		t->cap_pending = ncap;
+	}
+	t->pending[t->npending].pid = pid;
+	t->pending[t->npending].tries = 0;
+	t->npending++;
+}
+
+static void scan_pending(struct tkt_tracer *t)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < t->npending; i++) {
+		struct pending_scan *s = &t->pending[i];
+		int r = scan_maps(t, s->pid);
+		if (r != 0 || ++s->tries >= SCAN_TRIES)
+			continue; /* done: found, gone, or gave up (a static binary) */
+		t->pending[j++] = *s;
+	}
+	t->npending = j;
+}
+
+static void after_exec(struct tkt_tracer *t, uint32_t pid)
+{
+	struct tkt_proc *p = tkt_model_find(t->model, pid);
+	char link[64], cwd[PATH_MAX];
+	ssize_t n;
+
+	pending_add(t, pid);
+	if (!p || !p->is_pytest || p->cwd)
+		return;
+	snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
+	n = readlink(link, cwd, sizeof(cwd) - 1);
+	if (n > 0) {
+		cwd[n] = '\0';
+		tkt_model_set_cwd(t->model, pid, cwd);
+	}
+}
+
+static void apply_batch(struct tkt_tracer *t)
+{
+	if (t->nrefs > 1)
+		qsort(t->refs, t->nrefs, sizeof(*t->refs), ref_cmp);
+	for (size_t i = 0; i < t->nrefs; i++) {
+		const struct tkt_hdr *h = (const void *)(t->batch.data + t->refs[i].off);
+		if (tkt_model_apply(t->model, h, t->refs[i].len) == 0 && h->type == TKT_EV_EXEC)
+			after_exec(t, h->pid);
+	}
+	t->nrefs = 0;
+	tkt_buf_reset(&t->batch);
+	if (t->batch.cap > (1u << 20)) /* don't keep a burst's memory */
+		tkt_buf_free(&t->batch);
+	scan_pending(t);
+	tkt_model_sweep(t->model, 5ULL * 1000 * 1000 * 1000);
+}
+
+int tkt_tracer_poll(struct tkt_tracer *t, int timeout_ms)
+{
+	int n;
+
+	/* Look for a freshly exec'd libc often until it shows up. */
+	if (t->npending && timeout_ms > 10)
+		timeout_ms = 10;
+	n = ring_buffer__poll(t->rb, timeout_ms);
+	if (n >= 0)
+		n = ring_buffer__consume(t->rb); /* the other ring, too, before ordering */
+	apply_batch(t);
+	return n < 0 ? n : 0;
+}
+
+int tkt_tracer_drain(struct tkt_tracer *t)
+{
+	int n = ring_buffer__consume(t->rb);
+
+	apply_batch(t);
+	return n < 0 ? n : 0;
+}
+
+uint64_t tkt_tracer_drops(struct tkt_tracer *t)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t total = 0;
+	__u64 *vals;
+
+	if (ncpu <= 0)
+		return 0;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return 0;
+	for (__u32 k = 0; k < TKT_DROP_NR; k++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.drops), &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			total += vals[c];
+	}
+	free(vals);
+	return total;
+}
+
+static void errmsg(char *err, size_t errsz, const char *what, int e)
+{
+	const char *hint = "";
+
+	if (e == -EPERM || e == -EACCES)
+		hint = " (run as root, or grant CAP_BPF and CAP_PERFMON)";
+	else if (e == -ENOENT || e == -ESRCH)
+		hint = " (does this kernel have BTF at /sys/kernel/btf/vmlinux?)";
+	snprintf(err, errsz, "%s: %s%s", what, strerror(-e), hint);
+}
+
+int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, size_t errsz)
+{
+	struct tkt_tracer *t = calloc(1, sizeof(*t));
+	int shape, e;
+
+	if (!t)
+		return -ENOMEM;
+	t->model = m;
+	libbpf_set_print(libbpf_print);
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(err, errsz,
+			 "this kernel has no BTF (/sys/kernel/btf/vmlinux): tktrace needs a kernel "
+			 "built with CONFIG_DEBUG_INFO_BTF=y (5.8 or later)");
+		free(t);
+		return -ENOENT;
+	}
+	t->skel = tktrace_bpf__open();
+	if (!t->skel) {
+		e = -errno;
+		errmsg(err, errsz, "failed to open the BPF object", e);
+		free(t);
+		return e;
+	}
+	/* Fallbacks are a table: exactly one mark_victim variant loads. */
+	shape = tkt_probe_mark_victim_shape();
+	if (shape == 2) {
+		bpf_program__set_autoload(t->skel->progs.tkt_mark_victim, true);
+		tkt_debug("oom: tp_btf/mark_victim(task, uid)");
+	} else if (shape == 1) {
+		bpf_program__set_autoload(t->skel->progs.tkt_mark_victim_pid, true);
+		tkt_info("oom: old mark_victim(pid) tracepoint: victim details are limited");
+	} else {
+		tkt_warn("this kernel has no oom:mark_victim tracepoint: OOM kills show only as SIGKILLs");
+	}
+	e = tktrace_bpf__load(t->skel);
+	if (e) {
+		errmsg(err, errsz, "failed to load the BPF programs", e);
+		tkt_tracer_destroy(t);
+		return e;
+	}
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.rb_urgent), on_record, t, NULL);
+	if (!t->rb || ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.rb), on_record, t)) {
+		e = -errno;
+		errmsg(err, errsz, "failed to set up the ring buffers", e);
+		tkt_tracer_destroy(t);
+		return e;
+	}
+	*out = t;
+	return 0;
+}
+
+int tkt_tracer_attach(struct tkt_tracer *t, char *err, size_t errsz)
+{
+	static const char *const system_libcs[] = {
+		"/lib/x86_64-linux-gnu/libc.so.6", "/lib64/libc.so.6",
+		"/usr/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6",
+		"/usr/lib64/libc.so.6", "/usr/lib/libc.so.6", "/lib/libc.so.6",
+		"/lib/ld-musl-x86_64.so.1", "/lib/ld-musl-aarch64.so.1",
+	};
+	struct bpf_program *progs[] = {
+		t->skel->progs.tkt_fork, t->skel->progs.tkt_exec, t->skel->progs.tkt_exit,
+		t->skel->progs.tkt_signal, t->skel->progs.tkt_mark_victim,
+		t->skel->progs.tkt_mark_victim_pid,
+	};
+	int e;
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_link *l;
+		if (!bpf_program__autoload(progs[i]))
+			continue;
+		l = bpf_program__attach(progs[i]);
+		if (!l) {
+			char what[128];
+			e = -errno;
+			snprintf(what, sizeof(what), "failed to attach %s",
+				 bpf_program__section_name(progs[i]));
+			errmsg(err, errsz, what, e);
+			return e;
+		}
+		t->links[t->nlinks++] = l;
+		tkt_debug("attached %s", bpf_program__section_name(progs[i]));
+	}
+	/* The libc tktrace itself uses (none when static), then the usual system ones. */
+	scan_maps(t, getpid());
+	for (size_t i = 0; i < sizeof(system_libcs) / sizeof(system_libcs[0]); i++)
+		if (access(system_libcs[i], R_OK) == 0)
+			attach_libc(t, system_libcs[i]);
+	if (t->nlibcs == 0)
+		tkt_warn("found no C library to probe yet; tests will be named once one is mapped");
+	return 0;
+}
+
+int tkt_tracer_track_root(struct tkt_tracer *t, pid_t pid)
+{
+	__u32 key = pid;
+	__u8 one = 1;
+
+	t->skel->bss->root_tgid = pid;
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.tracked), &key, &one, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void tkt_tracer_destroy(struct tkt_tracer *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	ring_buffer__free(t->rb);
+	tktrace_bpf__destroy(t->skel);
+	tkt_buf_free(&t->batch);
+	free(t->refs);
+	free(t->pending);
+	free(t);
+}

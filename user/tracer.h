@@ -1,0 +1,32 @@
+/* The BPF side seen from user space: load, choose program variants, attach, poll records
+ * into the model, and attach libc uprobes to every libc a traced process maps. */
+#ifndef TKT_TRACER_H
+#define TKT_TRACER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "model.h"
+
+struct tkt_tracer;
+
+/* Errors carry a one-line message (with a hint for common causes) in err. */
+int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, size_t errsz);
+int tkt_tracer_attach(struct tkt_tracer *t, char *err, size_t errsz);
+/* Follow pid and its future descendants; mark it as COMMAND. */
+int tkt_tracer_track_root(struct tkt_tracer *t, pid_t pid);
+/* Wait up to timeout_ms for records, apply them in time order. -EINTR on a signal. */
+int tkt_tracer_poll(struct tkt_tracer *t, int timeout_ms);
+/* Apply whatever the rings still hold, without waiting. */
+int tkt_tracer_drain(struct tkt_tracer *t);
+/* Records the kernel side could not deliver (ring full, table full). */
+uint64_t tkt_tracer_drops(struct tkt_tracer *t);
+void tkt_tracer_destroy(struct tkt_tracer *t);
+
+/* Pure helpers, exported for tests. */
+/* Is this mapped file a C library whose setenv we must probe? */
+bool tkt_is_libc_path(const char *path);
+/* Is the mark_victim tracepoint of the (task, uid) shape? From vmlinux BTF. */
+int tkt_probe_mark_victim_shape(void);
+
+#endif /* TKT_TRACER_H */
