@@ -18,6 +18,7 @@ void tkt_cli_usage(FILE *f)
 	      "  --json FILE          write the JSON report (docs/json.md) to FILE\n"
 	      "  --memory-limit SIZE  run COMMAND in a new memory cgroup limited to SIZE\n"
 	      "                       (e.g. 512M, 2G; cgroup v1 or v2), removed afterwards\n"
+	      "  --cgroup DIR         run COMMAND in the existing cgroup DIR (v1 or v2)\n"
 	      "  -q, --quiet          no report when nothing was killed\n"
 	      "  -v, --verbose        say what is attached; twice for libbpf's debug output\n"
 	      "      --as-root        under sudo, run COMMAND as root instead of the invoking user\n"
@@ -36,10 +37,11 @@ void tkt_cli_usage(FILE *f)
 
 int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t errsz)
 {
-	enum { OPT_JSON = 256, OPT_MEMLIMIT, OPT_AS_ROOT };
+	enum { OPT_JSON = 256, OPT_MEMLIMIT, OPT_AS_ROOT, OPT_CGROUP };
 	static const struct option opts[] = {
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "memory-limit", required_argument, NULL, OPT_MEMLIMIT },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "as-root", no_argument, NULL, OPT_AS_ROOT },
@@ -71,6 +73,13 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 			}
 			c->memory_limit_arg = optarg;
 			break;
+		case OPT_CGROUP:
+			if (!*optarg) {
+				snprintf(err, errsz, "--cgroup needs a cgroup directory");
+				return TKT_EXIT_FAIL;
+			}
+			c->cgroup_path = optarg;
+			break;
 		case 'q':
 			c->quiet = true;
 			break;
@@ -98,6 +107,10 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 					 argv[optind - 1]);
 			return TKT_EXIT_FAIL;
 		}
+	}
+	if (c->cgroup_path && c->memory_limit_arg) {
+		snprintf(err, errsz, "--cgroup and --memory-limit exclude each other");
+		return TKT_EXIT_FAIL;
 	}
 	if (optind >= argc) {
 		snprintf(err, errsz, "no command given: usage: tktrace [OPTIONS] -- COMMAND [ARG...]");

@@ -14,6 +14,7 @@
 struct tkt_cli {
 	const char *json_path;
 	const char *memory_limit_arg;
+	const char *cgroup_path; /* --cgroup: an existing cgroup for COMMAND */
 	uint64_t memory_limit;
 	bool quiet;
 	int verbose;

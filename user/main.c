@@ -145,7 +145,7 @@ int main(int argc, char **argv)
 
 	r = tkt_cli_parse(&cli, argc, argv, err, sizeof(err));
 	if (r) {
-		fprintf(stderr, "tktrace: %s\n", err);
+		tkt_error("%s", err);
 		return r;
 	}
 	if (cli.help) {
@@ -160,27 +160,27 @@ int main(int argc, char **argv)
 
 	r = tkt_command_lookup(cli.argv[0], resolved, sizeof(resolved));
 	if (r == -ENOENT) {
-		fprintf(stderr, "tktrace: %s: command not found (check the name and PATH)\n", cli.argv[0]);
+		tkt_error("%s: command not found (check the name and PATH)", cli.argv[0]);
 		return TKT_EXIT_NOTFOUND;
 	}
 	if (r) {
-		fprintf(stderr, "tktrace: %s: cannot execute: %s (is it a directory, or missing +x?)\n",
+		tkt_error("%s: cannot execute: %s (is it a directory, or missing +x?)",
 			cli.argv[0], strerror(-r));
 		return TKT_EXIT_NOEXEC;
 	}
 	if (!have_bpf_caps()) {
-		fprintf(stderr, "tktrace: needs root to load its BPF programs: run it with sudo "
-				"(or grant CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)\n");
+		tkt_error("needs root to load its BPF programs: run it with sudo "
+			  "(or grant CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)");
 		return TKT_EXIT_FAIL;
 	}
 	if (tkt_creds_from_env(&creds, cli.as_root)) {
-		fprintf(stderr, "tktrace: SUDO_UID/SUDO_GID are malformed; use --as-root to run as root\n");
+		tkt_error("SUDO_UID/SUDO_GID are malformed; use --as-root to run as root");
 		return TKT_EXIT_FAIL;
 	}
 	if (cli.json_path) {
 		json_fd = open_output(cli.json_path, &creds, err, sizeof(err));
 		if (json_fd < 0) {
-			fprintf(stderr, "tktrace: %s\n", err);
+			tkt_error("%s", err);
 			return TKT_EXIT_FAIL;
 		}
 	}
@@ -197,24 +197,31 @@ int main(int argc, char **argv)
 	mo.page_size = sysconf(_SC_PAGESIZE);
 	mo.cg_mount = cg.version ? cg.mount : NULL;
 	if (tkt_model_init(&model, &mo)) {
-		fprintf(stderr, "tktrace: out of memory\n");
+		tkt_error("out of memory");
 		goto out;
 	}
 	r = tkt_tracer_open(&tracer, &model, err, sizeof(err));
 	if (!r)
 		r = tkt_tracer_attach(tracer, err, sizeof(err));
 	if (r) {
-		fprintf(stderr, "tktrace: %s\n", err);
+		tkt_error("%s", err);
 		goto out;
 	}
 	if (cli.memory_limit && tkt_cgroup_create(&cg, cli.memory_limit, err, sizeof(err))) {
-		fprintf(stderr, "tktrace: --memory-limit: %s\n", err);
+		tkt_error("--memory-limit: %s", err);
 		goto out;
+	}
+	if (cli.cgroup_path) {
+		if (access(cli.cgroup_path, W_OK)) {
+			tkt_error("--cgroup %s: %s", cli.cgroup_path, strerror(errno));
+			goto out;
+		}
+		snprintf(cg.path, sizeof(cg.path), "%s", cli.cgroup_path);
 	}
 	install_handlers();
 	r = tkt_launch_prepare(&child, cli.argv, &creds, have_oom_adj ? oom_adj : NULL);
 	if (r) {
-		fprintf(stderr, "tktrace: cannot start %s: %s\n", cli.argv[0], strerror(-r));
+		tkt_error("cannot start %s: %s", cli.argv[0], strerror(-r));
 		goto out;
 	}
 	/* Everything is attached and the child is tracked before it may exec. */
@@ -222,8 +229,8 @@ int main(int argc, char **argv)
 	r = tkt_tracer_track_root(tracer, child.pid);
 	if (!r)
 		r = tkt_model_add_root(&model, child.pid, cli.argv[0], t0);
-	if (!r && cli.memory_limit && (r = tkt_cgroup_join(&cg, child.pid)))
-		fprintf(stderr, "tktrace: cannot move %s into %s: %s\n", cli.argv[0], cg.path,
+	if (!r && (cli.memory_limit || cli.cgroup_path) && (r = tkt_cgroup_join(&cg, child.pid)))
+		tkt_error("cannot move %s into %s: %s", cli.argv[0], cg.path,
 			strerror(-r));
 	if (r) {
 		tkt_launch_abort(&child);
@@ -233,11 +240,11 @@ int main(int argc, char **argv)
 	if (r) {
 		waitpid(child.pid, NULL, 0);
 		if (setup_failed) {
-			fprintf(stderr, "tktrace: cannot run %s as uid %u: %s (use --as-root?)\n",
+			tkt_error("cannot run %s as uid %u: %s (use --as-root?)",
 				cli.argv[0], creds.uid, strerror(-r));
 			rc = TKT_EXIT_FAIL;
 		} else {
-			fprintf(stderr, "tktrace: %s: %s\n", cli.argv[0],
+			tkt_error("%s: %s", cli.argv[0],
 				r == -ENOENT ? "command not found" : strerror(-r));
 			rc = r == -ENOENT ? TKT_EXIT_NOTFOUND : TKT_EXIT_NOEXEC;
 		}
@@ -249,7 +256,7 @@ int main(int argc, char **argv)
 		if (w == child.pid)
 			break;
 		if (w < 0 && errno != EINTR) {
-			fprintf(stderr, "tktrace: lost track of %s: %s\n", cli.argv[0], strerror(errno));
+			tkt_error("lost track of %s: %s", cli.argv[0], strerror(errno));
 			goto out;
 		}
 		if (pending_sig) {
@@ -261,7 +268,7 @@ int main(int argc, char **argv)
 		}
 		r = tkt_tracer_poll(tracer, 100);
 		if (r && r != -EINTR) {
-			fprintf(stderr, "tktrace: reading events failed: %s\n", strerror(-r));
+			tkt_error("reading events failed: %s", strerror(-r));
 			kill(child.pid, SIGTERM); /* don't leave COMMAND running untraced */
 		}
 	}
@@ -280,14 +287,18 @@ int main(int argc, char **argv)
 	rc = run.exit_code;
 
 	tkt_report_text(&out, &model, &run, cli.quiet);
-	if (out.len)
+	if (out.len) {
+		/* A killed COMMAND often leaves its last line unfinished (pytest's dots). */
+		if (run.signaled && isatty(STDERR_FILENO))
+			fputc('\n', stderr);
 		fputs(out.data, stderr);
+	}
 	if (json_fd >= 0) {
 		tkt_buf_reset(&out);
 		tkt_report_json(&out, &model, &run);
 		if (write_all(json_fd, out.data, out.len) || fsync(json_fd) < 0) {
 			if (errno != EINVAL && errno != EROFS) {
-				fprintf(stderr, "tktrace: writing %s failed: %s\n", cli.json_path,
+				tkt_error("writing %s failed: %s", cli.json_path,
 					strerror(errno));
 				rc = rc ? rc : TKT_EXIT_FAIL;
 			}

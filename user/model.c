@@ -541,7 +541,9 @@ static int ev_signal(struct tkt_model *m, const struct tkt_ev_signal *e)
 		m->root_sig_sender = e->sender_pid;
 		tkt_comm_copy(m->root_sig_sender_comm, e->sender_comm);
 	}
-	if (e->sig != 9)
+	/* Only signals that took effect: a SIGKILL to a process already dying (a group kill
+	 * after a kill of the child) is "ignored" or "already pending" (TRACE_SIGNAL_*). */
+	if (e->sig != 9 || (e->result != 0 && e->result != 4))
 		return 0;
 	/* The OOM killer also kills processes sharing the victim's memory, right after. */
 	if ((e->flags & TKT_SIG_F_KERNEL) && m->nooms && e->sender_pid == m->last_oom_sender &&

@@ -32,6 +32,20 @@ void tkt_log(enum tkt_log_level level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void tkt_error(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	fprintf(stderr, "tktrace: %s\n", msg);
+}
+
 static int buf_reserve(struct tkt_buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;

@@ -13,6 +13,8 @@ enum tkt_log_level { TKT_LOG_QUIET = 0, TKT_LOG_WARN = 1, TKT_LOG_INFO = 2, TKT_
 void tkt_log_set_level(enum tkt_log_level level);
 enum tkt_log_level tkt_log_get_level(void);
 void tkt_log(enum tkt_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One line on stderr, "tktrace: ...", control characters in names shown as '?'. */
+void tkt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define tkt_warn(...) tkt_log(TKT_LOG_WARN, __VA_ARGS__)
 #define tkt_info(...) tkt_log(TKT_LOG_INFO, __VA_ARGS__)
 #define tkt_debug(...) tkt_log(TKT_LOG_DEBUG, __VA_ARGS__)

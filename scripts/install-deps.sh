@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install what tktrace needs to build and test, from Debian/Ubuntu packages (only what is missing).
+set -eu
+
+BUILD_PKGS="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config"
+TEST_PKGS="libcmocka-dev python3-pytest python3-pytest-xdist python3-numpy util-linux"
+
+want="$BUILD_PKGS"
+[ "${1:-}" = "--test" ] && want="$BUILD_PKGS $TEST_PKGS"
+# bpftool is its own package on Debian 12+; Ubuntu ships it in linux-tools.
+command -v bpftool >/dev/null 2>&1 || [ -x /usr/sbin/bpftool ] || want="$want bpftool"
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "tktrace: missing packages:$missing; run this as root (sudo)" >&2
+	exit 1
+fi
+echo "tktrace: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# Ubuntu: bpftool comes with linux-tools-common/linux-tools-$(uname -r) when no bpftool package exists.
+if echo "$missing" | grep -q bpftool && ! apt-cache show bpftool >/dev/null 2>&1; then
+	missing=$(echo "$missing" | sed 's/bpftool//')
+	missing="$missing linux-tools-common linux-tools-$(uname -r)"
+fi
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

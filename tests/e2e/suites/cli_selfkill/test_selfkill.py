@@ -1,0 +1,11 @@
+"""Data for tktrace's CLI tests: a test that SIGKILLs its own pytest process with kill(1)."""
+import os
+import subprocess
+from pathlib import Path
+
+
+def test_selfkill(request):
+    Path("nodeid-selfkill.txt").write_text(request.node.nodeid, encoding="utf-8")
+    Path("pid-selfkill.txt").write_text(str(os.getpid()))
+    subprocess.run(["/bin/kill", "-9", str(os.getpid())])
+    raise AssertionError("still alive after kill -9 of our own pid")

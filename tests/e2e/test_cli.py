@@ -1,0 +1,531 @@
+"""End-to-end tests of tktrace's command line: SIGKILL attribution outside OOM, exit status
+passthrough, usage errors, privilege drop under sudo, signal forwarding and the launch gate.
+
+Nothing here allocates much memory; inner suites live in suites/cli_*."""
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import (PYTHON, TKTRACE, inner_env, need_root, nodeids_written, pytest_cmd,
+                      run_tktrace)
+
+NOBODY = 65534
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+@pytest.fixture
+def tktrace_bin():
+    """The binary, for tests that need no root (usage errors are found before any BPF)."""
+    if not os.path.exists(TKTRACE):
+        pytest.fail(f"tktrace binary not found at {TKTRACE}: run make first")
+    return TKTRACE
+
+
+def run_plain(args, cwd=None, env=None, timeout=60):
+    """tktrace ARGS exactly as given (no --json, no --), with output captured."""
+    return subprocess.run([TKTRACE, *args], cwd=cwd, env=env or inner_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_one_line_error(proc, rc, *needles):
+    """tktrace failed by itself: exit rc, one line on stderr starting 'tktrace: ', no stdout."""
+    assert proc.returncode == rc, (proc.returncode, proc.stderr)
+    err = proc.stderr
+    assert err.startswith("tktrace: "), err
+    assert err.endswith("\n") and err.count("\n") == 1, f"not a single line: {err!r}"
+    for needle in needles:
+        assert needle in err, (needle, err)
+    assert proc.stdout == ""
+    return err
+
+
+def read_int(path):
+    return int(Path(path).read_text().strip())
+
+
+def first_line(text):
+    return text.splitlines()[0] if text else ""
+
+
+def kills_of(report, pid):
+    return [k for k in report["kills"] if k["target"]["pid"] == pid]
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. a SIGKILL that is not an OOM kill
+
+
+def test_kill9_of_pytest_is_attributed_to_the_test(root, suite):
+    work = suite("cli_selfkill")
+    run = run_tktrace(pytest_cmd("test_selfkill.py"), work)
+    rep = run.report
+    assert rep is not None, run
+    nodeid = nodeids_written(work)["selfkill"]
+    pytest_pid = read_int(work / "pid-selfkill.txt")
+
+    assert run.rc == 137, run
+    assert rep["exit_code"] == 137
+    assert rep["cause"] == "sigkill"
+    assert rep["signal"] == 9
+    assert rep["pid"] == pytest_pid  # COMMAND is the pytest process itself
+    assert rep["oom_kills"] == []
+    assert len(rep["kills"]) == 1, rep["kills"]
+    k = rep["kills"][0]
+    t, s = k["target"], k["sender"]
+    assert t["pid"] == pytest_pid
+    assert t["comm"] == os.path.basename(PYTHON)[:15]
+    assert nodeid.endswith("test_selfkill.py::test_selfkill")
+    assert t["test"] == nodeid
+    assert t["phase"] == "call"
+    assert t["worker"] is None
+    assert t["traced"] is True
+    assert t["rss_bytes"] > 0
+    assert s["comm"] == "kill"
+    assert s["pid"] != pytest_pid and s["pid"] > 0
+    assert s["kernel"] is False
+    assert 0 <= k["time_s"] <= rep["duration_s"] + 0.01
+    assert rep["tests_seen"] == 1
+    assert rep["lost_events"] == 0
+    assert rep["processes_traced"] >= 2  # pytest and kill
+    assert (f"was killed by SIGKILL from pid {s['pid']} (kill)" in first_line(run.stderr)), run
+    assert first_line(run.stderr).startswith("tktrace: ")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. a SIGKILL to a descendant, sent by another descendant
+
+
+def test_sigkill_of_descendant_by_timeout(root, suite):
+    work = suite("cli_descendant_kill")
+    run = run_tktrace(pytest_cmd("test_descendant_kill.py"), work)
+    rep = run.report
+    assert rep is not None, run
+    nodeid = nodeids_written(work)["timeout"]
+    sleep_pid = read_int(work / "pid-sleep.txt")
+    timeout_pid = read_int(work / "pid-timeout.txt")
+    assert nodeid.endswith("test_descendant_kill.py::test_timeout_kills_sleep")
+    # pytest itself ran to the end and passed.
+    assert run.rc == 0, run
+    assert rep["exit_code"] == 0
+    assert rep["cause"] == "exit"
+    assert rep["signal"] is None
+    assert "1 passed" in run.stdout
+    assert rep["oom_kills"] == []
+    assert kills_of(rep, rep["pid"]) == []  # pytest was never SIGKILLed
+    sleeps = kills_of(rep, sleep_pid)
+    assert sleeps, rep["kills"]
+    for k in sleeps:
+        t, s = k["target"], k["sender"]
+        assert t["comm"] == "sleep"
+        assert t["test"] == nodeid
+        assert t["phase"] == "call"
+        assert t["worker"] is None
+        assert t["traced"] is True
+        assert s["comm"] == "timeout"
+        assert s["pid"] == timeout_pid
+        assert s["kernel"] is False
+    # Every SIGKILL in this run came from timeout, to a process of this test.
+    for k in rep["kills"]:
+        assert k["sender"]["comm"] == "timeout" and k["sender"]["pid"] == timeout_pid, k
+        assert k["target"]["test"] == nodeid, k
+    assert rep["tests_seen"] == 1
+    assert rep["lost_events"] == 0
+    assert first_line(run.stderr).startswith("tktrace: ")
+    assert "exited with status 0 after" in first_line(run.stderr), run
+
+
+def _can_run_fifo():
+    if not (shutil.which("chrt") and shutil.which("taskset")):
+        return False
+    return subprocess.run(["chrt", "-f", "1", "true"], capture_output=True).returncode == 0
+
+
+def test_sigkill_reported_once_per_process(root, suite):
+    if not _can_run_fifo():
+        pytest.skip("needs chrt and taskset (util-linux) and SCHED_FIFO to order the two kills")
+    work = suite("cli_double_kill")
+    run = run_tktrace(pytest_cmd("test_double_kill.py"), work)
+    rep = run.report
+    # Failures of the setup are failures, not the expected one (raises=AssertionError).
+    if rep is None or run.rc != 0 or "1 passed" not in run.stdout:
+        pytest.fail(f"the inner double-kill test did not run as planned: {run!r} {run.stdout}")
+    nodeid = nodeids_written(work)["double"]
+    sleep_pid = read_int(work / "pid-sleep.txt")
+    if rep["cause"] != "exit" or rep["oom_kills"]:
+        pytest.fail(f"unexpected report: {rep}")
+    assert all(k["sender"]["comm"] == "kill" for k in rep["kills"]), rep["kills"]
+    # One process died of one SIGKILL: one entry, whatever else the sender sent.
+    assert len(rep["kills"]) == 1, rep["kills"]
+    k = rep["kills"][0]
+    assert k["target"]["pid"] == sleep_pid
+    assert k["target"]["comm"] == "sleep"
+    assert k["target"]["test"] == nodeid
+    assert k["target"]["phase"] == "call"
+    assert k["sender"]["kernel"] is False
+    assert "after 1 SIGKILL of traced processes" in first_line(run.stderr), run
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. a clean pass
+
+
+def test_clean_pass_one_summary_line(root, suite):
+    work = suite("cli_pass")
+    run = run_tktrace(pytest_cmd("test_pass.py"), work)
+    rep = run.report
+    assert rep is not None, run
+    assert run.rc == 0, run
+    assert "3 passed" in run.stdout
+    assert rep["exit_code"] == 0
+    assert rep["cause"] == "exit"
+    assert rep["signal"] is None
+    assert rep["kills"] == [] and rep["oom_kills"] == []
+    assert rep["tests_seen"] == 3
+    assert rep["lost_events"] == 0
+    assert rep["processes_traced"] >= 2  # pytest and the child of test_two_spawns_a_child
+    assert run.stderr.count("\n") == 1 and run.stderr.endswith("\n"), run
+    assert run.stderr.startswith("tktrace: ")
+    assert "exited with status 0; no kills" in run.stderr
+    assert ", 3 tests," in run.stderr
+
+
+def test_clean_pass_quiet_prints_nothing(root, suite):
+    work = suite("cli_pass")
+    run = run_tktrace(pytest_cmd("test_pass.py"), work, opts=["-q"])
+    assert run.rc == 0, run
+    assert run.stderr == ""
+    assert "3 passed" in run.stdout
+    assert run.report["cause"] == "exit"
+    assert run.report["tests_seen"] == 3
+    assert run.report["kills"] == []
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. exit status passthrough
+
+
+@pytest.mark.parametrize("script,rc,cause,sig,signame", [
+    ("exit 3", 3, "exit", None, None),
+    ("exit 0", 0, "exit", None, None),
+    ("kill -TERM $$", 143, "signal", 15, "SIGTERM"),
+    ("kill -SEGV $$", 139, "signal", 11, "SIGSEGV"),
+], ids=["exit3", "exit0", "sigterm", "sigsegv"])
+def test_exit_status_passthrough(root, tmp_path, script, rc, cause, sig, signame):
+    run = run_tktrace(["sh", "-c", script], tmp_path)
+    rep = run.report
+    assert rep is not None, run
+    assert run.rc == rc, run
+    assert rep["exit_code"] == rc
+    assert rep["cause"] == cause
+    assert rep["signal"] == sig
+    assert rep["command"] == ["sh", "-c", script]
+    assert rep["kills"] == [] and rep["oom_kills"] == []
+    line = first_line(run.stderr)
+    assert line.startswith("tktrace: ")
+    if signame:
+        assert f"was killed by {signame}" in line and f"(exit {rc})" in line, run
+    else:
+        assert f"exited with status {rc}" in line, run
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. bad input
+
+
+@pytest.mark.parametrize("args", [[], ["--json", "x.json"], ["--json", "x.json", "--"], ["-q"]],
+                         ids=["bare", "json-only", "json-dashdash", "quiet-only"])
+def test_no_command(tktrace_bin, tmp_path, args):
+    proc = run_plain(args, cwd=tmp_path)
+    assert_one_line_error(proc, 125, "no command")
+    assert not (tmp_path / "x.json").exists()  # a usage error writes nothing
+
+
+@pytest.mark.parametrize("opt", ["--bogus", "-x", "--jsn=f"])
+def test_unknown_option(tktrace_bin, tmp_path, opt):
+    proc = run_plain([opt, "--", "true"], cwd=tmp_path)
+    err = assert_one_line_error(proc, 125, "unknown option")
+    assert opt.split("=")[0] in err
+
+
+@pytest.mark.parametrize("args", [["--json"], ["--json=", "--", "true"],
+                                  ["--memory-limit"], ["--json", "", "--", "true"]],
+                         ids=["json-missing", "json-empty-eq", "memlimit-missing", "json-empty"])
+def test_option_missing_argument(tktrace_bin, tmp_path, args):
+    proc = run_plain(args, cwd=tmp_path)
+    assert_one_line_error(proc, 125, args[0].rstrip("="))
+
+
+@pytest.mark.parametrize("args,rc", [(["--", "no\nsuch-cmd"], 127),
+                                     (["--json", "/nonexistent/a\nb", "--", "true"], 125)],
+                         ids=["command", "json"])
+def test_error_message_single_line_for_odd_names(tktrace_bin, tmp_path, args, rc):
+    if "--json" in args:
+        need_root()  # the output file is opened after the privilege check
+    proc = run_plain(args, cwd=tmp_path)
+    assert_one_line_error(proc, rc)
+
+
+def test_options_after_command_belong_to_it(root, tmp_path):
+    run = run_tktrace(["sh", "-c", 'echo "$@"', "sh", "-q", "--bogus", "--json", "x"], tmp_path,
+                      opts=["-q"])
+    assert run.rc == 0, run
+    assert run.stdout == "-q --bogus --json x\n"
+    assert run.stderr == ""
+    assert not (tmp_path / "x").exists()
+    assert run.report["command"] == ["sh", "-c", 'echo "$@"', "sh", "-q", "--bogus", "--json", "x"]
+
+
+@pytest.mark.parametrize("cmd", ["tktrace-no-such-command-x", "/nonexistent/dir/cmd"])
+def test_command_not_found(tktrace_bin, tmp_path, cmd):
+    # A PATH every user can search (root's own may hold directories others cannot enter).
+    proc = run_plain(["--", cmd, "arg"], cwd=tmp_path, env=inner_env({"PATH": "/usr/bin:/bin"}))
+    err = assert_one_line_error(proc, 127, "command not found")
+    assert cmd in err
+
+
+def test_command_not_executable(tktrace_bin, tmp_path):
+    f = tmp_path / "script.sh"
+    f.write_text("#!/bin/sh\ntouch ran\n")
+    f.chmod(0o644)
+    proc = run_plain(["--", str(f)], cwd=tmp_path)
+    err = assert_one_line_error(proc, 126)
+    assert str(f) in err
+    assert not (tmp_path / "ran").exists()
+
+
+def test_command_is_directory(tktrace_bin, tmp_path):
+    d = tmp_path / "adir"
+    d.mkdir()
+    proc = run_plain(["--", str(d)], cwd=tmp_path)
+    err = assert_one_line_error(proc, 126)
+    assert str(d) in err
+
+
+@pytest.mark.parametrize("value", ["lots", "", "0", "1K", "5X", "-1G"])
+def test_bad_memory_limit(tktrace_bin, tmp_path, value):
+    proc = run_plain(["--memory-limit", value, "--", "touch", "ran"], cwd=tmp_path)
+    assert_one_line_error(proc, 125, "--memory-limit")
+    assert not (tmp_path / "ran").exists()
+
+
+def test_json_into_missing_directory(root, tmp_path):
+    out = tmp_path / "no" / "such" / "dir" / "r.json"
+    proc = run_plain(["--json", str(out), "--", "touch", "ran"], cwd=tmp_path)
+    assert_one_line_error(proc, 125, "cannot write", str(out))
+    assert not out.exists()
+    assert not (tmp_path / "ran").exists()  # COMMAND never started
+
+
+def test_json_symlink_is_refused(root, tmp_path):
+    victim = tmp_path / "precious.txt"
+    victim.write_text("do not overwrite\n")
+    link = tmp_path / "report.json"
+    link.symlink_to(victim)
+    proc = run_plain(["--json", str(link), "--", "touch", "ran"], cwd=tmp_path)
+    assert_one_line_error(proc, 125, "cannot write", str(link))
+    assert link.is_symlink() and os.readlink(link) == str(victim)
+    assert victim.read_text() == "do not overwrite\n"
+    assert not (tmp_path / "ran").exists()
+
+
+def test_not_root_is_refused(tktrace_bin, tmp_path):
+    if os.geteuid() != 0:
+        proc = run_plain(["--", "true"], cwd=tmp_path)
+    else:
+        setpriv = shutil.which("setpriv")
+        if not setpriv:
+            pytest.skip("setpriv (util-linux) is not installed: cannot run tktrace as nobody")
+        # A copy nobody can reach, whatever the permissions of the checkout.
+        d = Path(tempfile.mkdtemp(prefix="tktrace-cli-"))
+        try:
+            d.chmod(0o755)
+            exe = d / "tktrace"
+            shutil.copy2(TKTRACE, exe)
+            exe.chmod(0o755)
+            proc = subprocess.run(
+                [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                 str(exe), "--", "true"],
+                cwd="/", env=inner_env(), capture_output=True, text=True, timeout=60)
+        finally:
+            shutil.rmtree(d)
+    err = assert_one_line_error(proc, 125, "root")
+    assert "sudo" in err
+
+
+def test_help(tktrace_bin):
+    proc = run_plain(["--help"])
+    assert proc.returncode == 0, proc
+    assert proc.stdout.startswith("Usage: tktrace")
+    assert "Examples" in proc.stdout
+    assert "--json" in proc.stdout and "--memory-limit" in proc.stdout
+    assert proc.stderr == ""
+    assert run_plain(["-h"]).stdout == proc.stdout
+
+
+def test_version(tktrace_bin):
+    proc = run_plain(["--version"])
+    assert proc.returncode == 0, proc
+    assert proc.stdout.startswith("tktrace ") and proc.stdout.count("\n") == 1
+    assert len(proc.stdout.split()) == 2 and proc.stdout.split()[1][0].isdigit(), proc.stdout
+    assert proc.stderr == ""
+    assert run_plain(["-V"]).stdout == proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. privilege drop under sudo, and oom_score_adj
+
+
+SUDO_NOBODY = {"SUDO_UID": str(NOBODY), "SUDO_GID": str(NOBODY)}
+
+
+def test_sudo_drops_to_invoking_user(root, tmp_path):
+    pw = pwd.getpwuid(NOBODY)
+    groups = sorted(os.getgrouplist(pw.pw_name, NOBODY))
+    run = run_tktrace(["sh", "-c", 'id -u; id -g; id -G; echo "$HOME"; echo "$USER"'], tmp_path,
+                      env=inner_env(SUDO_NOBODY))
+    assert run.rc == 0, run
+    uid, gid, gids, home, user = run.stdout.splitlines()
+    assert int(uid) == NOBODY
+    assert int(gid) == NOBODY
+    assert sorted(int(g) for g in gids.split()) == groups
+    assert home == pw.pw_dir
+    assert user == pw.pw_name
+    report = next(tmp_path.glob("report-*.json"))
+    st = report.stat()
+    assert (st.st_uid, st.st_gid) == (NOBODY, NOBODY)
+    assert run.report["exit_code"] == 0
+
+
+def test_sudo_id_u(root, tmp_path):
+    run = run_tktrace(["id", "-u"], tmp_path, env=inner_env(SUDO_NOBODY))
+    assert run.rc == 0, run
+    assert run.stdout == f"{NOBODY}\n"
+    st = next(tmp_path.glob("report-*.json")).stat()
+    assert st.st_uid == NOBODY
+
+
+def test_sudo_as_root_keeps_root(root, tmp_path):
+    run = run_tktrace(["id", "-u"], tmp_path, opts=["--as-root"], env=inner_env(SUDO_NOBODY))
+    assert run.rc == 0, run
+    assert run.stdout == "0\n"
+    st = next(tmp_path.glob("report-*.json")).stat()
+    assert st.st_uid == 0
+
+
+def _set_oom_adj(value):
+    def fn():
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(value)
+    return fn
+
+
+def _can_lower_oom_adj():
+    probe = subprocess.run(["sh", "-c", "echo -17 > /proc/self/oom_score_adj"],
+                           capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.parametrize("adj", [None, "123", "-17"], ids=["inherited", "raised", "lowered"])
+@pytest.mark.parametrize("sudo", [False, True], ids=["root", "sudo"])
+def test_command_keeps_oom_score_adj(root, tmp_path, adj, sudo):
+    if adj is not None and int(adj) < 0 and not _can_lower_oom_adj():
+        pytest.skip("no CAP_SYS_RESOURCE here: cannot lower oom_score_adj to set up the test")
+    expected = adj if adj is not None else Path("/proc/self/oom_score_adj").read_text().strip()
+    run = run_tktrace(["sh", "-c", "cat /proc/self/oom_score_adj"], tmp_path,
+                      env=inner_env(SUDO_NOBODY if sudo else None),
+                      preexec_fn=_set_oom_adj(adj) if adj is not None else None)
+    assert run.rc == 0, run
+    assert run.stdout.strip() == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. signal forwarding
+
+
+LOOP = "while :; do sleep 0.1; done"
+
+
+def _start_and_signal(tmp_path, script, sig):
+    """Start tktrace on sh -c SCRIPT (which creates 'ready'), send SIG to tktrace's pid only."""
+    report = tmp_path / "r.json"
+    proc = subprocess.Popen([TKTRACE, "--json", str(report), "--", "sh", "-c", script],
+                            cwd=tmp_path, env=inner_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        while not (tmp_path / "ready").exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.time() < deadline, "COMMAND never started"
+            time.sleep(0.02)
+        os.kill(proc.pid, sig)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()  # ours, by pid; COMMAND then gets its parent-death SIGTERM
+            proc.communicate()
+    rep = json.loads(report.read_text()) if report.exists() and report.stat().st_size else None
+    return proc.returncode, out, err, rep
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
+                         ids=["TERM", "INT", "HUP"])
+def test_signal_forwarded_to_trapping_command(root, tmp_path, sig):
+    name = signal.Signals(sig).name[3:]
+    script = f'trap "exit 7" {name}; touch ready; {LOOP}'
+    rc, out, err, rep = _start_and_signal(tmp_path, script, sig)
+    assert rc == 7, err
+    assert rep is not None, err
+    assert rep["exit_code"] == 7
+    assert rep["cause"] == "exit"
+    assert rep["kills"] == []
+    assert first_line(err).startswith("tktrace: ") and "exited with status 7" in err
+
+
+def test_sigint_kills_untrapping_command(root, tmp_path):
+    rc, out, err, rep = _start_and_signal(tmp_path, f"touch ready; {LOOP}", signal.SIGINT)
+    assert rc == 130, err
+    assert rep is not None, err
+    assert rep["exit_code"] == 130
+    assert rep["cause"] == "signal"
+    assert rep["signal"] == 2
+    assert "was killed by SIGINT" in first_line(err), err
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. COMMAND starts only once the probes are attached
+
+
+EARLY = ("import os, subprocess; "
+         "os.environ['PYTEST_XDIST_WORKER'] = 'gw9'; "
+         "os.environ['PYTEST_CURRENT_TEST'] = 't.py::early (call)'; "
+         "subprocess.run(['/bin/kill', '-9', str(os.getpid())])")
+
+
+def test_markers_set_at_startup_are_seen(root, tmp_path):
+    run = run_tktrace([PYTHON, "-c", EARLY], tmp_path)
+    rep = run.report
+    assert rep is not None, run
+    assert run.rc == 137, run
+    assert rep["cause"] == "sigkill"
+    assert rep["oom_kills"] == []
+    assert len(rep["kills"]) == 1, rep["kills"]
+    k = rep["kills"][0]
+    assert k["target"]["pid"] == rep["pid"]
+    assert k["target"]["worker"] == "gw9"
+    assert k["target"]["test"] == "t.py::early"
+    assert k["target"]["phase"] == "call"
+    assert k["target"]["traced"] is True
+    assert k["sender"]["comm"] == "kill"
+    assert k["sender"]["kernel"] is False
+    assert rep["lost_events"] == 0
