@@ -1,0 +1,214 @@
+"""End-to-end harness: runs the real tktrace binary (real BPF programs) on small pytest suites
+that are OOM-killed inside memory cgroups this harness creates, limits (<= 1 GiB) and removes."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+# Inner suites are data for tktrace, not tests of this suite.
+collect_ignore_glob = ["suites/*"]
+
+HERE = Path(__file__).resolve().parent
+SUITES = HERE / "suites"
+REPO = HERE.parent.parent
+TKTRACE = os.environ.get("TKTRACE") or str(REPO / "build" / "tktrace")
+PYTHON = sys.executable  # the interpreter that has pytest, xdist and numpy
+MAX_LIMIT = 1 << 30  # never more than 1 GiB for anything that allocates
+
+
+def _mounts():
+    with open("/proc/self/mounts") as f:
+        return [line.split() for line in f]
+
+
+def memcg_root():
+    """(version, mount) of the hierarchy that holds the memory controller."""
+    for dev, mnt, fstype, opts, *_ in _mounts():
+        if fstype == "cgroup" and "memory" in opts.split(","):
+            return 1, mnt
+    for dev, mnt, fstype, opts, *_ in _mounts():
+        if fstype == "cgroup2":
+            try:
+                if "memory" in Path(mnt, "cgroup.controllers").read_text().split():
+                    return 2, mnt
+            except OSError:
+                pass
+    return 0, None
+
+
+class MemCgroup:
+    """A memory cgroup created for one test and removed after it."""
+
+    def __init__(self, limit):
+        assert 0 < limit <= MAX_LIMIT, "tests may not allow more than 1 GiB"
+        self.version, root = memcg_root()
+        if not self.version:
+            pytest.skip("no memory cgroup controller mounted")
+        self.path = Path(root) / f"tktrace-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        if self.version == 2:
+            ctl = Path(root, "cgroup.subtree_control")
+            if "memory" not in ctl.read_text().split():
+                ctl.write_text("+memory")
+        self.path.mkdir()
+        self.limit = limit
+        if self.version == 1:
+            (self.path / "memory.limit_in_bytes").write_text(str(limit))
+            for name, val in (("memory.memsw.limit_in_bytes", str(limit)), ("memory.swappiness", "0")):
+                try:
+                    (self.path / name).write_text(val)
+                except OSError:
+                    pass
+        else:
+            (self.path / "memory.max").write_text(str(limit))
+            try:
+                (self.path / "memory.swap.max").write_text("0")
+            except OSError:
+                pass
+        # The limit must really be in force before anything allocates.
+        assert self.read_limit() == limit
+
+    def read_limit(self):
+        name = "memory.limit_in_bytes" if self.version == 1 else "memory.max"
+        return int((self.path / name).read_text())
+
+    def pids(self):
+        try:
+            return [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
+        except OSError:
+            return []
+
+    def remove(self, started_pids=()):
+        # End only processes this test started (they are all in here), by pid.
+        deadline = time.time() + 10
+        while self.path.exists() and time.time() < deadline:
+            for pid in self.pids():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                self.path.rmdir()
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.05)
+        assert not self.path.exists(), f"could not remove {self.path}"
+
+    def join_cmd(self):
+        """A shell prefix that moves itself into this cgroup, then execs the command."""
+        return ["/bin/sh", "-c", f'echo $$ > {self.path}/cgroup.procs && exec "$@"', "sh"]
+
+
+@pytest.fixture
+def memcg(request):
+    made = []
+
+    def make(limit=400 << 20):
+        cg = MemCgroup(limit)
+        made.append(cg)
+        return cg
+
+    yield make
+    for cg in made:
+        cg.remove()
+
+
+def need_root():
+    if os.geteuid() != 0:
+        pytest.skip("end-to-end tests load BPF programs: run them as root")
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        pytest.skip("kernel has no BTF (/sys/kernel/btf/vmlinux)")
+    if not os.path.exists(TKTRACE):
+        pytest.fail(f"tktrace binary not found at {TKTRACE}: run make first")
+
+
+@pytest.fixture
+def root():
+    need_root()
+
+
+def inner_env(extra=None):
+    """Environment for the traced suite: none of the outer pytest's own variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("SUDO_UID", None)
+    env.pop("SUDO_GID", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+class Run:
+    def __init__(self, proc, report, workdir):
+        self.proc = proc
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.report = report
+        self.workdir = workdir
+
+    def __repr__(self):
+        return f"Run(rc={self.rc}, stderr={self.stderr[-3000:]!r})"
+
+
+@pytest.fixture
+def suite(tmp_path):
+    """Copy suites/NAME (a .py file or a directory) into a fresh directory; return its path."""
+
+    def copy(*names):
+        work = tmp_path / "suite"
+        work.mkdir(exist_ok=True)
+        for name in names:
+            src = SUITES / name
+            if src.is_dir():
+                shutil.copytree(src, work, dirs_exist_ok=True)
+            else:
+                shutil.copy(src, work / src.name)
+        return work
+
+    return copy
+
+
+def pytest_cmd(*args):
+    return [PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args]
+
+
+def run_tktrace(cmd, cwd, *, opts=(), cgroup=None, timeout=180, env=None, json_out=True,
+                preexec_fn=None):
+    """Run tktrace [opts] --json FILE -- [cgroup join] cmd; return Run with the parsed report."""
+    report_path = Path(cwd) / f"report-{uuid.uuid4().hex[:8]}.json"
+    args = [TKTRACE, *opts]
+    if json_out:
+        args += ["--json", str(report_path)]
+    args.append("--")
+    if cgroup is not None:
+        args += cgroup.join_cmd()
+    args += list(cmd)
+    proc = subprocess.run(args, cwd=cwd, env=env or inner_env(), capture_output=True, text=True,
+                          timeout=timeout, preexec_fn=preexec_fn)
+    report = None
+    if json_out and report_path.exists() and report_path.stat().st_size:
+        report = json.loads(report_path.read_text())
+    return Run(proc, report, cwd)
+
+
+def nodeids_written(workdir):
+    """Node ids the inner tests recorded themselves (request.node.nodeid), by short name."""
+    out = {}
+    for p in Path(workdir).glob("nodeid-*.txt"):
+        nid = p.read_text(encoding="utf-8")
+        out[p.stem[len("nodeid-"):]] = nid
+    return out
+
+
+# pytest_cmd is a helper, not a hook: its "pytest_" prefix makes pytest treat it as a hook
+# implementation and reject this conftest ("unknown hook 'pytest_cmd'") before collecting
+# anything. Marked optional, it is never called as a hook and stays an ordinary function.
+pytest.hookimpl(optionalhook=True)(pytest_cmd)
