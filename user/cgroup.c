@@ -143,6 +143,7 @@ int tkt_cgroup_remove(struct tkt_cgroup *cg)
 			break;
 		nanosleep(&ts, NULL);
 	}
-	tkt_warn("could not remove cgroup %s: %s (processes still in it?)", cg->path, strerror(errno));
-	return -errno;
+	int e = errno;
+	tkt_warn("could not remove cgroup %s: %s (processes still in it?)", cg->path, strerror(e));
+	return -e;
 }

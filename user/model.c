@@ -422,7 +422,7 @@ static void become_pytest(struct tkt_proc *p)
 	p->is_pytest = true;
 	p->own.test = NULL;
 	p->own.phase = TKT_PHASE_COLLECTION;
-	p->own.worker = NULL;
+	p->own.worker = p->inherited.worker; /* a forked test runner stays on its xdist worker */
 }
 
 static void env_complete(struct tkt_model *m, struct tkt_proc *p)
@@ -457,13 +457,14 @@ static int ev_env(struct tkt_model *m, const struct tkt_ev_env *e)
 	if (!p)
 		return 0;
 	if (e->chunk == 0) {
+		p->env_tid = e->h.tid;
 		tkt_buf_reset(&p->env);
 		p->env_key = e->key;
 		p->env_op = e->op;
 		p->env_next = 0;
 		p->env_broken = false;
 	}
-	if (e->chunk != p->env_next || e->key != p->env_key) {
+	if (e->chunk != p->env_next || e->key != p->env_key || e->h.tid != p->env_tid) {
 		/* A chunk went missing (ring full): never guess a node id. */
 		if (!p->env_broken)
 			m->lost_events++;
@@ -477,6 +478,7 @@ static int ev_env(struct tkt_model *m, const struct tkt_ev_env *e)
 	if (e->flags & TKT_ENV_F_LAST) {
 		env_complete(m, p);
 		tkt_buf_free(&p->env);
+		p->env_next = 0; /* the next value must start with chunk 0 */
 	}
 	return 0;
 }

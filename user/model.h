@@ -41,6 +41,7 @@ struct tkt_proc {
 	const char *cwd;           /* that pytest's working directory */
 	/* Reassembly of a chunked env value. */
 	struct tkt_buf env;
+	uint32_t env_tid; /* chunks of one value come from one thread */
 	uint16_t env_key;
 	uint16_t env_op;
 	uint16_t env_next;

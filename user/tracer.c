@@ -71,7 +71,7 @@ bool tkt_is_libc_path(const char *path)
 	if (strcmp(b, "libc.so.6") == 0 || strcmp(b, "libc.so") == 0)
 		return true;
 	/* glibc < 2.34 ships libc-2.31.so; musl is libc.musl-ARCH.so.1 or ld-musl-ARCH.so.1 */
-	if (strncmp(b, "libc-", 5) == 0 && strstr(b, ".so"))
+	if (strncmp(b, "libc-", 5) == 0 && b[5] >= '0' && b[5] <= '9' && strstr(b, ".so"))
 		return true;
 	if (strncmp(b, "libc.musl-", 10) == 0 || strncmp(b, "ld-musl-", 8) == 0)
 		return true;

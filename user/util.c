@@ -204,12 +204,19 @@ int tkt_parse_size(const char *s, uint64_t *out)
 
 	if (!s || !*s || !(isdigit((unsigned char)*s) || *s == '.'))
 		return -EINVAL;
+	/* Plain decimals only: strtod would also take hex and exponents. */
+	for (const char *p = s; *p && !isalpha((unsigned char)*p); p++)
+		if (!isdigit((unsigned char)*p) && *p != '.')
+			return -EINVAL;
+	if (strpbrk(s, "xXeE"))
+		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || v < 0)
 		return -EINVAL;
 	switch (toupper((unsigned char)*end)) {
 	case '\0':
+	case 'B': /* bytes: the suffix is consumed below */
 		break;
 	case 'K':
 		mult = 1ULL << 10;

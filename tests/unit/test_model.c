@@ -1,0 +1,1085 @@
+/* Unit tests for user/model.c: process tree, pytest attribution, OOM and kill records. */
+#include "recs.h"
+
+#define ROOT 100
+
+/* argv of `python3 -m pytest -n 2` as the exec record captures it. */
+static const char PY_M_PYTEST[] = "/usr/bin/python3\0-m\0pytest\0-n\0" "2\0";
+/* How execnet starts an xdist worker: not recognisable as pytest from argv. */
+static const char EXECNET[] = "/usr/bin/python3\0-c\0import sys;exec(eval(sys.stdin.readline()))\0";
+
+static void start_pytest_root(struct tkt_model *m)
+{
+	model_start(m, ROOT, "/sys/fs/cgroup");
+	assert_int_equal(tkt_model_add_root(m, ROOT, "python3", T0), 0);
+	rec_exec(m, T0 + 1, ROOT, "python3", PY_M_PYTEST, sizeof(PY_M_PYTEST) - 1);
+}
+
+/* An xdist worker pid, started by the root, that has announced itself as worker id. */
+static void start_worker(struct tkt_model *m, uint64_t ts, uint32_t pid, const char *id)
+{
+	rec_fork(m, ts, pid, ROOT, "python3");
+	rec_exec(m, ts + 1, pid, "python3", EXECNET, sizeof(EXECNET) - 1);
+	rec_env_set(m, ts + 2, pid, TKT_ENV_XDIST_WORKER, id);
+}
+
+static void assert_attr(struct tkt_model *m, uint32_t pid, const char *test, enum tkt_phase ph,
+			const char *worker)
+{
+	struct tkt_attr a = tkt_model_attr(m, pid);
+
+	if (test) {
+		assert_non_null(a.test);
+		assert_string_equal(a.test, test);
+	} else {
+		assert_null(a.test);
+	}
+	assert_int_equal(a.phase, ph);
+	if (worker) {
+		assert_non_null(a.worker);
+		assert_string_equal(a.worker, worker);
+	} else {
+		assert_null(a.worker);
+	}
+}
+
+static void test_phase_names(void **state)
+{
+	(void)state;
+	assert_null(tkt_phase_name(TKT_PHASE_NONE));
+	assert_string_equal(tkt_phase_name(TKT_PHASE_COLLECTION), "collection");
+	assert_string_equal(tkt_phase_name(TKT_PHASE_SETUP), "setup");
+	assert_string_equal(tkt_phase_name(TKT_PHASE_CALL), "call");
+	assert_string_equal(tkt_phase_name(TKT_PHASE_TEARDOWN), "teardown");
+	assert_string_equal(tkt_phase_name(TKT_PHASE_SESSION), "session");
+	assert_null(tkt_phase_name((enum tkt_phase)42));
+}
+
+static void test_collection_python_m_pytest(void **state)
+{
+	struct tkt_model m;
+	struct tkt_proc *p;
+
+	(void)state;
+	model_start(&m, ROOT, NULL);
+	assert_int_equal(tkt_model_add_root(&m, ROOT, "python3", T0), 0);
+	/* Before the exec COMMAND is nothing in particular. */
+	assert_attr(&m, ROOT, NULL, TKT_PHASE_NONE, NULL);
+	REC_EXEC(&m, T0 + 1, ROOT, "python3", "/usr/bin/python3\0-m\0pytest\0");
+	assert_attr(&m, ROOT, NULL, TKT_PHASE_COLLECTION, NULL);
+	p = tkt_model_find(&m, ROOT);
+	assert_non_null(p);
+	assert_true(p->is_pytest);
+	assert_string_equal(p->pytest_cmd, "/usr/bin/python3 -m pytest");
+	assert_string_equal(p->comm, "python3");
+	assert_int_equal(m.tests_seen, 0);
+	assert_int_equal(m.procs_seen, 1);
+	assert_int_equal(m.lost_events, 0);
+	tkt_model_free(&m);
+}
+
+static void test_collection_plain_pytest(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	model_start(&m, ROOT, NULL);
+	assert_int_equal(tkt_model_add_root(&m, ROOT, "pytest", T0), 0);
+	REC_EXEC(&m, T0 + 1, ROOT, "pytest", "pytest\0");
+	assert_attr(&m, ROOT, NULL, TKT_PHASE_COLLECTION, NULL);
+	assert_string_equal(tkt_model_find(&m, ROOT)->pytest_cmd, "pytest");
+	tkt_model_free(&m);
+}
+
+static void test_not_pytest_exec(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	model_start(&m, ROOT, NULL);
+	assert_int_equal(tkt_model_add_root(&m, ROOT, "sh", T0), 0);
+	/* `sh -c pytest`: sh itself runs no tests. */
+	REC_EXEC(&m, T0 + 1, ROOT, "sh", "/bin/sh\0-c\0pytest\0");
+	assert_attr(&m, ROOT, NULL, TKT_PHASE_NONE, NULL);
+	assert_false(tkt_model_find(&m, ROOT)->is_pytest);
+	/* ... and its child does. */
+	rec_fork(&m, T0 + 2, ROOT + 1, ROOT, "sh");
+	REC_EXEC(&m, T0 + 3, ROOT + 1, "pytest", "/home/u/venv/bin/pytest\0-q\0");
+	assert_attr(&m, ROOT + 1, NULL, TKT_PHASE_COLLECTION, NULL);
+	assert_string_equal(tkt_model_find(&m, ROOT + 1)->pytest_cmd, "/home/u/venv/bin/pytest");
+	assert_attr(&m, ROOT, NULL, TKT_PHASE_NONE, NULL);
+	tkt_model_free(&m);
+}
+
+static void test_pytest_invocation_parser(void **state)
+{
+	static const struct {
+		const char *args;
+		size_t len;
+		bool yes;
+		const char *cmd;
+	} cases[] = {
+#define C(lit, y, c) { lit, sizeof(lit) - 1, y, c }
+		C("pytest\0", true, "pytest"),
+		C("/usr/local/bin/pytest\0-x\0tests\0", true, "/usr/local/bin/pytest"),
+		C("py.test\0", true, "py.test"),
+		C("pytest-3\0", true, "pytest-3"),
+		C("pytest-3.11\0", true, "pytest-3.11"),
+		C("/usr/bin/python3\0-m\0pytest\0", true, "/usr/bin/python3 -m pytest"),
+		C("python3.11\0-X\0dev\0-W\0error\0-u\0-m\0pytest\0-k\0x\0", true,
+		  "python3.11 -m pytest"),
+		C("python3\0-m\0py.test\0", true, "python3 -m py.test"),
+		C("python3\0-mpytest\0", true, "python3 -m pytest"),
+		C("python3\0/opt/venv/bin/pytest\0-n\0" "4\0", true, "python3 /opt/venv/bin/pytest"),
+		C("/opt/my env/bin/python3\0-m\0pytest\0", true, "'/opt/my env/bin/python3' -m pytest"),
+		C("pytests\0", false, NULL),
+		C("pytest-x\0", false, NULL),
+		C("python3\0-m\0pip\0install\0pytest\0", false, NULL),
+		C("python3\0script.py\0pytest\0", false, NULL),
+		C("python3\0-c\0import pytest\0", false, NULL),
+		C("/bin/sh\0-c\0pytest\0", false, NULL),
+		C("python3\0-m\0", false, NULL),
+		/* Cut short by the capture limit: the last word has no NUL and is not used. */
+		C("python3\0-m\0pytes", false, NULL),
+		C("", false, NULL),
+#undef C
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tkt_buf cmd = { 0 };
+		bool r = tkt_pytest_invocation(cases[i].args, cases[i].len, &cmd);
+
+		if (r != cases[i].yes)
+			fail_msg("case %zu (%s): got %d", i, cases[i].args, r);
+		if (cases[i].cmd)
+			assert_string_equal(cmd.data, cases[i].cmd);
+		else
+			assert_int_equal(cmd.len, 0);
+		tkt_buf_free(&cmd);
+	}
+}
+
+static void test_collection_via_xdist_worker_env(void **state)
+{
+	struct tkt_model m;
+	struct tkt_proc *w;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_fork(&m, T0 + 10, 200, ROOT, "python3");
+	rec_exec(&m, T0 + 11, 200, "python3", EXECNET, sizeof(EXECNET) - 1);
+	/* Not yet known as a worker: it inherits the controller's collection phase. */
+	w = tkt_model_find(&m, 200);
+	assert_false(w->is_pytest);
+	assert_attr(&m, 200, NULL, TKT_PHASE_COLLECTION, NULL);
+	rec_env_set(&m, T0 + 12, 200, TKT_ENV_XDIST_WORKER, "gw3");
+	assert_true(w->is_pytest);
+	assert_attr(&m, 200, NULL, TKT_PHASE_COLLECTION, "gw3");
+	/* The controller is not a worker. */
+	assert_attr(&m, ROOT, NULL, TKT_PHASE_COLLECTION, NULL);
+	tkt_model_free(&m);
+}
+
+static void test_phase_transitions(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_test(&m, T0 + 10, ROOT, "tests/test_a.py::test_one", "setup");
+	assert_attr(&m, ROOT, "tests/test_a.py::test_one", TKT_PHASE_SETUP, NULL);
+	assert_int_equal(m.tests_seen, 1);
+	rec_test(&m, T0 + 20, ROOT, "tests/test_a.py::test_one", "call");
+	assert_attr(&m, ROOT, "tests/test_a.py::test_one", TKT_PHASE_CALL, NULL);
+	rec_test(&m, T0 + 30, ROOT, "tests/test_a.py::test_one", "teardown");
+	assert_attr(&m, ROOT, "tests/test_a.py::test_one", TKT_PHASE_TEARDOWN, NULL);
+	rec_env_unset(&m, T0 + 40, ROOT, TKT_ENV_CURRENT_TEST);
+	assert_attr(&m, ROOT, NULL, TKT_PHASE_SESSION, NULL);
+	rec_test(&m, T0 + 50, ROOT, "tests/test_a.py::test_two", "setup");
+	assert_attr(&m, ROOT, "tests/test_a.py::test_two", TKT_PHASE_SETUP, NULL);
+	assert_int_equal(m.tests_seen, 2);
+	/* Call and teardown do not count tests. */
+	rec_test(&m, T0 + 60, ROOT, "tests/test_a.py::test_two", "call");
+	assert_int_equal(m.tests_seen, 2);
+	rec_env_unset(&m, T0 + 70, ROOT, TKT_ENV_CURRENT_TEST);
+	assert_attr(&m, ROOT, NULL, TKT_PHASE_SESSION, NULL);
+	assert_int_equal(m.lost_events, 0);
+	tkt_model_free(&m);
+}
+
+static void test_node_id_strings_are_interned(void **state)
+{
+	struct tkt_model m;
+	const char *a, *b;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_test(&m, T0 + 10, ROOT, "t.py::x", "setup");
+	a = tkt_model_attr(&m, ROOT).test;
+	rec_test(&m, T0 + 20, ROOT, "t.py::x", "call");
+	b = tkt_model_attr(&m, ROOT).test;
+	assert_ptr_equal(a, b);
+	tkt_model_free(&m);
+}
+
+static void test_xdist_workers(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 200, 201, "gw1");
+	rec_test(&m, T0 + 300, 200, "tests/test_a.py::test_a[1]", "setup");
+	rec_test(&m, T0 + 301, 201, "tests/test_b.py::test_b", "setup");
+	rec_test(&m, T0 + 400, 201, "tests/test_b.py::test_b", "call");
+	assert_attr(&m, 200, "tests/test_a.py::test_a[1]", TKT_PHASE_SETUP, "gw0");
+	assert_attr(&m, 201, "tests/test_b.py::test_b", TKT_PHASE_CALL, "gw1");
+	/* The controller runs no test itself. */
+	assert_attr(&m, ROOT, NULL, TKT_PHASE_COLLECTION, NULL);
+	rec_env_unset(&m, T0 + 500, 200, TKT_ENV_CURRENT_TEST);
+	assert_attr(&m, 200, NULL, TKT_PHASE_SESSION, "gw0");
+	assert_int_equal(m.tests_seen, 2);
+	/* Unsetting the worker id clears it. */
+	rec_env_unset(&m, T0 + 600, 201, TKT_ENV_XDIST_WORKER);
+	assert_attr(&m, 201, "tests/test_b.py::test_b", TKT_PHASE_CALL, NULL);
+	tkt_model_free(&m);
+}
+
+static void test_subprocess_snapshot_at_fork(void **state)
+{
+	struct tkt_model m;
+	struct tkt_proc *sh;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw1");
+	rec_test(&m, T0 + 200, 200, "tests/test_sub.py::test_a", "setup");
+	rec_test(&m, T0 + 210, 200, "tests/test_sub.py::test_a", "call");
+	/* subprocess.run("sh -c 'sleep 100 & python3 big.py'") */
+	rec_fork(&m, T0 + 220, 300, 200, "python3");
+	REC_EXEC(&m, T0 + 221, 300, "sh", "/bin/sh\0-c\0sleep 100 & python3 big.py\0");
+	sh = tkt_model_find(&m, 300);
+	assert_false(sh->is_pytest);
+	assert_int_equal(sh->ppid, 200);
+	assert_string_equal(sh->comm, "sh");
+	/* The worker moves on while the shell lives. */
+	rec_test(&m, T0 + 230, 200, "tests/test_sub.py::test_a", "teardown");
+	rec_env_unset(&m, T0 + 240, 200, TKT_ENV_CURRENT_TEST);
+	rec_test(&m, T0 + 250, 200, "tests/test_sub.py::test_b", "setup");
+	assert_attr(&m, 300, "tests/test_sub.py::test_a", TKT_PHASE_CALL, "gw1");
+	/* Grandchild through the non-pytest shell, forked after the worker moved on. */
+	rec_fork(&m, T0 + 260, 301, 300, "sh");
+	REC_EXEC(&m, T0 + 261, 301, "python3", "python3\0big.py\0");
+	assert_attr(&m, 301, "tests/test_sub.py::test_a", TKT_PHASE_CALL, "gw1");
+	/* Its child in turn. */
+	rec_fork(&m, T0 + 270, 302, 301, "python3");
+	assert_attr(&m, 302, "tests/test_sub.py::test_a", TKT_PHASE_CALL, "gw1");
+	/* A child forked by the worker now belongs to the new test. */
+	rec_fork(&m, T0 + 280, 303, 200, "python3");
+	assert_attr(&m, 303, "tests/test_sub.py::test_b", TKT_PHASE_SETUP, "gw1");
+	/* The pytest command and cwd travel down the chain. */
+	tkt_model_set_cwd(&m, 200, "/work/proj");
+	rec_fork(&m, T0 + 290, 304, 200, "python3");
+	assert_string_equal(tkt_model_find(&m, 304)->cwd, "/work/proj");
+	assert_string_equal(tkt_model_find(&m, 302)->pytest_cmd, "/usr/bin/python3 -m pytest");
+	tkt_model_free(&m);
+}
+
+static void test_child_of_collection_and_session(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_fork(&m, T0 + 10, 300, ROOT, "git");
+	assert_attr(&m, 300, NULL, TKT_PHASE_COLLECTION, NULL);
+	rec_test(&m, T0 + 20, ROOT, "t.py::a", "setup");
+	rec_env_unset(&m, T0 + 30, ROOT, TKT_ENV_CURRENT_TEST);
+	rec_fork(&m, T0 + 40, 301, ROOT, "git");
+	assert_attr(&m, 301, NULL, TKT_PHASE_SESSION, NULL);
+	/* A process whose parent is not traced has no attribution. */
+	rec_fork(&m, T0 + 50, 302, 9999, "stray");
+	assert_attr(&m, 302, NULL, TKT_PHASE_NONE, NULL);
+	assert_attr(&m, 424242, NULL, TKT_PHASE_NONE, NULL);
+	tkt_model_free(&m);
+}
+
+static void test_multiprocessing_fork_child(void **state)
+{
+	struct tkt_model m;
+	struct tkt_proc *c;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw2");
+	rec_test(&m, T0 + 200, 200, "tests/test_mp.py::test_pool[fork]", "setup");
+	rec_test(&m, T0 + 210, 200, "tests/test_mp.py::test_pool[fork]", "call");
+	/* multiprocessing 'fork' start method: fork, no exec. */
+	rec_fork(&m, T0 + 220, 400, 200, "python3");
+	rec_fork(&m, T0 + 221, 401, 200, "python3");
+	c = tkt_model_find(&m, 400);
+	assert_non_null(c);
+	assert_false(c->is_pytest);
+	assert_attr(&m, 400, "tests/test_mp.py::test_pool[fork]", TKT_PHASE_CALL, "gw2");
+	assert_attr(&m, 401, "tests/test_mp.py::test_pool[fork]", TKT_PHASE_CALL, "gw2");
+	assert_string_equal(c->pytest_cmd, "/usr/bin/python3 -m pytest");
+	rec_test(&m, T0 + 230, 200, "tests/test_mp.py::test_pool[fork]", "teardown");
+	assert_attr(&m, 400, "tests/test_mp.py::test_pool[fork]", TKT_PHASE_CALL, "gw2");
+	tkt_model_free(&m);
+}
+
+static void test_pytest_process_execs_other_program(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_fork(&m, T0 + 10, 300, ROOT, "python3");
+	REC_EXEC(&m, T0 + 11, 300, "pytest", "pytest\0-p\0pytester\0");
+	rec_test(&m, T0 + 12, 300, "inner.py::t", "call");
+	/* os.execv("/bin/true") from inside a test: keeps what it was doing. */
+	REC_EXEC(&m, T0 + 13, 300, "true", "/bin/true\0");
+	assert_false(tkt_model_find(&m, 300)->is_pytest);
+	assert_attr(&m, 300, "inner.py::t", TKT_PHASE_CALL, NULL);
+	tkt_model_free(&m);
+}
+
+/* A node id longer than one chunk: reassembled byte for byte. */
+static void test_chunked_env_value(void **state)
+{
+	struct tkt_model m;
+	size_t n = 3000;
+	char *id = malloc(n + 1), *val = malloc(n + 16);
+
+	(void)state;
+	assert_non_null(id);
+	assert_non_null(val);
+	memcpy(id, "tests/test_long.py::test_p[", 27);
+	for (size_t i = 27; i < n - 1; i++)
+		id[i] = (char)('a' + i % 26);
+	id[n - 1] = ']';
+	id[n] = '\0';
+	snprintf(val, n + 16, "%s (call)", id);
+	assert_int_equal(env_nchunks(strlen(val)), 3);
+	start_pytest_root(&m);
+	rec_env_set(&m, T0 + 10, ROOT, TKT_ENV_CURRENT_TEST, val);
+	assert_attr(&m, ROOT, id, TKT_PHASE_CALL, NULL);
+	assert_int_equal(strlen(tkt_model_attr(&m, ROOT).test), n);
+	assert_int_equal(m.lost_events, 0);
+	tkt_model_free(&m);
+	free(id);
+	free(val);
+}
+
+/* Exactly two full chunks: the BPF side sends a third, empty chunk with the LAST flag. */
+static void test_chunked_env_exact_multiple(void **state)
+{
+	struct tkt_model m;
+	size_t n = 2 * (TKT_ENV_CHUNK - 1);
+	char *val = malloc(n + 1);
+	const char *sfx = " (setup)";
+
+	(void)state;
+	assert_non_null(val);
+	memset(val, 'x', n);
+	memcpy(val, "t.py::t[", 8);
+	memcpy(val + n - strlen(sfx) - 1, "]", 1);
+	memcpy(val + n - strlen(sfx), sfx, strlen(sfx));
+	val[n] = '\0';
+	assert_int_equal(env_nchunks(n), 3);
+	start_pytest_root(&m);
+	rec_env_set(&m, T0 + 10, ROOT, TKT_ENV_CURRENT_TEST, val);
+	val[n - strlen(sfx)] = '\0';
+	assert_attr(&m, ROOT, val, TKT_PHASE_SETUP, NULL);
+	assert_int_equal(m.lost_events, 0);
+	tkt_model_free(&m);
+	free(val);
+}
+
+static char *long_value(size_t n, const char *sfx)
+{
+	char *v = malloc(n + strlen(sfx) + 1);
+
+	assert_non_null(v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = (char)('A' + i % 26);
+	strcpy(v + n, sfx);
+	return v;
+}
+
+/* A middle chunk lost: no node id is guessed, the previous one stays, lost_events counts it. */
+static void test_chunked_env_missing_middle_chunk(void **state)
+{
+	struct tkt_model m;
+	char *v = long_value(2500, " (call)");
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_test(&m, T0 + 10, ROOT, "t.py::before", "setup");
+	assert_int_equal(env_nchunks(strlen(v)), 3);
+	rec_env_value_chunk(&m, T0 + 20, ROOT, TKT_ENV_CURRENT_TEST, v, 0);
+	rec_env_value_chunk(&m, T0 + 22, ROOT, TKT_ENV_CURRENT_TEST, v, 2);
+	assert_attr(&m, ROOT, "t.py::before", TKT_PHASE_SETUP, NULL);
+	assert_int_equal(m.lost_events, 1);
+	/* The next complete value is used again. */
+	rec_test(&m, T0 + 30, ROOT, "t.py::after", "call");
+	assert_attr(&m, ROOT, "t.py::after", TKT_PHASE_CALL, NULL);
+	assert_int_equal(m.lost_events, 1);
+	tkt_model_free(&m);
+	free(v);
+}
+
+/* A chunk of another key in the middle of a value breaks it. */
+static void test_chunked_env_key_switch(void **state)
+{
+	struct tkt_model m;
+	char *v = long_value(1500, " (call)");
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_env_value_chunk(&m, T0 + 20, ROOT, TKT_ENV_CURRENT_TEST, v, 0);
+	rec_env_chunk(&m, T0 + 21, ROOT, TKT_ENV_XDIST_WORKER, TKT_ENV_SET, 1, TKT_ENV_F_LAST,
+		      "gw0", 3);
+	rec_env_value_chunk(&m, T0 + 22, ROOT, TKT_ENV_CURRENT_TEST, v, 1);
+	assert_attr(&m, ROOT, NULL, TKT_PHASE_COLLECTION, NULL);
+	assert_int_equal(m.lost_events, 1);
+	tkt_model_free(&m);
+	free(v);
+}
+
+/* Regression: ev_env keeps env_next at the count of the previous, completed value, so when chunk 0 of
+ * the next value is lost its chunk 1 is taken for a whole value: the node id becomes the tail
+ * of the real one and lost_events is not bumped. */
+static void test_chunked_env_missing_first_chunk(void **state)
+{
+	struct tkt_model m;
+	char *v;
+
+	(void)state;
+	v = long_value(1500, " (call)");
+	start_pytest_root(&m);
+	rec_test(&m, T0 + 10, ROOT, "t.py::before", "setup"); /* one chunk: env_next ends at 1 */
+	assert_int_equal(env_nchunks(strlen(v)), 2);
+	rec_env_value_chunk(&m, T0 + 21, ROOT, TKT_ENV_CURRENT_TEST, v, 1); /* chunk 0 lost */
+	assert_attr(&m, ROOT, "t.py::before", TKT_PHASE_SETUP, NULL);
+	assert_int_equal(m.lost_events, 1);
+	tkt_model_free(&m);
+	free(v);
+}
+
+/* Regression: a process that becomes a test runner by setting PYTEST_CURRENT_TEST without exec
+ * (pytest-forked / pytest --forked child of an xdist worker) loses the worker id: become_pytest
+ * sets own.worker = NULL although the child runs on, and inherited, worker gw0. */
+static void test_forked_test_runner_keeps_worker(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	rec_test(&m, T0 + 200, 200, "t.py::a", "setup");
+	rec_fork(&m, T0 + 210, 500, 200, "python3");
+	assert_attr(&m, 500, "t.py::a", TKT_PHASE_SETUP, "gw0");
+	rec_test(&m, T0 + 220, 500, "t.py::a", "call");
+	assert_attr(&m, 500, "t.py::a", TKT_PHASE_CALL, "gw0");
+	tkt_model_free(&m);
+}
+
+static void test_env_for_unknown_process_ignored(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_test(&m, T0 + 10, 777, "t.py::ghost", "call");
+	assert_null(tkt_model_find(&m, 777));
+	assert_int_equal(m.lost_events, 0);
+	assert_int_equal(m.tests_seen, 0);
+	tkt_model_free(&m);
+}
+
+static void test_parse_current_test(void **state)
+{
+	static const struct {
+		const char *val;
+		bool ok;
+		const char *id;
+		enum tkt_phase ph;
+	} cases[] = {
+		{ "tests/a.py::t (setup)", true, "tests/a.py::t", TKT_PHASE_SETUP },
+		{ "tests/a.py::t (call)", true, "tests/a.py::t", TKT_PHASE_CALL },
+		{ "tests/a.py::t (teardown)", true, "tests/a.py::t", TKT_PHASE_TEARDOWN },
+		{ "tests/a.py::T::t[a (b)] (call)", true, "tests/a.py::T::t[a (b)]", TKT_PHASE_CALL },
+		{ "t.py::t[x (setup)] (teardown)", true, "t.py::t[x (setup)]", TKT_PHASE_TEARDOWN },
+		{ "t.py::t[ (call)] (setup)", true, "t.py::t[ (call)]", TKT_PHASE_SETUP },
+		{ "t.py::t[[nested] (call)]] (call)", true, "t.py::t[[nested] (call)]]", TKT_PHASE_CALL },
+		{ "t.py::t[\\u00e9 (setup)] (call)", true, "t.py::t[\\u00e9 (setup)]", TKT_PHASE_CALL },
+		{ "t.py::t(call)", false, "t.py::t(call)", TKT_PHASE_CALL },
+		{ "t.py::t (Call)", false, "t.py::t (Call)", TKT_PHASE_CALL },
+		{ "t.py::t", false, "t.py::t", TKT_PHASE_CALL },
+		{ " (call)", false, " (call)", TKT_PHASE_CALL },
+		{ "x (call)", true, "x", TKT_PHASE_CALL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = 12345;
+		enum tkt_phase ph = TKT_PHASE_NONE;
+		bool ok = tkt_parse_current_test(cases[i].val, strlen(cases[i].val), &n, &ph);
+
+		if (ok != cases[i].ok)
+			fail_msg("case %zu '%s': returned %d", i, cases[i].val, ok);
+		assert_int_equal(n, strlen(cases[i].id));
+		assert_memory_equal(cases[i].val, cases[i].id, n);
+		assert_int_equal(ph, cases[i].ph);
+	}
+	/* Only len bytes are looked at. */
+	{
+		const char *v = "a.py::t (setup) (call)";
+		size_t n;
+		enum tkt_phase ph;
+		assert_true(tkt_parse_current_test(v, 15, &n, &ph));
+		assert_int_equal(n, 7);
+		assert_int_equal(ph, TKT_PHASE_SETUP);
+	}
+}
+
+static void test_parse_current_test_in_model(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_test(&m, T0 + 10, ROOT, "tests/t.py::test_x[a (b)-[c]]", "setup");
+	assert_attr(&m, ROOT, "tests/t.py::test_x[a (b)-[c]]", TKT_PHASE_SETUP, NULL);
+	/* A value without a phase suffix is taken whole, as a call. */
+	rec_env_set(&m, T0 + 20, ROOT, TKT_ENV_CURRENT_TEST, "odd value");
+	assert_attr(&m, ROOT, "odd value", TKT_PHASE_CALL, NULL);
+	tkt_model_free(&m);
+}
+
+/* Two workers: the victim is the big one on gw0, the trigger allocates on gw1. */
+static void test_oom_victim_and_trigger_on_workers(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+	const struct tkt_oom_rec *r;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 110, 201, "gw1");
+	tkt_model_set_cwd(&m, 200, "/work/proj");
+	rec_test(&m, T0 + 200, 200, "tests/test_a.py::test_big", "setup");
+	rec_test(&m, T0 + 210, 200, "tests/test_a.py::test_big", "call");
+	rec_test(&m, T0 + 220, 201, "tests/test_b.py::test_alloc[x]", "setup");
+	oom_init(&e, T0 + SECS(2), 200, "python3", 262144, 201, "python3", 1024);
+	e.victim.rss_file_pages = 256;
+	e.victim.rss_shmem_pages = 16;
+	e.oom_score_adj = 0;
+	e.total_vm_pages = 300000;
+	e.ncg = 2;
+	cg_fill(&e.cg[0], "tktrace-e2e", 131072, 131072);
+	cg_fill(&e.cg[1], "/", CG_UNLIMITED, 900000);
+	rec_oom(&m, &e);
+
+	assert_int_equal(m.nooms, 1);
+	r = &m.ooms[0];
+	assert_int_equal(r->ts_ns, T0 + SECS(2));
+	assert_int_equal(r->victim.pid, 200);
+	assert_string_equal(r->victim.comm, "python3");
+	assert_true(r->victim.known);
+	assert_string_equal(r->victim.attr.test, "tests/test_a.py::test_big");
+	assert_int_equal(r->victim.attr.phase, TKT_PHASE_CALL);
+	assert_string_equal(r->victim.attr.worker, "gw0");
+	assert_string_equal(r->victim.pytest_cmd, "/usr/bin/python3 -m pytest");
+	assert_string_equal(r->victim.cwd, "/work/proj");
+	assert_int_equal(r->victim.anon_bytes, 262144ULL * 4096);
+	assert_int_equal(r->victim.file_bytes, 256ULL * 4096);
+	assert_int_equal(r->victim.shmem_bytes, 16ULL * 4096);
+	assert_int_equal(r->victim.rss_bytes, (262144ULL + 256 + 16) * 4096);
+	assert_int_equal(r->trigger.pid, 201);
+	assert_true(r->trigger.known);
+	assert_string_equal(r->trigger.attr.test, "tests/test_b.py::test_alloc[x]");
+	assert_int_equal(r->trigger.attr.phase, TKT_PHASE_SETUP);
+	assert_string_equal(r->trigger.attr.worker, "gw1");
+	assert_null(r->trigger.cwd);
+	assert_int_equal(r->trigger.rss_bytes, 1024ULL * 4096);
+	assert_true(r->has_limit);
+	assert_int_equal(r->limit_bytes, 512ULL << 20);
+	assert_int_equal(r->usage_bytes, 512ULL << 20);
+	assert_string_equal(r->cgroup, "/sys/fs/cgroup/tktrace-e2e");
+	assert_int_equal(r->total_vm_bytes, 300000ULL * 4096);
+	assert_int_equal(r->oom_score_adj, 0);
+	assert_int_equal(m.nkills, 0);
+	assert_double_equal(tkt_model_time_s(&m, r->ts_ns), 2.0, 1e-9);
+	tkt_model_free(&m);
+}
+
+static void test_oom_of_subprocess_and_untraced(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_test(&m, T0 + 10, ROOT, "tests/t.py::test_sub", "call");
+	rec_fork(&m, T0 + 20, 300, ROOT, "python3");
+	REC_EXEC(&m, T0 + 21, 300, "sh", "/bin/sh\0-c\0./hog\0");
+	rec_fork(&m, T0 + 22, 301, 300, "sh");
+	REC_EXEC(&m, T0 + 23, 301, "hog", "./hog\0");
+	rec_env_unset(&m, T0 + 30, ROOT, TKT_ENV_CURRENT_TEST);
+	/* The hog allocates and is killed itself; the record's comm wins over ours. */
+	oom_init(&e, T0 + 40, 301, "hog", 1000, 301, "hog", 1000);
+	rec_oom(&m, &e);
+	/* The victim is something we never saw. */
+	oom_init(&e, T0 + 50, 5555, "", 10, 301, "hog", 1000);
+	rec_oom(&m, &e);
+
+	assert_int_equal(m.nooms, 2);
+	assert_int_equal(m.ooms[0].victim.pid, 301);
+	assert_string_equal(m.ooms[0].victim.comm, "hog");
+	assert_string_equal(m.ooms[0].victim.attr.test, "tests/t.py::test_sub");
+	assert_int_equal(m.ooms[0].victim.attr.phase, TKT_PHASE_CALL);
+	assert_null(m.ooms[0].victim.attr.worker);
+	/* ncg == 0 (old kernel): no cgroup at all. */
+	assert_null(m.ooms[0].cgroup);
+	assert_false(m.ooms[0].has_limit);
+	assert_false(m.ooms[1].victim.known);
+	assert_null(m.ooms[1].victim.attr.test);
+	assert_int_equal(m.ooms[1].victim.attr.phase, TKT_PHASE_NONE);
+	assert_string_equal(m.ooms[1].victim.comm, "");
+	assert_true(m.ooms[1].trigger.known);
+	tkt_model_free(&m);
+}
+
+/* The kernel's SIGKILL to the victim, sent by the trigger just before the OOM record, is the
+ * OOM kill itself; a user's kill -9 is a kill of its own. */
+static void test_oom_dedup_kernel_sigkill(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 110, 201, "gw1");
+	rec_test(&m, T0 + 200, 200, "t.py::victim", "call");
+	rec_test(&m, T0 + 210, 201, "t.py::trigger", "call");
+	rec_fork(&m, T0 + 220, 202, 200, "python3");
+
+	rec_signal(&m, T0 + SECS(1), 200, "python3", 9, 201, "python3", TKT_SIG_F_KERNEL, 5000);
+	assert_int_equal(m.nkills, 1);
+	oom_init(&e, T0 + SECS(1) + 1000, 200, "python3", 5000, 201, "python3", 100);
+	rec_oom(&m, &e);
+	assert_int_equal(m.nooms, 1);
+	assert_int_equal(m.nkills, 0);
+	/* The OOM killer's SIGKILLs to processes sharing the victim's memory, right after. */
+	rec_signal(&m, T0 + SECS(1) + MSECS(5), 202, "python3", 9, 201, "python3", TKT_SIG_F_KERNEL,
+		   5000);
+	assert_int_equal(m.nkills, 0);
+	/* A user's kill -9 of the trigger is kept, with its sender. */
+	rec_signal(&m, T0 + SECS(1) + MSECS(6), 201, "python3", 9, 999, "bash", 0, 100);
+	assert_int_equal(m.nkills, 1);
+	assert_int_equal(m.kills[0].ts_ns, T0 + SECS(1) + MSECS(6));
+	assert_int_equal(m.kills[0].target.pid, 201);
+	assert_true(m.kills[0].target.known);
+	assert_string_equal(m.kills[0].target.attr.test, "t.py::trigger");
+	assert_int_equal(m.kills[0].target.attr.phase, TKT_PHASE_CALL);
+	assert_string_equal(m.kills[0].target.attr.worker, "gw1");
+	assert_int_equal(m.kills[0].target.rss_bytes, 100ULL * 4096);
+	assert_int_equal(m.kills[0].sender_pid, 999);
+	assert_string_equal(m.kills[0].sender_comm, "bash");
+	assert_false(m.kills[0].kernel);
+	/* A kernel SIGKILL from the same sender much later is another event. */
+	rec_signal(&m, T0 + SECS(1) + MSECS(200), 202, "python3", 9, 201, "python3",
+		   TKT_SIG_F_KERNEL, 1);
+	assert_int_equal(m.nkills, 2);
+	assert_true(m.kills[1].kernel);
+	assert_int_equal(m.kills[1].target.pid, 202);
+	assert_string_equal(m.kills[1].target.attr.test, "t.py::victim");
+	tkt_model_free(&m);
+}
+
+static void test_oom_dedup_keeps_unrelated_kills(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_fork(&m, T0 + 10, 200, ROOT, "python3");
+	rec_fork(&m, T0 + 11, 201, ROOT, "python3");
+	/* User kill -9 from the trigger itself (not the kernel), just before. */
+	rec_signal(&m, T0 + SECS(5), 200, "python3", 9, 201, "python3", 0, 1);
+	/* Kernel kill of the victim more than a second before the OOM record. */
+	rec_signal(&m, T0 + SECS(3), 200, "python3", 9, 201, "python3", TKT_SIG_F_KERNEL, 1);
+	/* Kernel kill of another target. */
+	rec_signal(&m, T0 + SECS(5), 201, "python3", 9, 201, "python3", TKT_SIG_F_KERNEL, 1);
+	/* Kernel kill of the victim from another sender. */
+	rec_signal(&m, T0 + SECS(5), 200, "python3", 9, 7, "kswapd0", TKT_SIG_F_KERNEL, 1);
+	assert_int_equal(m.nkills, 4);
+	oom_init(&e, T0 + SECS(5) + 10, 200, "python3", 1, 201, "python3", 1);
+	rec_oom(&m, &e);
+	assert_int_equal(m.nkills, 4);
+	/* Non-SIGKILL signals are no kills. */
+	rec_signal(&m, T0 + SECS(6), 200, "python3", 15, 1, "init", 0, 1);
+	assert_int_equal(m.nkills, 4);
+	assert_false(m.root_signaled);
+	tkt_model_free(&m);
+}
+
+static void test_root_signal_recorded(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_signal(&m, T0 + SECS(1), ROOT, "python3", 15, 4242, "timeout", 0, 10);
+	assert_true(m.root_signaled);
+	assert_int_equal(m.root_sig, 15);
+	assert_int_equal(m.root_sig_sender, 4242);
+	assert_string_equal(m.root_sig_sender_comm, "timeout");
+	assert_int_equal(m.nkills, 0);
+	rec_signal(&m, T0 + SECS(2), ROOT, "python3", 9, 4243, "kill", 0, 10);
+	assert_int_equal(m.root_sig, 9);
+	assert_int_equal(m.root_sig_sender, 4243);
+	assert_int_equal(m.nkills, 1);
+	assert_int_equal(m.kills[0].target.pid, ROOT);
+	assert_string_equal(m.kills[0].target.comm, "python3");
+	tkt_model_free(&m);
+}
+
+/* Only SIGKILLs that took effect are kills: one to a process already dying is "ignored" or
+ * "already pending". */
+static void test_sigkill_result_filter(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_fork(&m, T0 + 10, 300, ROOT, "python3");
+	rec_signal_result(&m, T0 + SECS(1), 300, "python3", 9, 555, "bash", 0, 1, SIG_IGNORED);
+	rec_signal_result(&m, T0 + SECS(1) + 1, 300, "python3", 9, 555, "bash", 0, 1,
+			  SIG_ALREADY_PENDING);
+	rec_signal_result(&m, T0 + SECS(1) + 2, 300, "python3", 9, 555, "bash", 0, 1,
+			  SIG_OVERFLOW_FAIL);
+	assert_int_equal(m.nkills, 0);
+	/* Delivered without its siginfo still kills. */
+	rec_signal_result(&m, T0 + SECS(1) + 3, 300, "python3", 9, 555, "bash", 0, 1,
+			  SIG_LOSE_INFO);
+	assert_int_equal(m.nkills, 1);
+	assert_int_equal(m.kills[0].ts_ns, T0 + SECS(1) + 3);
+	rec_signal(&m, T0 + SECS(2), 300, "python3", 9, 556, "kill", 0, 1);
+	assert_int_equal(m.nkills, 2);
+	assert_int_equal(m.kills[1].sender_pid, 556);
+	tkt_model_free(&m);
+}
+
+static void test_pick_limiting_cg(void **state)
+{
+	struct tkt_cg cg[TKT_CG_DEPTH];
+
+	(void)state;
+	/* Nothing limited. */
+	cg_fill(&cg[0], "a", CG_UNLIMITED, 100);
+	cg_fill(&cg[1], "/", CG_UNLIMITED, 100);
+	assert_int_equal(tkt_pick_limiting_cg(cg, 2, 4096), -1);
+	assert_int_equal(tkt_pick_limiting_cg(cg, 0, 4096), -1);
+	/* max 0 (no data) counts as unlimited. */
+	cg_fill(&cg[0], "a", 0, 100);
+	assert_int_equal(tkt_pick_limiting_cg(cg, 2, 4096), -1);
+	/* Unlimited leaf below a limited parent at its limit. */
+	cg_fill(&cg[0], "leaf", CG_UNLIMITED, 1000);
+	cg_fill(&cg[1], "limited", 131072, 131072);
+	cg_fill(&cg[2], "/", CG_UNLIMITED, 200000);
+	assert_int_equal(tkt_pick_limiting_cg(cg, 3, 4096), 1);
+	/* Both limited: the one at its limit, not the first. */
+	cg_fill(&cg[0], "leaf", 262144, 10000);
+	cg_fill(&cg[1], "parent", 131072, 131000);
+	assert_int_equal(tkt_pick_limiting_cg(cg, 3, 4096), 1);
+	/* Both limited, both at the limit: the innermost. */
+	cg_fill(&cg[0], "leaf", 262144, 262144);
+	assert_int_equal(tkt_pick_limiting_cg(cg, 3, 4096), 0);
+	/* Both limited, neither near the limit: the first limited. */
+	cg_fill(&cg[0], "leaf", 262144, 1000);
+	cg_fill(&cg[1], "parent", 131072, 1000);
+	assert_int_equal(tkt_pick_limiting_cg(cg, 3, 4096), 0);
+	/* Near the limit: within max/32 + 64 pages of it. */
+	cg_fill(&cg[0], "leaf", CG_UNLIMITED, 0);
+	cg_fill(&cg[1], "parent", 3200, 3200 - 100 - 64);
+	cg_fill(&cg[2], "grand", 6400, 6400);
+	assert_int_equal(tkt_pick_limiting_cg(cg, 3, 4096), 1);
+	cg_fill(&cg[1], "parent", 3200, 3200 - 100 - 65);
+	assert_int_equal(tkt_pick_limiting_cg(cg, 3, 4096), 2);
+	/* ncg beyond the array is clamped: levels past TKT_CG_DEPTH are not read. */
+	for (int i = 0; i < TKT_CG_DEPTH; i++)
+		cg_fill(&cg[i], "x", CG_UNLIMITED, 0);
+	cg_fill(&cg[TKT_CG_DEPTH - 1], "last", 100, 100);
+	assert_int_equal(tkt_pick_limiting_cg(cg, 1000, 4096), TKT_CG_DEPTH - 1);
+	/* 64 KiB pages: the unlimited value is smaller. */
+	cg_fill(&cg[0], "a", (uint64_t)INT64_MAX / 65536, 100);
+	cg_fill(&cg[1], "b", 1000, 1000);
+	assert_int_equal(tkt_pick_limiting_cg(cg, 2, 65536), 1);
+}
+
+static const struct tkt_oom_rec *oom_with_cgs(struct tkt_model *m, const struct tkt_cg *cg,
+					      uint32_t ncg)
+{
+	struct tkt_ev_oom e;
+
+	oom_init(&e, T0 + SECS(1) + m->nooms, 300, "hog", 10, 300, "hog", 10);
+	e.ncg = ncg;
+	memcpy(e.cg, cg, sizeof(e.cg[0]) * (ncg < TKT_CG_DEPTH ? ncg : TKT_CG_DEPTH));
+	rec_oom(m, &e);
+	return &m->ooms[m->nooms - 1];
+}
+
+static void test_cgroup_path_v1(void **state)
+{
+	struct tkt_model m;
+	struct tkt_cg cg[3];
+	const struct tkt_oom_rec *r;
+
+	(void)state;
+	model_start(&m, ROOT, "/sys/fs/cgroup/memory");
+	cg_fill(&cg[0], "test-leaf", CG_UNLIMITED, 100);
+	cg_fill(&cg[1], "tktrace-42", 65536, 65536);
+	cg_fill(&cg[2], "", CG_UNLIMITED, 500000); /* v1 root */
+	r = oom_with_cgs(&m, cg, 3);
+	assert_string_equal(r->cgroup, "/sys/fs/cgroup/memory/tktrace-42");
+	assert_true(r->has_limit);
+	assert_int_equal(r->limit_bytes, 256ULL << 20);
+	assert_int_equal(r->usage_bytes, 256ULL << 20);
+	/* Nothing limited: the victim's own cgroup, usage from it, no limit. */
+	cg_fill(&cg[1], "tktrace-42", CG_UNLIMITED, 65536);
+	r = oom_with_cgs(&m, cg, 3);
+	assert_string_equal(r->cgroup, "/sys/fs/cgroup/memory/tktrace-42/test-leaf");
+	assert_false(r->has_limit);
+	assert_int_equal(r->limit_bytes, 0);
+	assert_int_equal(r->usage_bytes, 100ULL * 4096);
+	/* The victim in the root cgroup itself. */
+	r = oom_with_cgs(&m, &cg[2], 1);
+	assert_string_equal(r->cgroup, "/sys/fs/cgroup/memory");
+	tkt_model_free(&m);
+}
+
+static void test_cgroup_path_v2(void **state)
+{
+	struct tkt_model m;
+	struct tkt_cg cg[TKT_CG_DEPTH];
+	const struct tkt_oom_rec *r;
+
+	(void)state;
+	model_start(&m, ROOT, "/sys/fs/cgroup");
+	cg_fill(&cg[0], "inner", 32768, 32768);
+	cg_fill(&cg[1], "outer.slice", CG_UNLIMITED, 40000);
+	cg_fill(&cg[2], "/", CG_UNLIMITED, 900000); /* v2 root */
+	r = oom_with_cgs(&m, cg, 3);
+	assert_string_equal(r->cgroup, "/sys/fs/cgroup/outer.slice/inner");
+	assert_int_equal(r->limit_bytes, 128ULL << 20);
+	/* The walk was cut at TKT_CG_DEPTH: the top level is no root, so "..." marks the gap. */
+	for (int i = 0; i < TKT_CG_DEPTH; i++) {
+		char n[8];
+		snprintf(n, sizeof(n), "l%d", i);
+		cg_fill(&cg[i], n, CG_UNLIMITED, 1);
+	}
+	cg_fill(&cg[2], "l2", 100, 100);
+	r = oom_with_cgs(&m, cg, TKT_CG_DEPTH);
+	assert_string_equal(r->cgroup, "/sys/fs/cgroup/.../l7/l6/l5/l4/l3/l2");
+	/* A name of the full TKT_CG_NAME bytes, without NUL. */
+	memset(cg[0].name, 'n', TKT_CG_NAME);
+	cg[0].max_pages = 10;
+	cg[0].usage_pages = 10;
+	cg_fill(&cg[1], "/", CG_UNLIMITED, 1);
+	r = oom_with_cgs(&m, cg, 2);
+	assert_int_equal(strlen(r->cgroup), strlen("/sys/fs/cgroup/") + TKT_CG_NAME);
+	tkt_model_free(&m);
+
+	/* No mount known and the root is the limited one (limits are never set on a root, but
+	 * the path must still be a path). */
+	model_start(&m, ROOT, NULL);
+	cg_fill(&cg[0], "/", 100, 100);
+	r = oom_with_cgs(&m, cg, 1);
+	assert_string_equal(r->cgroup, "/");
+	cg_fill(&cg[0], "a", 100, 100);
+	cg_fill(&cg[1], "/", CG_UNLIMITED, 100);
+	r = oom_with_cgs(&m, cg, 2);
+	assert_string_equal(r->cgroup, "/a");
+	tkt_model_free(&m);
+}
+
+/* Dead processes stay for grace_ns after the newest record: late kill records need them. */
+static void test_sweep_after_grace(void **state)
+{
+	struct tkt_model m;
+	uint64_t grace = SECS(5), texit = T0 + SECS(1);
+	size_t live;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_test(&m, T0 + 10, ROOT, "t.py::a", "call");
+	rec_fork(&m, T0 + 20, 500, ROOT, "python3");
+	rec_fork(&m, T0 + 30, 501, ROOT, "python3");
+	live = m.nprocs;
+	assert_int_equal(live, 3);
+	rec_exit(&m, texit, 500, 9);
+	rec_exit(&m, texit + MSECS(500), 501, 0);
+	/* A second exit record for the same process changes nothing. */
+	rec_exit(&m, texit + MSECS(600), 500, 9);
+	assert_false(tkt_model_find(&m, 500)->alive);
+	assert_int_equal(tkt_model_find(&m, 500)->exit_ns, texit);
+	tkt_model_sweep(&m, grace);
+	assert_non_null(tkt_model_find(&m, 500));
+	assert_int_equal(m.nprocs, 3);
+	/* A late kill record still finds the dead process and its test. */
+	rec_signal(&m, texit + SECS(2), 500, "python3", 9, 1, "systemd", 0, 0);
+	assert_true(m.kills[0].target.known);
+	assert_string_equal(m.kills[0].target.attr.test, "t.py::a");
+	/* Exactly at the end of the grace period: kept. */
+	rec_fork(&m, texit + grace, 600, ROOT, "x");
+	tkt_model_sweep(&m, grace);
+	assert_non_null(tkt_model_find(&m, 500));
+	/* Past it: freed; the later one is not. */
+	rec_fork(&m, texit + grace + 1, 601, ROOT, "x");
+	tkt_model_sweep(&m, grace);
+	assert_null(tkt_model_find(&m, 500));
+	assert_non_null(tkt_model_find(&m, 501));
+	assert_int_equal(m.nprocs, 4); /* ROOT, 501, 600, 601 */
+	assert_int_equal(m.procs_seen, 5);
+	assert_ptr_equal(m.dead_head, tkt_model_find(&m, 501));
+	/* Live processes are never swept. */
+	rec_fork(&m, texit + SECS(100), 602, ROOT, "x");
+	tkt_model_sweep(&m, grace);
+	assert_null(tkt_model_find(&m, 501));
+	assert_null(m.dead_head);
+	assert_null(m.dead_tail);
+	assert_non_null(tkt_model_find(&m, ROOT));
+	assert_non_null(tkt_model_find(&m, 600));
+	assert_int_equal(m.nprocs, 4);
+	tkt_model_free(&m);
+}
+
+/* A pid reused after exit: the new process gets its new parent's attribution. */
+static void test_pid_reuse(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 110, 201, "gw1");
+	rec_test(&m, T0 + 200, 200, "t.py::a", "call");
+	rec_test(&m, T0 + 210, 201, "t.py::b", "call");
+	rec_fork(&m, T0 + 300, 700, 200, "python3");
+	rec_exit(&m, T0 + 310, 700, 0);
+	rec_fork(&m, T0 + 320, 700, 201, "python3");
+	assert_true(tkt_model_find(&m, 700)->alive);
+	assert_attr(&m, 700, "t.py::b", TKT_PHASE_CALL, "gw1");
+	assert_null(m.dead_head);
+	/* Sweeping later does not free the new one. */
+	rec_fork(&m, T0 + SECS(100), 701, 201, "x");
+	tkt_model_sweep(&m, SECS(5));
+	assert_non_null(tkt_model_find(&m, 700));
+	tkt_model_free(&m);
+}
+
+static void test_malformed_records(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom oom;
+	struct tkt_hdr h;
+	union {
+		struct tkt_ev_fork f;
+		unsigned char bytes[sizeof(struct tkt_ev_fork) + 8];
+	} padded;
+
+	(void)state;
+	model_start(&m, ROOT, NULL);
+	memset(&oom, 0, sizeof(oom));
+	hdr_fill(&oom.h, TKT_EV_OOM, 1, T0 + 5);
+	/* Shorter than its type's record, or than a header. */
+	assert_int_equal(tkt_model_apply(&m, &oom, sizeof(oom) - 1), -EINVAL);
+	assert_int_equal(m.lost_events, 1);
+	assert_int_equal(tkt_model_apply(&m, &oom, sizeof(struct tkt_hdr) - 1), -EINVAL);
+	assert_int_equal(m.lost_events, 2);
+	/* Unknown types. */
+	memset(&h, 0, sizeof(h));
+	h.type = 0;
+	assert_int_equal(tkt_model_apply(&m, &h, sizeof(h)), -EINVAL);
+	assert_int_equal(m.lost_events, 3);
+	h.type = TKT_EV_SIGNAL + 1;
+	assert_int_equal(tkt_model_apply(&m, &h, sizeof(h)), -EINVAL);
+	assert_int_equal(m.lost_events, 4);
+	assert_int_equal(m.nooms, 0);
+	assert_int_equal(m.last_ns, 0); /* rejected records do not move time */
+	/* The whole record is fine. */
+	assert_int_equal(tkt_model_apply(&m, &oom, sizeof(oom)), 0);
+	assert_int_equal(m.nooms, 1);
+	/* Longer than needed is accepted (the ring rounds sizes up). */
+	memset(&padded, 0, sizeof(padded));
+	hdr_fill(&padded.f.h, TKT_EV_FORK, 42, T0 + 6);
+	padded.f.ppid = 1;
+	assert_int_equal(tkt_model_apply(&m, &padded, sizeof(padded)), 0);
+	assert_non_null(tkt_model_find(&m, 42));
+	assert_int_equal(m.last_ns, T0 + 6);
+	assert_int_equal(m.lost_events, 4);
+	tkt_model_free(&m);
+}
+
+static void test_time_s(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	model_start(&m, ROOT, NULL);
+	assert_double_equal(tkt_model_time_s(&m, T0 + MSECS(1500)), 1.5, 1e-12);
+	assert_double_equal(tkt_model_time_s(&m, T0), 0.0, 0);
+	assert_double_equal(tkt_model_time_s(&m, T0 - 1), 0.0, 0);
+	tkt_model_free(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_phase_names),
+		cmocka_unit_test(test_collection_python_m_pytest),
+		cmocka_unit_test(test_collection_plain_pytest),
+		cmocka_unit_test(test_not_pytest_exec),
+		cmocka_unit_test(test_pytest_invocation_parser),
+		cmocka_unit_test(test_collection_via_xdist_worker_env),
+		cmocka_unit_test(test_phase_transitions),
+		cmocka_unit_test(test_node_id_strings_are_interned),
+		cmocka_unit_test(test_xdist_workers),
+		cmocka_unit_test(test_subprocess_snapshot_at_fork),
+		cmocka_unit_test(test_child_of_collection_and_session),
+		cmocka_unit_test(test_multiprocessing_fork_child),
+		cmocka_unit_test(test_pytest_process_execs_other_program),
+		cmocka_unit_test(test_chunked_env_value),
+		cmocka_unit_test(test_chunked_env_exact_multiple),
+		cmocka_unit_test(test_chunked_env_missing_middle_chunk),
+		cmocka_unit_test(test_chunked_env_key_switch),
+		cmocka_unit_test(test_chunked_env_missing_first_chunk),
+		cmocka_unit_test(test_forked_test_runner_keeps_worker),
+		cmocka_unit_test(test_env_for_unknown_process_ignored),
+		cmocka_unit_test(test_parse_current_test),
+		cmocka_unit_test(test_parse_current_test_in_model),
+		cmocka_unit_test(test_oom_victim_and_trigger_on_workers),
+		cmocka_unit_test(test_oom_of_subprocess_and_untraced),
+		cmocka_unit_test(test_oom_dedup_kernel_sigkill),
+		cmocka_unit_test(test_oom_dedup_keeps_unrelated_kills),
+		cmocka_unit_test(test_root_signal_recorded),
+		cmocka_unit_test(test_sigkill_result_filter),
+		cmocka_unit_test(test_pick_limiting_cg),
+		cmocka_unit_test(test_cgroup_path_v1),
+		cmocka_unit_test(test_cgroup_path_v2),
+		cmocka_unit_test(test_sweep_after_grace),
+		cmocka_unit_test(test_pid_reuse),
+		cmocka_unit_test(test_malformed_records),
+		cmocka_unit_test(test_time_s),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

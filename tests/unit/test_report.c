@@ -1,0 +1,697 @@
+/* Unit tests for user/report.c: cause, JSON contract, text summary, rerun commands. */
+#include "recs.h"
+
+#include "report.h"
+
+#define ROOT 100
+
+static char *argv_pytest[] = { "pytest", "-n", "2", NULL };
+
+static const char PY_M_PYTEST[] = "/usr/bin/python3\0-m\0pytest\0";
+static const char EXECNET[] = "/usr/bin/python3\0-c\0import sys;exec(eval(sys.stdin.readline()))\0";
+
+static void start_root(struct tkt_model *m)
+{
+	model_start(m, ROOT, "/sys/fs/cgroup");
+	assert_int_equal(tkt_model_add_root(m, ROOT, "pytest", T0), 0);
+	rec_exec(m, T0 + 1, ROOT, "python3", PY_M_PYTEST, sizeof(PY_M_PYTEST) - 1);
+}
+
+static void start_worker(struct tkt_model *m, uint64_t ts, uint32_t pid, const char *id)
+{
+	rec_fork(m, ts, pid, ROOT, "python3");
+	rec_exec(m, ts + 1, pid, "python3", EXECNET, sizeof(EXECNET) - 1);
+	rec_env_set(m, ts + 2, pid, TKT_ENV_XDIST_WORKER, id);
+}
+
+static struct tkt_run run_exit(int status)
+{
+	struct tkt_run r = {
+		.argv = argv_pytest,
+		.argc = 3,
+		.status = status,
+		.exit_code = status,
+		.duration_s = 1.5,
+	};
+	return r;
+}
+
+static struct tkt_run run_signal(int sig)
+{
+	struct tkt_run r = run_exit(0);
+
+	r.signaled = true;
+	r.sig = sig;
+	r.status = 0;
+	r.exit_code = tkt_shell_status(true, sig, 0);
+	return r;
+}
+
+/* The JSON without the whitespace between tokens (strings untouched). */
+static char *compact(const char *s)
+{
+	char *out = malloc(strlen(s) + 1), *o = out;
+	bool in_str = false, esc = false;
+
+	assert_non_null(out);
+	for (; *s; s++) {
+		if (in_str) {
+			*o++ = *s;
+			if (esc)
+				esc = false;
+			else if (*s == '\\')
+				esc = true;
+			else if (*s == '"')
+				in_str = false;
+			continue;
+		}
+		if (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
+			continue;
+		if (*s == '"')
+			in_str = true;
+		*o++ = *s;
+	}
+	*o = '\0';
+	return out;
+}
+
+static char *json_of(const struct tkt_model *m, const struct tkt_run *r)
+{
+	struct tkt_buf b = { 0 };
+	char *c;
+
+	assert_int_equal(tkt_report_json(&b, m, r), 0);
+	assert_non_null(b.data);
+	/* Pretty printed, one trailing newline. */
+	assert_int_equal(b.data[b.len - 1], '\n');
+	c = compact(b.data);
+	tkt_buf_free(&b);
+	return c;
+}
+
+#define assert_contains(hay, needle)                                                         \
+	do {                                                                                 \
+		if (!strstr((hay), (needle)))                                                \
+			fail_msg("missing %s\n--- in ---\n%s", (needle), (hay));             \
+	} while (0)
+#define assert_not_contains(hay, needle)                                                     \
+	do {                                                                                 \
+		if (strstr((hay), (needle)))                                                 \
+			fail_msg("unexpected %s\n--- in ---\n%s", (needle), (hay));          \
+	} while (0)
+
+static void test_cause_names(void **state)
+{
+	(void)state;
+	assert_string_equal(tkt_cause_name(TKT_CAUSE_EXIT), "exit");
+	assert_string_equal(tkt_cause_name(TKT_CAUSE_OOM), "oom-kill");
+	assert_string_equal(tkt_cause_name(TKT_CAUSE_SIGKILL), "sigkill");
+	assert_string_equal(tkt_cause_name(TKT_CAUSE_SIGNAL), "signal");
+}
+
+static void test_shell_status(void **state)
+{
+	(void)state;
+	assert_int_equal(tkt_shell_status(false, 0, 0), 0);
+	assert_int_equal(tkt_shell_status(false, 0, 3), 3);
+	assert_int_equal(tkt_shell_status(false, 9, 1), 1);
+	assert_int_equal(tkt_shell_status(true, 9, 0), 137);
+	assert_int_equal(tkt_shell_status(true, 15, 0), 143);
+	assert_int_equal(tkt_shell_status(true, 2, 5), 130);
+}
+
+/* An OOM kill of victim (with trigger) preceded by the kernel's SIGKILL. */
+static void oom_kill(struct tkt_model *m, uint64_t ts, uint32_t victim, uint32_t trigger,
+		     uint64_t limit_pages)
+{
+	struct tkt_ev_oom e;
+
+	rec_signal(m, ts - 1000, victim, "python3", 9, trigger, "python3", TKT_SIG_F_KERNEL,
+		   262144);
+	oom_init(&e, ts, victim, "python3", 262144, trigger, "python3", 1024);
+	e.victim.rss_file_pages = 256;
+	e.ncg = 2;
+	cg_fill(&e.cg[0], "tktrace-e2e", limit_pages, limit_pages);
+	cg_fill(&e.cg[1], "/", CG_UNLIMITED, 900000);
+	rec_oom(m, &e);
+}
+
+static void test_report_cause(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r;
+
+	(void)state;
+	start_root(&m);
+	r = run_exit(0);
+	assert_int_equal(tkt_report_cause(&m, &r), TKT_CAUSE_EXIT);
+	r = run_signal(9);
+	assert_int_equal(tkt_report_cause(&m, &r), TKT_CAUSE_SIGKILL);
+	r = run_signal(15);
+	assert_int_equal(tkt_report_cause(&m, &r), TKT_CAUSE_SIGNAL);
+	/* A child's OOM kill does not make COMMAND's SIGKILL an OOM kill. */
+	rec_fork(&m, T0 + 10, 200, ROOT, "python3");
+	oom_kill(&m, T0 + SECS(1), 200, 200, 131072);
+	r = run_signal(9);
+	assert_int_equal(tkt_report_cause(&m, &r), TKT_CAUSE_SIGKILL);
+	r = run_exit(1);
+	assert_int_equal(tkt_report_cause(&m, &r), TKT_CAUSE_EXIT);
+	/* COMMAND's own. */
+	oom_kill(&m, T0 + SECS(2), ROOT, 200, 131072);
+	r = run_signal(9);
+	assert_int_equal(tkt_report_cause(&m, &r), TKT_CAUSE_OOM);
+	/* Killed by something else in the end. */
+	r = run_signal(6);
+	assert_int_equal(tkt_report_cause(&m, &r), TKT_CAUSE_SIGNAL);
+	r = run_exit(0);
+	assert_int_equal(tkt_report_cause(&m, &r), TKT_CAUSE_EXIT);
+	tkt_model_free(&m);
+}
+
+static void test_json_clean_run_exact(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = run_exit(0);
+	struct tkt_buf b = { 0 };
+	char *argv[] = { "pytest", "-q", NULL };
+
+	(void)state;
+	start_root(&m);
+	r.argv = argv;
+	r.argc = 2;
+	assert_int_equal(tkt_report_json(&b, &m, &r), 0);
+	assert_string_equal(b.data, "{\n"
+				    "  \"format_version\": 1,\n"
+				    "  \"command\": [\n"
+				    "    \"pytest\",\n"
+				    "    \"-q\"\n"
+				    "  ],\n"
+				    "  \"exit_code\": 0,\n"
+				    "  \"cause\": \"exit\",\n"
+				    "  \"signal\": null,\n"
+				    "  \"pid\": 100,\n"
+				    "  \"duration_s\": 1.500,\n"
+				    "  \"oom_kills\": [],\n"
+				    "  \"kills\": [],\n"
+				    "  \"lost_events\": 0,\n"
+				    "  \"processes_traced\": 1,\n"
+				    "  \"tests_seen\": 0\n"
+				    "}\n");
+	tkt_buf_free(&b);
+	tkt_model_free(&m);
+}
+
+/* COMMAND itself OOM-killed while running a test: the whole document, exactly. */
+static void test_json_oom_of_command(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = run_signal(9);
+	char *j;
+
+	(void)state;
+	start_root(&m);
+	tkt_model_set_cwd(&m, ROOT, "/work/proj");
+	rec_test(&m, T0 + 10, ROOT, "tests/test_x.py::test_big[10M]", "setup");
+	rec_test(&m, T0 + 20, ROOT, "tests/test_x.py::test_big[10M]", "call");
+	oom_kill(&m, T0 + SECS(2), ROOT, ROOT, 131072);
+	r.duration_s = 2.25;
+	j = json_of(&m, &r);
+	assert_string_equal(
+		j, "{\"format_version\":1,\"command\":[\"pytest\",\"-n\",\"2\"],\"exit_code\":137,"
+		   "\"cause\":\"oom-kill\",\"signal\":9,\"pid\":100,\"duration_s\":2.250,"
+		   "\"oom_kills\":[{\"time_s\":2.000000,"
+		   "\"victim\":{\"pid\":100,\"comm\":\"python3\","
+		   "\"test\":\"tests/test_x.py::test_big[10M]\",\"phase\":\"call\",\"worker\":null,"
+		   "\"rss_bytes\":1074790400,\"traced\":true},"
+		   "\"trigger\":{\"pid\":100,\"comm\":\"python3\","
+		   "\"test\":\"tests/test_x.py::test_big[10M]\",\"phase\":\"call\",\"worker\":null,"
+		   "\"rss_bytes\":4194304,\"traced\":true},"
+		   "\"cgroup\":\"/sys/fs/cgroup/tktrace-e2e\",\"limit_bytes\":536870912,"
+		   "\"cgroup_usage_bytes\":536870912,"
+		   "\"victim_rss\":{\"anon_bytes\":1073741824,\"file_bytes\":1048576,\"shmem_bytes\":0},"
+		   "\"oom_score_adj\":0,"
+		   "\"rerun\":\"cd /work/proj && /usr/bin/python3 -m pytest 'tests/test_x.py::test_big[10M]'\"}],"
+		   "\"kills\":[],\"lost_events\":0,\"processes_traced\":1,\"tests_seen\":1}");
+	free(j);
+	tkt_model_free(&m);
+}
+
+/* Victim and trigger on different workers; no limit; a victim outside any test. */
+static void test_json_oom_workers(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = run_exit(1);
+	struct tkt_ev_oom e;
+	char *j;
+
+	(void)state;
+	start_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 110, 201, "gw3");
+	rec_test(&m, T0 + 200, 200, "tests/test_a.py::test_big", "call");
+	rec_test(&m, T0 + 210, 201, "tests/test_b.py::test_alloc", "teardown");
+	oom_init(&e, T0 + MSECS(1500), 200, "python3", 1000, 201, "python3", 10);
+	e.oom_score_adj = 500;
+	e.ncg = 2;
+	cg_fill(&e.cg[0], "user.slice", CG_UNLIMITED, 5000);
+	cg_fill(&e.cg[1], "/", CG_UNLIMITED, 900000);
+	rec_oom(&m, &e);
+	rec_env_unset(&m, T0 + SECS(2), 201, TKT_ENV_CURRENT_TEST);
+	oom_init(&e, T0 + SECS(3), 201, "python3", 10, 201, "python3", 10);
+	rec_oom(&m, &e);
+	j = json_of(&m, &r);
+	assert_contains(j, "\"exit_code\":1,\"cause\":\"exit\",\"signal\":null,");
+	assert_contains(j, "{\"time_s\":1.500000,\"victim\":{\"pid\":200,\"comm\":\"python3\","
+			   "\"test\":\"tests/test_a.py::test_big\",\"phase\":\"call\","
+			   "\"worker\":\"gw0\",\"rss_bytes\":4096000,\"traced\":true},"
+			   "\"trigger\":{\"pid\":201,\"comm\":\"python3\","
+			   "\"test\":\"tests/test_b.py::test_alloc\",\"phase\":\"teardown\","
+			   "\"worker\":\"gw3\",\"rss_bytes\":40960,\"traced\":true},"
+			   "\"cgroup\":\"/sys/fs/cgroup/user.slice\",\"limit_bytes\":null,"
+			   "\"cgroup_usage_bytes\":20480000,");
+	assert_contains(j, "\"oom_score_adj\":500,"
+			   "\"rerun\":\"/usr/bin/python3 -m pytest tests/test_a.py::test_big\"}");
+	/* Between tests: phase session, test null, no rerun. */
+	assert_contains(j, "{\"time_s\":3.000000,\"victim\":{\"pid\":201,\"comm\":\"python3\","
+			   "\"test\":null,\"phase\":\"session\",\"worker\":\"gw3\",");
+	assert_contains(j, "\"cgroup\":null,\"limit_bytes\":null,\"cgroup_usage_bytes\":0,");
+	assert_contains(j, "\"rerun\":null}],\"kills\":[],");
+	assert_contains(j, "\"tests_seen\":0}");
+	free(j);
+	tkt_model_free(&m);
+}
+
+static void test_json_kills_and_lost_events(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = run_signal(9);
+	char *j;
+
+	(void)state;
+	start_root(&m);
+	rec_test(&m, T0 + 10, ROOT, "t.py::slow", "call");
+	rec_fork(&m, T0 + 20, 300, ROOT, "sleep");
+	rec_signal(&m, T0 + SECS(4), 300, "sleep", 9, ROOT, "python3", 0, 25);
+	rec_signal(&m, T0 + SECS(5), ROOT, "python3", 9, 555, "bash", 0, 100);
+	/* An unusable record. */
+	assert_int_equal(tkt_model_apply(&m, "xx", 2), -EINVAL);
+	r.kernel_drops = 3;
+	j = json_of(&m, &r);
+	assert_contains(j, "\"cause\":\"sigkill\",\"signal\":9,");
+	assert_contains(j, "\"oom_kills\":[],\"kills\":[{\"time_s\":4.000000,"
+			   "\"target\":{\"pid\":300,\"comm\":\"sleep\",\"test\":\"t.py::slow\","
+			   "\"phase\":\"call\",\"worker\":null,\"rss_bytes\":102400,\"traced\":true},"
+			   "\"sender\":{\"pid\":100,\"comm\":\"python3\",\"kernel\":false}},"
+			   "{\"time_s\":5.000000,"
+			   "\"target\":{\"pid\":100,\"comm\":\"python3\",\"test\":\"t.py::slow\","
+			   "\"phase\":\"call\",\"worker\":null,\"rss_bytes\":409600,\"traced\":true},"
+			   "\"sender\":{\"pid\":555,\"comm\":\"bash\",\"kernel\":false}}],"
+			   "\"lost_events\":4,\"processes_traced\":2,\"tests_seen\":0}");
+	free(j);
+	tkt_model_free(&m);
+}
+
+static void test_json_signal(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = run_signal(15);
+	char *j;
+
+	(void)state;
+	start_root(&m);
+	rec_signal(&m, T0 + SECS(1), ROOT, "python3", 15, 4242, "timeout", 0, 1);
+	j = json_of(&m, &r);
+	assert_contains(j, "\"exit_code\":143,\"cause\":\"signal\",\"signal\":15,");
+	assert_contains(j, "\"kills\":[]");
+	free(j);
+	tkt_model_free(&m);
+}
+
+/* pytest escapes non-ASCII in parametrize ids: "\u00e9" with a real backslash. A long one
+ * arrives in several chunks and must come out of the JSON with each backslash doubled. */
+static void test_json_long_escaped_node_id(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = run_signal(9);
+	struct tkt_buf id = { 0 }, want = { 0 };
+	struct tkt_ev_oom e;
+	char *j;
+
+	(void)state;
+	tkt_buf_printf(&id, "tests/test_u.py::test_name[");
+	tkt_buf_printf(&want, "\"test\":\"tests/test_u.py::test_name[");
+	for (int i = 0; i < 400; i++) {
+		tkt_buf_printf(&id, "\\u%04x", 0xe0 + i % 32);
+		tkt_buf_printf(&want, "\\\\u%04x", 0xe0 + i % 32);
+	}
+	tkt_buf_printf(&id, "-\"q\"\t]");
+	tkt_buf_printf(&want, "-\\\"q\\\"\\t]\"");
+	assert_true(id.len > 2 * TKT_ENV_CHUNK);
+	start_root(&m);
+	rec_test(&m, T0 + 10, ROOT, id.data, "call");
+	assert_string_equal(tkt_model_attr(&m, ROOT).test, id.data);
+	oom_init(&e, T0 + SECS(1), ROOT, "python3", 10, ROOT, "python3", 10);
+	rec_oom(&m, &e);
+	j = json_of(&m, &r);
+	assert_contains(j, want.data);
+	assert_contains(j, "\"lost_events\":0");
+	free(j);
+	tkt_buf_free(&id);
+	tkt_buf_free(&want);
+	tkt_model_free(&m);
+}
+
+/* Bytes that are not UTF-8 (a comm cut mid-character, a bytes id) become U+FFFD. */
+static void test_json_invalid_utf8(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = run_exit(0);
+	char *argv[] = { "pyt\xff" "est", "caf\xc3\xa9", "\xc3", NULL };
+	struct tkt_ev_oom e;
+	char *j;
+
+	(void)state;
+	start_root(&m);
+	rec_test(&m, T0 + 10, ROOT, "t.py::t[\xe9t\xc3\xa9]", "call");
+	oom_init(&e, T0 + SECS(1), ROOT, "pyth\xe2\x82", 10, ROOT, "pyth\xe2\x82", 10);
+	rec_oom(&m, &e);
+	r.argv = argv;
+	r.argc = 3;
+	j = json_of(&m, &r);
+	assert_contains(j, "\"command\":[\"pyt\\ufffdest\",\"caf\xc3\xa9\",\"\\ufffd\"],");
+	assert_contains(j, "\"comm\":\"pyth\\ufffd\\ufffd\",");
+	assert_contains(j, "\"test\":\"t.py::t[\\ufffdt\xc3\xa9]\",");
+	free(j);
+	tkt_model_free(&m);
+}
+
+static char *text_of(const struct tkt_model *m, const struct tkt_run *r, bool quiet)
+{
+	struct tkt_buf b = { 0 };
+	char *s;
+
+	assert_int_equal(tkt_report_text(&b, m, r, quiet), 0);
+	s = strdup(b.data ? b.data : "");
+	tkt_buf_free(&b);
+	return s;
+}
+
+static void assert_headline(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	if (strncmp(text, line, n) != 0)
+		fail_msg("headline\n  got: %s\n want: %s", text, line);
+}
+
+static void test_text_headline_per_cause(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r;
+	char *t;
+
+	(void)state;
+	/* Clean exit. */
+	start_root(&m);
+	rec_test(&m, T0 + 10, ROOT, "t.py::a", "setup");
+	r = run_exit(0);
+	t = text_of(&m, &r, false);
+	assert_string_equal(t, "tktrace: pytest exited with status 0; no kills "
+			       "(1 processes, 1 tests, 1.5 s)\n");
+	free(t);
+	/* Killed by a signal with a known sender. */
+	rec_signal(&m, T0 + SECS(1), ROOT, "python3", 15, 4242, "timeout", 0, 1);
+	r = run_signal(15);
+	t = text_of(&m, &r, false);
+	assert_string_equal(t, "tktrace: pytest (pid 100) was killed by SIGTERM from pid 4242 "
+			       "(timeout) (exit 143)\n");
+	free(t);
+	/* Another signal than the one seen: no sender. */
+	r = run_signal(2);
+	t = text_of(&m, &r, false);
+	assert_string_equal(t, "tktrace: pytest (pid 100) was killed by SIGINT (exit 130)\n");
+	free(t);
+	r = run_signal(40);
+	t = text_of(&m, &r, false);
+	assert_string_equal(t, "tktrace: pytest (pid 100) was killed by signal (exit 168)\n");
+	free(t);
+	/* SIGKILL, sender unknown. */
+	r = run_signal(9);
+	t = text_of(&m, &r, false);
+	assert_string_equal(t, "tktrace: pytest (pid 100) was killed by SIGKILL (exit 137)\n");
+	free(t);
+	/* SIGKILL from a user. */
+	rec_signal(&m, T0 + SECS(2), ROOT, "python3", 9, 555, "bash", 0, 100);
+	t = text_of(&m, &r, false);
+	assert_headline(t, "tktrace: pytest (pid 100) was killed by SIGKILL from pid 555 (bash) "
+			   "(exit 137)\n");
+	free(t);
+	/* A status after kills of others. */
+	r = run_exit(2);
+	t = text_of(&m, &r, false);
+	assert_headline(t, "tktrace: pytest exited with status 2 after 1 SIGKILL of traced "
+			   "processes\n");
+	free(t);
+	rec_fork(&m, T0 + SECS(3), 300, ROOT, "x");
+	rec_signal(&m, T0 + SECS(3) + 1, 300, "x", 9, 555, "bash", 0, 100);
+	t = text_of(&m, &r, false);
+	assert_headline(t, "tktrace: pytest exited with status 2 after 2 SIGKILLs of traced "
+			   "processes\n");
+	free(t);
+	oom_kill(&m, T0 + SECS(4), 300, 300, 131072);
+	t = text_of(&m, &r, false);
+	assert_headline(t, "tktrace: pytest exited with status 2 after the OOM killer killed 1 "
+			   "traced process\n");
+	free(t);
+	oom_kill(&m, T0 + SECS(5), 300, 300, 131072);
+	t = text_of(&m, &r, false);
+	assert_headline(t, "tktrace: pytest exited with status 2 after the OOM killer killed 2 "
+			   "traced processes\n");
+	free(t);
+	/* COMMAND's own OOM kill. */
+	oom_kill(&m, T0 + SECS(6), ROOT, ROOT, 131072);
+	r = run_signal(9);
+	t = text_of(&m, &r, false);
+	assert_headline(t, "tktrace: pytest (pid 100) was killed by the OOM killer (exit 137)\n");
+	free(t);
+	/* No COMMAND to name. */
+	r.argc = 0;
+	t = text_of(&m, &r, false);
+	assert_headline(t, "tktrace: command (pid 100) was killed by the OOM killer (exit 137)\n");
+	free(t);
+	tkt_model_free(&m);
+}
+
+static void test_text_quiet(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = run_exit(0);
+	struct tkt_buf b = { 0 };
+	char *t;
+
+	(void)state;
+	start_root(&m);
+	rec_test(&m, T0 + 10, ROOT, "t.py::a", "call");
+	/* Clean: nothing at all. */
+	assert_int_equal(tkt_report_text(&b, &m, &r, true), 0);
+	assert_int_equal(b.len, 0);
+	assert_null(b.data);
+	/* A failing status alone is no reason to speak either. */
+	r = run_exit(1);
+	assert_int_equal(tkt_report_text(&b, &m, &r, true), 0);
+	assert_int_equal(b.len, 0);
+	/* Not quiet: the headline. */
+	t = text_of(&m, &r, false);
+	assert_headline(t, "tktrace: pytest exited with status 1; no kills");
+	free(t);
+	/* Lost events are worth a word even when quiet. */
+	r.kernel_drops = 2;
+	t = text_of(&m, &r, true);
+	assert_string_equal(t, "tktrace: pytest exited with status 1; no kills (1 processes, 0 tests, "
+			       "1.5 s)\n"
+			       "tktrace: warning: 2 events were lost; the report may be incomplete\n");
+	free(t);
+	/* So is COMMAND dying of a signal. */
+	r = run_signal(15);
+	t = text_of(&m, &r, true);
+	assert_string_equal(t, "tktrace: pytest (pid 100) was killed by SIGTERM (exit 143)\n");
+	free(t);
+	/* And any kill. */
+	r = run_exit(0);
+	rec_fork(&m, T0 + 20, 300, ROOT, "x");
+	rec_signal(&m, T0 + SECS(1), 300, "x", 9, 555, "bash", 0, 1);
+	t = text_of(&m, &r, true);
+	assert_headline(t, "tktrace: pytest exited with status 0 after 1 SIGKILL");
+	free(t);
+	tkt_buf_free(&b);
+	tkt_model_free(&m);
+}
+
+/* The whole summary of a cross-worker OOM kill. */
+static void test_text_oom_report_exact(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = run_exit(1);
+	struct tkt_ev_oom e;
+	char *t;
+
+	(void)state;
+	start_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 110, 201, "gw1");
+	tkt_model_set_cwd(&m, 200, "/work/proj");
+	rec_test(&m, T0 + 200, 200, "tests/test_a.py::test_big", "call");
+	rec_test(&m, T0 + 210, 201, "tests/test_b.py::test_alloc[x]", "setup");
+	oom_kill(&m, T0 + SECS(2), 200, 201, 131072);
+	/* A user SIGKILL sent by the kernel path, later. */
+	rec_signal(&m, T0 + SECS(3), 201, "python3", 9, 0, "swapper/0", TKT_SIG_F_KERNEL, 100);
+	/* An untraced victim of a machine-wide OOM, the trigger between tests. */
+	rec_env_unset(&m, T0 + SECS(4), 201, TKT_ENV_CURRENT_TEST);
+	oom_init(&e, T0 + SECS(5), 5555, "foo", 256, 201, "python3", 10);
+	e.ncg = 2;
+	cg_fill(&e.cg[0], "system.slice", CG_UNLIMITED, 4);
+	cg_fill(&e.cg[1], "/", CG_UNLIMITED, 4);
+	rec_oom(&m, &e);
+	t = text_of(&m, &r, false);
+	assert_string_equal(
+		t,
+		"tktrace: pytest exited with status 1 after the OOM killer killed 2 traced processes\n"
+		"OOM kill 1 of 2 at 2.00 s\n"
+		"  victim   pid 200 (python3) worker gw0, test tests/test_a.py::test_big [call], "
+		"rss 1.0 GiB (anon 1.0 GiB, file 1.0 MiB, shmem 0 B)\n"
+		"  trigger  pid 201 (python3) worker gw1, test tests/test_b.py::test_alloc[x] [setup], "
+		"rss 4.0 MiB\n"
+		"  cgroup   /sys/fs/cgroup/tktrace-e2e, limit 512.0 MiB, usage 512.0 MiB\n"
+		"  why      the trigger's allocation hit the limit; the victim was killed for being "
+		"the largest: both tests share the memory\n"
+		"  rerun    cd /work/proj && /usr/bin/python3 -m pytest tests/test_a.py::test_big\n"
+		"  rerun    /usr/bin/python3 -m pytest 'tests/test_b.py::test_alloc[x]'\n"
+		"  hint     reproduce under the same limit: sudo tktrace --memory-limit 512M -- "
+		"<rerun command>\n"
+		"OOM kill 2 of 2 at 5.00 s\n"
+		"  victim   pid 5555 (foo), not traced, rss 1.0 MiB (anon 1.0 MiB, file 0 B, shmem 0 B)\n"
+		"  trigger  pid 201 (python3) worker gw1, no test running [session], rss 40.0 KiB\n"
+		"  cgroup   /sys/fs/cgroup/system.slice (no memory limit: the whole machine ran out)\n"
+		"  why      the trigger's allocation hit the limit; the victim was killed for being "
+		"the largest\n"
+		"SIGKILL at 3.00 s from pid 0 (swapper/0), sent by the kernel\n"
+		"  target   pid 201 (python3) worker gw1, test tests/test_b.py::test_alloc[x] [setup], "
+		"rss 400.0 KiB\n");
+	free(t);
+	tkt_model_free(&m);
+}
+
+static void test_text_oom_own_allocation(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = run_signal(9);
+	char *t;
+
+	(void)state;
+	start_root(&m);
+	rec_test(&m, T0 + 10, ROOT, "t.py::t", "call");
+	oom_kill(&m, T0 + SECS(1), ROOT, ROOT, 1000); /* 4096000 bytes: not whole MiB */
+	t = text_of(&m, &r, false);
+	assert_contains(t, "  why      the victim's own allocation hit the limit\n");
+	assert_contains(t, "  rerun    /usr/bin/python3 -m pytest t.py::t\n"
+			   "  hint     reproduce under the same limit: sudo tktrace --memory-limit "
+			   "4096000 -- <rerun command>\n");
+	/* One rerun line only: the trigger is the victim. */
+	assert_null(strstr(strstr(t, "  rerun    ") + 1, "  rerun    "));
+	free(t);
+	tkt_model_free(&m);
+}
+
+/* Run s through sh and printf: a correctly quoted word comes back unchanged. */
+static void assert_shell_word(const char *quoted, const char *want)
+{
+	struct tkt_buf cmd = { 0 };
+	char out[512];
+	size_t n;
+	FILE *f;
+
+	tkt_buf_printf(&cmd, "printf %%s %s", quoted);
+	f = popen(cmd.data, "r");
+	assert_non_null(f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	assert_int_equal(pclose(f), 0);
+	assert_string_equal(out, want);
+	tkt_buf_free(&cmd);
+}
+
+static void test_rerun_command_quoting(void **state)
+{
+	struct tkt_party p;
+	struct tkt_buf b = { 0 };
+	const char *id = "tests/test_q.py::test_it[it's a b]";
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	p.attr.test = id;
+	p.attr.phase = TKT_PHASE_CALL;
+	p.cwd = "/home/me/my proj";
+	p.pytest_cmd = "/usr/bin/python3 -m pytest";
+	assert_true(tkt_rerun_command(&b, &p));
+	assert_string_equal(b.data, "cd '/home/me/my proj' && /usr/bin/python3 -m pytest "
+				    "'tests/test_q.py::test_it[it'\\''s a b]'");
+	assert_shell_word("'tests/test_q.py::test_it[it'\\''s a b]'", id);
+	/* Appends; no cwd; default pytest command. */
+	tkt_buf_reset(&b);
+	tkt_buf_printf(&b, "> ");
+	p.cwd = NULL;
+	p.pytest_cmd = NULL;
+	p.attr.test = "t.py::plain";
+	assert_true(tkt_rerun_command(&b, &p));
+	assert_string_equal(b.data, "> python3 -m pytest t.py::plain");
+	/* No test: nothing to rerun, nothing written. */
+	tkt_buf_reset(&b);
+	p.attr.test = NULL;
+	p.attr.phase = TKT_PHASE_SESSION;
+	assert_false(tkt_rerun_command(&b, &p));
+	assert_int_equal(b.len, 0);
+	tkt_buf_free(&b);
+}
+
+/* The rerun in the JSON of a node id with a quote and spaces, from the model. */
+static void test_json_rerun_quoting(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = run_signal(9);
+	char *j;
+
+	(void)state;
+	start_root(&m);
+	tkt_model_set_cwd(&m, ROOT, "/tmp/it's here");
+	rec_test(&m, T0 + 10, ROOT, "t.py::t[don't stop]", "call");
+	oom_kill(&m, T0 + SECS(1), ROOT, ROOT, 131072);
+	j = json_of(&m, &r);
+	assert_contains(j, "\"rerun\":\"cd '/tmp/it'\\\\''s here' && /usr/bin/python3 -m pytest "
+			   "'t.py::t[don'\\\\''t stop]'\"");
+	free(j);
+	tkt_model_free(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cause_names),
+		cmocka_unit_test(test_shell_status),
+		cmocka_unit_test(test_report_cause),
+		cmocka_unit_test(test_json_clean_run_exact),
+		cmocka_unit_test(test_json_oom_of_command),
+		cmocka_unit_test(test_json_oom_workers),
+		cmocka_unit_test(test_json_kills_and_lost_events),
+		cmocka_unit_test(test_json_signal),
+		cmocka_unit_test(test_json_long_escaped_node_id),
+		cmocka_unit_test(test_json_invalid_utf8),
+		cmocka_unit_test(test_text_headline_per_cause),
+		cmocka_unit_test(test_text_quiet),
+		cmocka_unit_test(test_text_oom_report_exact),
+		cmocka_unit_test(test_text_oom_own_allocation),
+		cmocka_unit_test(test_rerun_command_quoting),
+		cmocka_unit_test(test_json_rerun_quoting),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
