@@ -10,12 +10,13 @@
 
 #define TKT_MAX_TRACKED 32768
 
-/* tgids of COMMAND and its descendants; user space seeds COMMAND's pid. */
+/* tgids of COMMAND and its descendants, with their memory peaks; user space seeds
+ * COMMAND's pid. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TKT_MAX_TRACKED);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, struct tkt_pstate);
 } tracked SEC(".maps");
 
 /* Lifecycle and test markers: frequent, woken adaptively. */
@@ -39,6 +40,9 @@ struct {
 
 /* COMMAND's own tgid: it alone gets non-SIGKILL fatal signals reported. */
 __u32 root_tgid = 0;
+
+/* This architecture's mmap syscall number, set by user space before load. */
+const volatile __u32 nr_mmap = 9;
 
 static __always_inline bool tkt_tracked(__u32 tgid)
 {

@@ -69,6 +69,7 @@ int BPF_PROG(tkt_mark_victim, struct task_struct *victim, uid_t uid)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	__u32 vtgid = BPF_CORE_READ(victim, tgid);
+	struct tkt_pstate *st;
 	struct tkt_ev_oom *e;
 
 	if (!tkt_tracked(vtgid) && !tkt_tracked(bpf_get_current_pid_tgid() >> 32))
@@ -82,6 +83,9 @@ int BPF_PROG(tkt_mark_victim, struct task_struct *victim, uid_t uid)
 	e->total_vm_pages = BPF_CORE_READ(victim, mm, total_vm);
 	e->oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
 	tkt_cg_fill(e, victim);
+	st = bpf_map_lookup_elem(&tracked, &vtgid);
+	if (st)
+		e->victim_peak_pages = st->peak_pages;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -11,12 +11,12 @@ int BPF_PROG(tkt_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ctgid = BPF_CORE_READ(child, tgid);
 	__u32 cpid = BPF_CORE_READ(child, pid);
 	struct tkt_ev_fork *e;
-	__u8 one = 1;
+	struct tkt_pstate zero = {};
 
 	/* Threads share their process's entry; only new processes matter. */
 	if (cpid != ctgid || !tkt_tracked(ptgid))
 		return 0;
-	if (bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY))
+	if (bpf_map_update_elem(&tracked, &ctgid, &zero, BPF_ANY))
 		tkt_count_drop(TKT_DROP_TRACKED_FULL);
 
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
@@ -72,17 +72,24 @@ int BPF_PROG(tkt_exit, struct task_struct *p)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 	__u32 pid = BPF_CORE_READ(p, pid);
+	struct tkt_pstate *st;
 	struct tkt_ev_exit *e;
+	__u64 peak;
 
 	/* The group leader's exit stands for the process. */
-	if (pid != tgid || !tkt_tracked(tgid))
+	if (pid != tgid)
 		return 0;
+	st = bpf_map_lookup_elem(&tracked, &tgid);
+	if (!st)
+		return 0;
+	peak = st->life_peak_pages;
 	bpf_map_delete_elem(&tracked, &tgid);
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
 		tkt_count_drop(TKT_DROP_BULK);
 		return 0;
 	}
+	e->peak_rss_pages = peak;
 	tkt_hdr_fill(&e->h, TKT_EV_EXIT, tgid, pid);
 	e->exit_code = BPF_CORE_READ(p, exit_code);
 	e->_pad = 0;

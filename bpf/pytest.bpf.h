@@ -4,6 +4,7 @@
 #define TKT_PYTEST_BPF_H
 
 #include "common.bpf.h"
+#include "mem.bpf.h"
 
 #define TKT_KEY_LEN 19 /* both names have 19 characters */
 
@@ -28,8 +29,12 @@ static __always_inline __u16 tkt_env_key(const char *buf, char end)
 static __always_inline int tkt_emit_env(__u16 key, __u16 op, const char *value)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct tkt_snap snap = {};
 	struct tkt_ev_env *e;
 
+	/* Test boundaries close a memory period; the worker id does not. */
+	if (key == TKT_ENV_CURRENT_TEST)
+		tkt_mem_snap(&snap);
 	for (int i = 0; i < TKT_ENV_MAX_CHUNKS; i++) {
 		long n = 0;
 
@@ -43,6 +48,7 @@ static __always_inline int tkt_emit_env(__u16 key, __u16 op, const char *value)
 		e->op = op;
 		e->chunk = i;
 		e->_pad = 0;
+		e->snap = snap;
 		if (op == TKT_ENV_SET && value)
 			n = bpf_probe_read_user_str(e->data, TKT_ENV_CHUNK,
 						    value + (long)i * (TKT_ENV_CHUNK - 1));

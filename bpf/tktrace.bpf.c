@@ -3,6 +3,7 @@
 #include "proc.bpf.h"
 #include "signal.bpf.h"
 #include "oom.bpf.h"
+#include "mem.bpf.h"
 #include "pytest.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

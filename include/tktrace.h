@@ -63,7 +63,28 @@ struct tkt_ev_exit {
 	struct tkt_hdr h;
 	__s32 exit_code; /* task->exit_code: wait status layout */
 	__u32 _pad;
+	__u64 peak_rss_pages; /* highest resident memory over the process's life */
 	char comm[TKT_COMM_LEN];
+};
+
+/* Per traced process, kept in the kernel (value of the tracked map): the hot path
+ * (every rss change) only raises peaks here; nothing per fault leaves the kernel. */
+struct tkt_pstate {
+	__u64 peak_pages;      /* highest rss since the last test phase boundary */
+	__u64 life_peak_pages; /* highest rss since the process was first seen */
+	__u64 mmap_bytes;      /* mmaps of at least TKT_BIG_MMAP since the last boundary */
+	__u32 mmap_count;
+	__u32 _pad;
+};
+
+#define TKT_BIG_MMAP (1u << 20)
+
+/* Taken at a test phase boundary, in the process that crosses it. */
+struct tkt_snap {
+	__u64 rss_pages;   /* resident now */
+	__u64 peak_pages;  /* highest since the previous boundary */
+	__u64 faults;      /* minor + major faults of the calling thread, cumulative */
+	__u64 mmap_bytes;  /* big mmaps since the previous boundary */
 };
 
 struct tkt_ev_env {
@@ -74,6 +95,7 @@ struct tkt_ev_env {
 	__u16 flags; /* TKT_ENV_F_* */
 	__u32 len;   /* bytes of data used in this chunk */
 	__u32 _pad;
+	struct tkt_snap snap; /* memory at this boundary (chunk 0 is authoritative) */
 	char data[TKT_ENV_CHUNK];
 };
 
@@ -100,6 +122,7 @@ struct tkt_ev_oom {
 	__u64 total_vm_pages;
 	__s32 oom_score_adj;
 	__u32 ncg; /* levels filled in cg[]; 0 on kernels without the task */
+	__u64 victim_peak_pages; /* the victim's peak since its last test boundary */
 	struct tkt_cg cg[TKT_CG_DEPTH];
 };
 
@@ -129,11 +152,13 @@ enum tkt_drop_idx {
 _Static_assert(sizeof(struct tkt_hdr) == 24, "tkt_hdr layout");
 _Static_assert(sizeof(struct tkt_ev_fork) == 48, "tkt_ev_fork layout");
 _Static_assert(sizeof(struct tkt_ev_exec) == 560, "tkt_ev_exec layout");
-_Static_assert(sizeof(struct tkt_ev_exit) == 48, "tkt_ev_exit layout");
-_Static_assert(sizeof(struct tkt_ev_env) == 40 + TKT_ENV_CHUNK, "tkt_ev_env layout");
+_Static_assert(sizeof(struct tkt_ev_exit) == 56, "tkt_ev_exit layout");
+_Static_assert(sizeof(struct tkt_pstate) == 32, "tkt_pstate layout");
+_Static_assert(sizeof(struct tkt_snap) == 32, "tkt_snap layout");
+_Static_assert(sizeof(struct tkt_ev_env) == 72 + TKT_ENV_CHUNK, "tkt_ev_env layout");
 _Static_assert(sizeof(struct tkt_task) == 48, "tkt_task layout");
 _Static_assert(sizeof(struct tkt_cg) == 88, "tkt_cg layout");
-_Static_assert(sizeof(struct tkt_ev_oom) == 24 + 96 + 16 + 8 * 88, "tkt_ev_oom layout");
+_Static_assert(sizeof(struct tkt_ev_oom) == 24 + 96 + 24 + 8 * 88, "tkt_ev_oom layout");
 _Static_assert(sizeof(struct tkt_ev_signal) == 24 + 32 + 32, "tkt_ev_signal layout");
 
 #endif /* TKTRACE_H */

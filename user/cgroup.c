@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <mntent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -116,6 +117,119 @@ int tkt_cgroup_create(struct tkt_cgroup *cg, uint64_t limit, char *err, size_t e
 		tkt_cgroup_remove(cg);
 		return r;
 	}
+	return 0;
+}
+
+int tkt_cgroup_parse_proc(const char *text, int version, char *out, size_t sz)
+{
+	const char *line = text;
+
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		const char *c1 = memchr(line, ':', n);
+		const char *c2 = c1 ? memchr(c1 + 1, ':', n - (c1 + 1 - line)) : NULL;
+
+		if (c2) {
+			size_t clen = c2 - c1 - 1;
+			bool match = false;
+			if (version == 2)
+				match = strncmp(line, "0:", 2) == 0 && clen == 0;
+			else
+				/* "4:memory:/x" or a co-mounted "4:cpu,memory:/x" */
+				for (const char *s = c1 + 1; s < c2;) {
+					const char *e = memchr(s, ',', c2 - s);
+					size_t l = e ? (size_t)(e - s) : (size_t)(c2 - s);
+					if (l == 6 && strncmp(s, "memory", 6) == 0)
+						match = true;
+					s += l + 1;
+				}
+			if (match) {
+				size_t plen = n - (c2 + 1 - line);
+				if (plen + 1 > sz)
+					return -ENAMETOOLONG;
+				memcpy(out, c2 + 1, plen);
+				out[plen] = '\0';
+				return 0;
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
+int tkt_cgroup_of_pid(const struct tkt_cgroup *cg, pid_t pid, char *out, size_t sz)
+{
+	char p[64], text[4096], rel[1024];
+	ssize_t n;
+	int fd, r;
+
+	snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)pid);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	text[n] = '\0';
+	r = tkt_cgroup_parse_proc(text, cg->version, rel, sizeof(rel));
+	if (r)
+		return r;
+	snprintf(out, sz, "%s%s", cg->mount, strcmp(rel, "/") == 0 ? "" : rel);
+	return 0;
+}
+
+static int read_u64(const char *dir, const char *name, uint64_t *v, bool *is_max)
+{
+	char p[1100], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	*is_max = strncmp(buf, "max", 3) == 0;
+	*v = *is_max ? UINT64_MAX : strtoull(buf, NULL, 10);
+	return 0;
+}
+
+int tkt_cgroup_usage(int version, const char *path, uint64_t *bytes)
+{
+	bool is_max;
+
+	return read_u64(path, version == 1 ? "memory.usage_in_bytes" : "memory.current", bytes,
+			&is_max);
+}
+
+int tkt_cgroup_limit(const struct tkt_cgroup *cg, const char *path, uint64_t *limit)
+{
+	char dir[1024];
+	uint64_t best = UINT64_MAX;
+	size_t mlen = strlen(cg->mount);
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (;;) {
+		uint64_t v;
+		bool is_max;
+		/* v1 says "unlimited" with a huge number (PAGE_COUNTER_MAX pages). */
+		if (read_u64(dir, cg->version == 1 ? "memory.limit_in_bytes" : "memory.max", &v,
+			     &is_max) == 0 && !is_max && v < (1ULL << 62) && v < best)
+			best = v;
+		char *slash = strrchr(dir, '/');
+		if (strlen(dir) <= mlen || !slash || (size_t)(slash - dir) < mlen)
+			break;
+		*slash = '\0';
+	}
+	if (best == UINT64_MAX)
+		return -ENOENT;
+	*limit = best;
 	return 0;
 }
 

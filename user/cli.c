@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include "util.h"
 
@@ -19,6 +20,12 @@ void tkt_cli_usage(FILE *f)
 	      "  --memory-limit SIZE  run COMMAND in a new memory cgroup limited to SIZE\n"
 	      "                       (e.g. 512M, 2G; cgroup v1 or v2), removed afterwards\n"
 	      "  --cgroup DIR         run COMMAND in the existing cgroup DIR (v1 or v2)\n"
+	      "  --top N              tables of the N tests with the largest memory growth and the\n"
+	      "                       most memory left behind (default: 5 after a kill, else none)\n"
+	      "  --intensive-threshold SIZE\n"
+	      "                       list tests needing more than SIZE (default 100M) that are\n"
+	      "                       not marked --marker (default memory_intensive)\n"
+	      "  --per-test-file FILE write per-test memory as JSON lines, sorted by node id\n"
 	      "  -q, --quiet          no report when nothing was killed\n"
 	      "  -v, --verbose        say what is attached; twice for libbpf's debug output\n"
 	      "      --as-root        under sudo, run COMMAND as root instead of the invoking user\n"
@@ -29,6 +36,7 @@ void tkt_cli_usage(FILE *f)
 	      "  sudo tktrace -- pytest -x tests/\n"
 	      "  sudo tktrace --json oom.json -- python3 -m pytest -n 4\n"
 	      "  sudo tktrace --memory-limit 2G -- pytest 'tests/test_big.py::test_load[10M]'\n"
+	      "  sudo tktrace --top 10 --per-test-file mem.jsonl -- pytest -n 4\n"
 	      "\n"
 	      "Exit status: COMMAND's; 125 if tktrace failed, 126 if COMMAND is not executable,\n"
 	      "127 if COMMAND was not found.\n",
@@ -37,11 +45,16 @@ void tkt_cli_usage(FILE *f)
 
 int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t errsz)
 {
-	enum { OPT_JSON = 256, OPT_MEMLIMIT, OPT_AS_ROOT, OPT_CGROUP };
+	enum { OPT_JSON = 256, OPT_MEMLIMIT, OPT_AS_ROOT, OPT_CGROUP, OPT_TOP, OPT_THRESHOLD,
+	       OPT_MARKER, OPT_PER_TEST };
 	static const struct option opts[] = {
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "memory-limit", required_argument, NULL, OPT_MEMLIMIT },
 		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "intensive-threshold", required_argument, NULL, OPT_THRESHOLD },
+		{ "marker", required_argument, NULL, OPT_MARKER },
+		{ "per-test-file", required_argument, NULL, OPT_PER_TEST },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "as-root", no_argument, NULL, OPT_AS_ROOT },
@@ -52,6 +65,9 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 	int o;
 
 	memset(c, 0, sizeof(*c));
+	c->top = -1;
+	c->intensive_threshold = 100ULL << 20;
+	c->marker = "memory_intensive";
 	optind = 0; /* full reset: tests parse several times */
 	opterr = 0;
 	/* '+': stop at COMMAND, so its own options are left alone. */
@@ -79,6 +95,37 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 				return TKT_EXIT_FAIL;
 			}
 			c->cgroup_path = optarg;
+			break;
+		case OPT_TOP: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || v < 0 || v > 100000) {
+				snprintf(err, errsz, "invalid --top '%s': give a number of tests, like 10", optarg);
+				return TKT_EXIT_FAIL;
+			}
+			c->top = v;
+			break;
+		}
+		case OPT_THRESHOLD:
+			if (tkt_parse_size(optarg, &c->intensive_threshold)) {
+				snprintf(err, errsz, "invalid --intensive-threshold '%s': give a size, like 100M",
+					 optarg);
+				return TKT_EXIT_FAIL;
+			}
+			break;
+		case OPT_MARKER:
+			if (!*optarg || strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(optarg)) {
+				snprintf(err, errsz, "invalid --marker '%s': give a pytest marker name", optarg);
+				return TKT_EXIT_FAIL;
+			}
+			c->marker = optarg;
+			break;
+		case OPT_PER_TEST:
+			if (!*optarg) {
+				snprintf(err, errsz, "--per-test-file needs a file name");
+				return TKT_EXIT_FAIL;
+			}
+			c->per_test_path = optarg;
 			break;
 		case 'q':
 			c->quiet = true;

@@ -15,6 +15,10 @@ struct tkt_cli {
 	const char *json_path;
 	const char *memory_limit_arg;
 	const char *cgroup_path; /* --cgroup: an existing cgroup for COMMAND */
+	const char *per_test_path;
+	int top;             /* -1: default (5 when something was killed, else none) */
+	uint64_t intensive_threshold;
+	const char *marker;
 	uint64_t memory_limit;
 	bool quiet;
 	int verbose;

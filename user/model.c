@@ -16,6 +16,28 @@ const char *tkt_phase_name(enum tkt_phase p)
 	return p <= TKT_PHASE_SESSION ? phase_names[p] : NULL;
 }
 
+const char *tkt_outcome_name(enum tkt_outcome o)
+{
+	switch (o) {
+	case TKT_OUTCOME_COMPLETED:
+		return "completed";
+	case TKT_OUTCOME_KILLED:
+		return "killed";
+	default:
+		return "interrupted";
+	}
+}
+
+int64_t tkt_test_retained(const struct tkt_test_rec *t)
+{
+	return t->ended ? (int64_t)t->rss_end - (int64_t)t->rss_start : 0;
+}
+
+uint64_t tkt_test_growth(const struct tkt_test_rec *t)
+{
+	return t->peak > t->rss_start ? t->peak - t->rss_start : 0;
+}
+
 int tkt_model_init(struct tkt_model *m, const struct tkt_model_opts *o)
 {
 	memset(m, 0, sizeof(*m));
@@ -54,6 +76,8 @@ void tkt_model_free(struct tkt_model *m)
 	free(m->buckets);
 	free(m->ooms);
 	free(m->kills);
+	free(m->tests);
+	free(m->cg_samples);
 	tkt_intern_free(m->strings);
 	memset(m, 0, sizeof(*m));
 }
@@ -116,6 +140,8 @@ static struct tkt_proc *proc_new(struct tkt_model *m, uint32_t pid)
 		return NULL;
 	p->pid = pid;
 	p->alive = true;
+	p->cur_test = -1;
+	p->test_idx = -1;
 	p->hnext = m->buckets[b];
 	m->buckets[b] = p;
 	m->nprocs++;
@@ -336,15 +362,22 @@ static void party_fill(struct tkt_model *m, struct tkt_party *pt, uint32_t pid, 
 	}
 }
 
-static void *grow(void *arr, size_t *cap, size_t n, size_t elem)
+/* Room for one more element; the old array stays valid when memory runs out. */
+static int grow(void *arrp, size_t *cap, size_t n, size_t elem)
 {
+	void **arr = arrp;
+	size_t ncap;
+	void *p;
+
 	if (n < *cap)
-		return arr;
-	size_t ncap = *cap ? *cap * 2 : 8;
-	void *p = realloc(arr, ncap * elem);
-	if (p)
-		*cap = ncap;
-	return p;
+		return 0;
+	ncap = *cap ? *cap * 2 : 8;
+	p = realloc(*arr, ncap * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
 }
 
 static int ev_fork(struct tkt_model *m, const struct tkt_ev_fork *e)
@@ -362,6 +395,7 @@ static int ev_fork(struct tkt_model *m, const struct tkt_ev_fork *e)
 		p->inherited = parent->is_pytest ? parent->own : parent->inherited;
 		p->pytest_cmd = parent->pytest_cmd;
 		p->cwd = parent->cwd;
+		p->test_idx = parent->is_pytest ? parent->cur_test : parent->test_idx;
 	}
 	return 0;
 }
@@ -405,6 +439,12 @@ static int ev_exit(struct tkt_model *m, const struct tkt_ev_exit *e)
 		return 0;
 	p->alive = false;
 	p->exit_ns = e->h.ts_ns;
+	if (!p->is_pytest && p->test_idx >= 0 && (size_t)p->test_idx < m->ntests) {
+		struct tkt_test_rec *t = &m->tests[p->test_idx];
+		uint64_t peak = e->peak_rss_pages * m->o.page_size;
+		if (peak > t->children_peak)
+			t->children_peak = peak;
+	}
 	/* Kept a while: a kill record from the other ring may still name it. */
 	p->dnext = NULL;
 	if (m->dead_tail)
@@ -425,13 +465,72 @@ static void become_pytest(struct tkt_proc *p)
 	p->own.worker = p->inherited.worker; /* a forked test runner stays on its xdist worker */
 }
 
-static void env_complete(struct tkt_model *m, struct tkt_proc *p)
+static struct tkt_test_rec *cur_test(struct tkt_model *m, struct tkt_proc *p)
+{
+	return p->cur_test >= 0 && (size_t)p->cur_test < m->ntests ? &m->tests[p->cur_test] : NULL;
+}
+
+/* A boundary closes the memory period of the phase before it. */
+static void test_boundary(struct tkt_model *m, struct tkt_proc *p, uint64_t ts)
+{
+	struct tkt_test_rec *t = cur_test(m, p);
+	uint64_t ps = m->o.page_size;
+
+	if (!t)
+		return;
+	if (p->env_snap.peak_pages * ps > t->peak)
+		t->peak = p->env_snap.peak_pages * ps;
+	t->mmap_bytes += p->env_snap.mmap_bytes;
+	if (p->env_op == TKT_ENV_UNSET) {
+		t->ended = true;
+		t->end_ns = ts;
+		t->rss_end = p->env_snap.rss_pages * ps;
+		t->faults = p->env_snap.faults - t->faults_start;
+		if (t->outcome == TKT_OUTCOME_RUNNING)
+			t->outcome = TKT_OUTCOME_COMPLETED;
+		p->cur_test = -1;
+	}
+}
+
+/* setup of a new test (or the first phase seen of one) opens its record. */
+static void test_begin(struct tkt_model *m, struct tkt_proc *p, uint64_t ts)
+{
+	struct tkt_test_rec *t = cur_test(m, p);
+	uint64_t ps = m->o.page_size;
+
+	if (t && t->nodeid == p->own.test && p->own.phase != TKT_PHASE_SETUP)
+		return; /* call and teardown continue the same record */
+	if (t && !t->ended) {
+		/* A new test without the old one's end: close it where we are. */
+		t->ended = true;
+		t->end_ns = ts;
+		t->rss_end = p->env_snap.rss_pages * ps;
+		t->faults = p->env_snap.faults - t->faults_start;
+	}
+	if (grow(&m->tests, &m->cap_tests, m->ntests, sizeof(*m->tests))) {
+		p->cur_test = -1;
+		return;
+	}
+	t = &m->tests[m->ntests];
+	memset(t, 0, sizeof(*t));
+	t->nodeid = p->own.test;
+	t->worker = p->own.worker;
+	t->pid = p->pid;
+	t->start_ns = ts;
+	t->rss_start = p->env_snap.rss_pages * ps;
+	t->peak = t->rss_start;
+	t->faults_start = p->env_snap.faults;
+	p->cur_test = m->ntests++;
+}
+
+static void env_complete(struct tkt_model *m, struct tkt_proc *p, uint64_t ts)
 {
 	const char *v = p->env.data ? p->env.data : "";
 	size_t len = p->env.len;
 
 	become_pytest(p);
 	if (p->env_key == TKT_ENV_CURRENT_TEST) {
+		test_boundary(m, p, ts);
 		if (p->env_op == TKT_ENV_UNSET) {
 			p->own.test = NULL;
 			p->own.phase = TKT_PHASE_SESSION;
@@ -444,6 +543,7 @@ static void env_complete(struct tkt_model *m, struct tkt_proc *p)
 		p->own.phase = ph;
 		if (ph == TKT_PHASE_SETUP)
 			m->tests_seen++;
+		test_begin(m, p, ts);
 	} else if (p->env_key == TKT_ENV_XDIST_WORKER) {
 		p->own.worker = p->env_op == TKT_ENV_SET ? tkt_intern(m->strings, v, len) : NULL;
 	}
@@ -458,6 +558,7 @@ static int ev_env(struct tkt_model *m, const struct tkt_ev_env *e)
 		return 0;
 	if (e->chunk == 0) {
 		p->env_tid = e->h.tid;
+		p->env_snap = e->snap;
 		tkt_buf_reset(&p->env);
 		p->env_key = e->key;
 		p->env_op = e->op;
@@ -476,11 +577,78 @@ static int ev_env(struct tkt_model *m, const struct tkt_ev_env *e)
 	tkt_buf_append(&p->env, e->data, len);
 	p->env_next++;
 	if (e->flags & TKT_ENV_F_LAST) {
-		env_complete(m, p);
+		env_complete(m, p, e->h.ts_ns);
 		tkt_buf_free(&p->env);
 		p->env_next = 0; /* the next value must start with chunk 0 */
 	}
 	return 0;
+}
+
+/* The test a killed pytest process was running ends there, marked killed. */
+static void mark_killed(struct tkt_model *m, uint32_t pid, uint64_t peak)
+{
+	struct tkt_proc *p = tkt_model_find(m, pid);
+	struct tkt_test_rec *t;
+
+	if (!p || !p->is_pytest || !(t = cur_test(m, p)))
+		return;
+	t->outcome = TKT_OUTCOME_KILLED;
+	if (peak > t->peak)
+		t->peak = peak;
+}
+
+/* The pytest process a process belongs to: itself, or its nearest pytest ancestor. */
+static struct tkt_proc *pytest_of(struct tkt_model *m, uint32_t pid)
+{
+	struct tkt_proc *p = tkt_model_find(m, pid);
+
+	for (int depth = 0; p && depth < 64; depth++) {
+		if (p->is_pytest)
+			return p;
+		p = tkt_model_find(m, p->ppid);
+	}
+	return NULL;
+}
+
+/* Which earlier tests on the victim's worker left memory resident. */
+static void blame(struct tkt_model *m, struct tkt_oom_rec *r, uint32_t victim)
+{
+	struct tkt_proc *p = pytest_of(m, victim);
+	struct tkt_blame *b = &r->blame;
+	struct tkt_test_rec *cur;
+
+	memset(b, 0, sizeof(*b));
+	b->running = -1;
+	if (!p)
+		return;
+	b->valid = true;
+	b->pid = p->pid;
+	cur = cur_test(m, p);
+	if (cur) {
+		uint64_t now = p->pid == victim ? r->victim.rss_bytes :
+			       p->pid == r->trigger.pid ? r->trigger.rss_bytes : cur->peak;
+		b->running = p->cur_test;
+		b->running_growth = now > cur->rss_start ? now - cur->rss_start : 0;
+	}
+	for (size_t i = 0; i < m->ntests; i++) {
+		const struct tkt_test_rec *t = &m->tests[i];
+		int64_t ret = tkt_test_retained(t);
+		if (t->pid != p->pid || !t->ended || ret <= 0)
+			continue;
+		b->ntests++;
+		b->retained_total += ret;
+		/* Insert into the top list, largest first. */
+		size_t pos = b->ntop;
+		while (pos > 0 && tkt_test_retained(&m->tests[b->top[pos - 1]]) < ret)
+			pos--;
+		if (pos >= TKT_BLAME_TOP)
+			continue;
+		size_t last = b->ntop < TKT_BLAME_TOP ? b->ntop : TKT_BLAME_TOP - 1;
+		memmove(&b->top[pos + 1], &b->top[pos], (last - pos) * sizeof(b->top[0]));
+		b->top[pos] = i;
+		if (b->ntop < TKT_BLAME_TOP)
+			b->ntop++;
+	}
 }
 
 static int ev_oom(struct tkt_model *m, const struct tkt_ev_oom *e)
@@ -489,8 +657,7 @@ static int ev_oom(struct tkt_model *m, const struct tkt_ev_oom *e)
 	uint64_t ps = m->o.page_size;
 	int lim;
 
-	m->ooms = grow(m->ooms, &m->cap_ooms, m->nooms, sizeof(*m->ooms));
-	if (!m->ooms || m->nooms >= m->cap_ooms)
+	if (grow(&m->ooms, &m->cap_ooms, m->nooms, sizeof(*m->ooms)))
 		return -ENOMEM;
 	r = &m->ooms[m->nooms++];
 	memset(r, 0, sizeof(*r));
@@ -530,6 +697,8 @@ static int ev_oom(struct tkt_model *m, const struct tkt_ev_oom *e)
 	}
 	m->last_oom_sender = e->trigger.pid;
 	m->last_oom_ns = e->h.ts_ns;
+	mark_killed(m, e->victim.pid, e->victim_peak_pages * ps);
+	blame(m, r, e->victim.pid);
 	return 0;
 }
 
@@ -551,8 +720,7 @@ static int ev_signal(struct tkt_model *m, const struct tkt_ev_signal *e)
 	if ((e->flags & TKT_SIG_F_KERNEL) && m->nooms && e->sender_pid == m->last_oom_sender &&
 	    e->h.ts_ns >= m->last_oom_ns && e->h.ts_ns - m->last_oom_ns < 100000000ULL)
 		return 0;
-	m->kills = grow(m->kills, &m->cap_kills, m->nkills, sizeof(*m->kills));
-	if (!m->kills || m->nkills >= m->cap_kills)
+	if (grow(&m->kills, &m->cap_kills, m->nkills, sizeof(*m->kills)))
 		return -ENOMEM;
 	k = &m->kills[m->nkills++];
 	memset(k, 0, sizeof(*k));
@@ -562,6 +730,7 @@ static int ev_signal(struct tkt_model *m, const struct tkt_ev_signal *e)
 	k->sender_pid = e->sender_pid;
 	tkt_comm_copy(k->sender_comm, e->sender_comm);
 	k->kernel = e->flags & TKT_SIG_F_KERNEL;
+	mark_killed(m, e->h.pid, 0);
 	return 0;
 }
 
@@ -608,4 +777,38 @@ void tkt_model_sweep(struct tkt_model *m, uint64_t grace_ns)
 		unlink_proc(m, p);
 		proc_free(p);
 	}
+}
+
+void tkt_model_set_cgroup(struct tkt_model *m, const char *path, bool has_limit, uint64_t limit)
+{
+	m->cg_path = path ? tkt_intern(m->strings, path, strlen(path)) : NULL;
+	m->cg_has_limit = has_limit;
+	m->cg_limit = limit;
+}
+
+void tkt_model_cg_sample(struct tkt_model *m, uint64_t ts_ns, uint64_t bytes)
+{
+	if (bytes > m->cg_peak)
+		m->cg_peak = bytes;
+	if (!m->cg_samples) {
+		m->cg_samples = calloc(TKT_CG_SAMPLES, sizeof(*m->cg_samples));
+		if (!m->cg_samples)
+			return;
+		m->cg_stride = 1;
+	}
+	/* Bounded memory however long the run: halve the resolution when full. */
+	if (m->cg_skip + 1 < m->cg_stride) {
+		m->cg_skip++;
+		return;
+	}
+	m->cg_skip = 0;
+	if (m->ncg_samples == TKT_CG_SAMPLES) {
+		for (size_t i = 0; i < TKT_CG_SAMPLES / 2; i++)
+			memcpy(m->cg_samples[i], m->cg_samples[2 * i], sizeof(m->cg_samples[0]));
+		m->ncg_samples = TKT_CG_SAMPLES / 2;
+		m->cg_stride *= 2;
+	}
+	m->cg_samples[m->ncg_samples][0] = ts_ns;
+	m->cg_samples[m->ncg_samples][1] = bytes;
+	m->ncg_samples++;
 }

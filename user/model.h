@@ -46,6 +46,9 @@ struct tkt_proc {
 	uint16_t env_op;
 	uint16_t env_next;
 	bool env_broken;
+	struct tkt_snap env_snap; /* memory at the boundary this value marks */
+	int32_t cur_test;  /* pytest process: index in tests[] of the test it runs, or -1 */
+	int32_t test_idx;  /* other process: the test it was spawned under, or -1 */
 	struct tkt_proc *hnext; /* hash chain */
 	struct tkt_proc *dnext; /* dead list */
 };
@@ -62,8 +65,48 @@ struct tkt_party {
 	const char *cwd;
 };
 
+enum tkt_outcome {
+	TKT_OUTCOME_RUNNING = 0, /* started, never ended (its process ended otherwise) */
+	TKT_OUTCOME_COMPLETED,   /* ran its teardown; pass/fail is pytest's to say */
+	TKT_OUTCOME_KILLED,      /* its process was killed while it ran */
+};
+
+const char *tkt_outcome_name(enum tkt_outcome o);
+
+/* One run of one test in one pytest process: memory measured in the kernel. */
+struct tkt_test_rec {
+	const char *nodeid;
+	const char *worker;
+	uint32_t pid;
+	uint8_t outcome;
+	bool ended;
+	uint64_t start_ns, end_ns;
+	uint64_t rss_start;     /* bytes resident when its setup began */
+	uint64_t peak;          /* highest resident during setup + call + teardown */
+	uint64_t rss_end;       /* resident after its teardown */
+	uint64_t children_peak; /* highest peak of a process spawned during the test */
+	uint64_t faults;        /* page faults of the test's thread */
+	uint64_t faults_start;
+	uint64_t mmap_bytes;    /* mmaps of >= 1 MiB */
+};
+
+#define TKT_BLAME_TOP 5
+
+/* Why a worker was full: tests that ran before on it and left memory behind. */
+struct tkt_blame {
+	bool valid;
+	uint32_t pid;             /* the pytest process the victim belongs to */
+	size_t ntests;            /* completed tests there with memory left behind */
+	uint64_t retained_total;  /* sum of what they left */
+	int32_t running;          /* index of the test running at the kill, or -1 */
+	uint64_t running_growth;  /* what the running test added so far */
+	size_t ntop;
+	int32_t top[TKT_BLAME_TOP]; /* indices into tests[], largest retained first */
+};
+
 struct tkt_oom_rec {
 	uint64_t ts_ns;
+	struct tkt_blame blame;
 	struct tkt_party victim;
 	struct tkt_party trigger;
 	const char *cgroup; /* path of the limiting memory cgroup, or NULL */
@@ -112,7 +155,26 @@ struct tkt_model {
 	uint64_t last_oom_ns;
 	uint64_t lost_events; /* records that could not be used (bad size, broken chunks) */
 	uint64_t last_ns;
+	struct tkt_test_rec *tests; /* in the order they started */
+	size_t ntests, cap_tests;
+	/* COMMAND's memory cgroup over time, downsampled to at most TKT_CG_SAMPLES points. */
+	const char *cg_path;
+	bool cg_has_limit;
+	uint64_t cg_limit;
+	uint64_t cg_peak;
+	uint64_t (*cg_samples)[2]; /* ns, bytes */
+	size_t ncg_samples;
+	uint32_t cg_stride, cg_skip;
 };
+
+#define TKT_CG_SAMPLES 2048
+
+/* retained = rss_end - rss_start (signed), growth = peak - rss_start. */
+int64_t tkt_test_retained(const struct tkt_test_rec *t);
+uint64_t tkt_test_growth(const struct tkt_test_rec *t);
+/* Record one usage sample of COMMAND's memory cgroup. */
+void tkt_model_cg_sample(struct tkt_model *m, uint64_t ts_ns, uint64_t bytes);
+void tkt_model_set_cgroup(struct tkt_model *m, const char *path, bool has_limit, uint64_t limit);
 
 int tkt_model_init(struct tkt_model *m, const struct tkt_model_opts *o);
 void tkt_model_free(struct tkt_model *m);

@@ -1,6 +1,8 @@
 /* Report rendering: the JSON contract and the human summary on stderr. */
+#define _GNU_SOURCE
 #include "report.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include "json.h"
 
@@ -64,6 +66,73 @@ bool tkt_rerun_command(struct tkt_buf *out, const struct tkt_party *p)
 	return true;
 }
 
+uint64_t tkt_test_need(const struct tkt_test_rec *t)
+{
+	uint64_t g = tkt_test_growth(t);
+
+	return t->children_peak > g ? t->children_peak : g;
+}
+
+static void json_test_fields(struct tkt_json *j, const struct tkt_model *m,
+			     const struct tkt_test_rec *t)
+{
+	tkt_json_str(j, "nodeid", t->nodeid);
+	tkt_json_str(j, "worker", t->worker);
+	tkt_json_double(j, "duration_s",
+			t->ended ? (double)(t->end_ns - t->start_ns) / 1e9 :
+				   tkt_model_time_s(m, m->last_ns) - tkt_model_time_s(m, t->start_ns),
+			3);
+	tkt_json_uint(j, "peak_rss_bytes", t->peak);
+	tkt_json_uint(j, "peak_growth_bytes", tkt_test_growth(t));
+	if (t->ended)
+		tkt_json_int(j, "retained_bytes", tkt_test_retained(t));
+	else
+		tkt_json_null(j, "retained_bytes");
+	tkt_json_uint(j, "children_peak_rss_bytes", t->children_peak);
+}
+
+static void json_test(struct tkt_json *j, const struct tkt_model *m, const struct tkt_test_rec *t)
+{
+	tkt_json_obj_begin(j, NULL);
+	json_test_fields(j, m, t);
+	tkt_json_uint(j, "pid", t->pid);
+	tkt_json_uint(j, "rss_start_bytes", t->rss_start);
+	if (t->ended)
+		tkt_json_uint(j, "rss_end_bytes", t->rss_end);
+	else
+		tkt_json_null(j, "rss_end_bytes");
+	tkt_json_uint(j, "page_faults", t->faults);
+	tkt_json_uint(j, "mmap_bytes", t->mmap_bytes);
+	tkt_json_str(j, "outcome", tkt_outcome_name(t->outcome));
+	tkt_json_obj_end(j);
+}
+
+static void json_blame(struct tkt_json *j, const struct tkt_model *m, const struct tkt_blame *b)
+{
+	if (!b->valid) {
+		tkt_json_null(j, "blame");
+		return;
+	}
+	tkt_json_obj_begin(j, "blame");
+	tkt_json_uint(j, "pid", b->pid);
+	tkt_json_str(j, "running_test",
+		     b->running >= 0 ? m->tests[b->running].nodeid : NULL);
+	tkt_json_uint(j, "running_test_growth_bytes", b->running_growth);
+	tkt_json_uint(j, "retained_tests", b->ntests);
+	tkt_json_uint(j, "retained_total_bytes", b->retained_total);
+	tkt_json_bool(j, "running_test_is_main_culprit", b->running_growth >= b->retained_total);
+	tkt_json_arr_begin(j, "largest_retained");
+	for (size_t i = 0; i < b->ntop; i++) {
+		const struct tkt_test_rec *t = &m->tests[b->top[i]];
+		tkt_json_obj_begin(j, NULL);
+		tkt_json_str(j, "nodeid", t->nodeid);
+		tkt_json_int(j, "retained_bytes", tkt_test_retained(t));
+		tkt_json_obj_end(j);
+	}
+	tkt_json_arr_end(j);
+	tkt_json_obj_end(j);
+}
+
 static void json_party(struct tkt_json *j, const char *key, const struct tkt_party *p)
 {
 	tkt_json_obj_begin(j, key);
@@ -116,6 +185,7 @@ int tkt_report_json(struct tkt_buf *out, const struct tkt_model *m, const struct
 		tkt_json_uint(&j, "shmem_bytes", o->victim.shmem_bytes);
 		tkt_json_obj_end(&j);
 		tkt_json_int(&j, "oom_score_adj", o->oom_score_adj);
+		json_blame(&j, m, &o->blame);
 		tkt_buf_reset(&tmp);
 		if (tkt_rerun_command(&tmp, &o->victim))
 			tkt_json_str(&j, "rerun", tmp.data);
@@ -141,6 +211,26 @@ int tkt_report_json(struct tkt_buf *out, const struct tkt_model *m, const struct
 	tkt_json_uint(&j, "lost_events", r->kernel_drops + m->lost_events);
 	tkt_json_uint(&j, "processes_traced", m->procs_seen);
 	tkt_json_uint(&j, "tests_seen", m->tests_seen);
+	tkt_json_arr_begin(&j, "tests");
+	for (size_t i = 0; i < m->ntests; i++)
+		json_test(&j, m, &m->tests[i]);
+	tkt_json_arr_end(&j);
+	tkt_json_obj_begin(&j, "cgroup");
+	tkt_json_str(&j, "path", m->cg_path);
+	if (m->cg_has_limit)
+		tkt_json_uint(&j, "limit_bytes", m->cg_limit);
+	else
+		tkt_json_null(&j, "limit_bytes");
+	tkt_json_uint(&j, "peak_usage_bytes", m->cg_peak);
+	tkt_json_arr_begin(&j, "samples");
+	for (size_t i = 0; i < m->ncg_samples; i++) {
+		tkt_json_arr_begin(&j, NULL);
+		tkt_json_double(&j, NULL, tkt_model_time_s(m, m->cg_samples[i][0]), 3);
+		tkt_json_uint(&j, NULL, m->cg_samples[i][1]);
+		tkt_json_arr_end(&j);
+	}
+	tkt_json_arr_end(&j);
+	tkt_json_obj_end(&j);
 	tkt_json_obj_end(&j);
 	tkt_buf_free(&tmp);
 	return 0;
@@ -168,6 +258,28 @@ static void text_party(struct tkt_buf *b, const char *label, const struct tkt_pa
 			       tkt_fmt_bytes(p->file_bytes, s3, sizeof(s3)),
 			       tkt_fmt_bytes(p->shmem_bytes, s4, sizeof(s4)));
 	tkt_buf_append(b, "\n", 1);
+}
+
+static void text_blame(struct tkt_buf *b, const struct tkt_model *m, const struct tkt_blame *bl)
+{
+	char s1[32], s2[32];
+
+	if (!bl->valid || bl->ntests == 0)
+		return;
+	tkt_buf_printf(b, "  before   %zu earlier test%s on this process left %s resident", bl->ntests,
+		       bl->ntests == 1 ? "" : "s", tkt_fmt_bytes(bl->retained_total, s1, sizeof(s1)));
+	if (bl->ntop)
+		tkt_buf_printf(b, "; largest %s +%s", m->tests[bl->top[0]].nodeid,
+			       tkt_fmt_bytes(tkt_test_retained(&m->tests[bl->top[0]]), s2, sizeof(s2)));
+	tkt_buf_append(b, "\n", 1);
+	for (size_t i = 1; i < bl->ntop; i++)
+		tkt_buf_printf(b, "           +%s %s\n",
+			       tkt_fmt_bytes(tkt_test_retained(&m->tests[bl->top[i]]), s1, sizeof(s1)),
+			       m->tests[bl->top[i]].nodeid);
+	if (bl->running >= 0 && bl->running_growth < bl->retained_total)
+		tkt_buf_printf(b, "  verdict  the running test added only %s: it is probably not the main "
+				  "culprit; look at what earlier tests keep (caches, fixtures, figures)\n",
+			       tkt_fmt_bytes(bl->running_growth, s1, sizeof(s1)));
 }
 
 static const char *sig_name(int sig)
@@ -265,6 +377,7 @@ int tkt_report_text(struct tkt_buf *b, const struct tkt_model *m, const struct t
 		    (!o->victim.attr.test || strcmp(o->trigger.attr.test, o->victim.attr.test)) &&
 		    tkt_rerun_command(&tmp, &o->trigger))
 			tkt_buf_printf(b, "  rerun    %s\n", tmp.data);
+		text_blame(b, m, &o->blame);
 		if (o->has_limit && o->victim.attr.test) {
 			if (o->limit_bytes % (1 << 20) == 0)
 				snprintf(s1, sizeof(s1), "%lluM",
@@ -285,5 +398,173 @@ int tkt_report_text(struct tkt_buf *b, const struct tkt_model *m, const struct t
 		tkt_buf_printf(b, "tktrace: warning: %llu events were lost; the report may be incomplete\n",
 			       (unsigned long long)lost);
 	tkt_buf_free(&tmp);
+	return 0;
+}
+
+static int cmp_growth(const void *a, const void *b, void *arg)
+{
+	const struct tkt_model *sort_model = arg;
+
+	uint64_t x = tkt_test_need(&sort_model->tests[*(const size_t *)a]);
+	uint64_t y = tkt_test_need(&sort_model->tests[*(const size_t *)b]);
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int cmp_retained(const void *a, const void *b, void *arg)
+{
+	const struct tkt_model *sort_model = arg;
+
+	int64_t x = tkt_test_retained(&sort_model->tests[*(const size_t *)a]);
+	int64_t y = tkt_test_retained(&sort_model->tests[*(const size_t *)b]);
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int cmp_nodeid(const void *a, const void *b, void *arg)
+{
+	const struct tkt_model *sort_model = arg;
+
+	const struct tkt_test_rec *x = &sort_model->tests[*(const size_t *)a];
+	const struct tkt_test_rec *y = &sort_model->tests[*(const size_t *)b];
+	int c = strcmp(x->nodeid, y->nodeid);
+
+	if (c)
+		return c;
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+/* Indices of tests[] sorted by cmp. */
+static size_t *sorted(const struct tkt_model *m, int (*cmp)(const void *, const void *, void *))
+{
+	size_t *idx = malloc((m->ntests ? m->ntests : 1) * sizeof(*idx));
+
+	if (!idx)
+		return NULL;
+	for (size_t i = 0; i < m->ntests; i++)
+		idx[i] = i;
+	qsort_r(idx, m->ntests, sizeof(*idx), cmp, (void *)m);
+	return idx;
+}
+
+static void table_row(struct tkt_buf *b, const struct tkt_model *m, const struct tkt_test_rec *t)
+{
+	char g[32], r[32], p[32], c[32];
+	int64_t ret = tkt_test_retained(t);
+	double dur = t->ended ? (double)(t->end_ns - t->start_ns) / 1e9 :
+				tkt_model_time_s(m, m->last_ns) - tkt_model_time_s(m, t->start_ns);
+
+	tkt_fmt_bytes(tkt_test_growth(t), g, sizeof(g));
+	if (t->ended) {
+		r[0] = ret < 0 ? '-' : '+';
+		tkt_fmt_bytes(ret < 0 ? (uint64_t)-ret : (uint64_t)ret, r + 1, sizeof(r) - 1);
+	} else {
+		snprintf(r, sizeof(r), "%s", t->outcome == TKT_OUTCOME_KILLED ? "killed" : "-");
+	}
+	tkt_fmt_bytes(t->peak, p, sizeof(p));
+	if (t->children_peak)
+		tkt_fmt_bytes(t->children_peak, c, sizeof(c));
+	else
+		snprintf(c, sizeof(c), "-");
+	tkt_buf_printf(b, "  +%-10s %-11s %-10s %-10s %7.2f s  %s", g, r, p, c, dur, t->nodeid);
+	if (t->worker)
+		tkt_buf_printf(b, " [%s]", t->worker);
+	tkt_buf_append(b, "\n", 1);
+}
+
+int tkt_report_memory_text(struct tkt_buf *b, const struct tkt_model *m,
+			   const struct tkt_mem_opts *o)
+{
+	static const char *hdr = "  growth      retained    peak rss   children      time  test\n";
+	size_t *by_growth, *by_ret, *by_id, nover = 0, shown;
+	char s1[32];
+
+	if (m->ntests == 0)
+		return 0;
+	by_growth = sorted(m, cmp_growth);
+	by_ret = sorted(m, cmp_retained);
+	by_id = sorted(m, cmp_nodeid);
+	if (!by_growth || !by_ret || !by_id)
+		goto out;
+	if (o->top > 0) {
+		shown = (size_t)o->top < m->ntests ? (size_t)o->top : m->ntests;
+		tkt_buf_printf(b, "Tests by peak memory growth (top %zu of %zu, measured in the kernel):\n",
+			       shown, m->ntests);
+		tkt_buf_append(b, hdr, strlen(hdr));
+		for (size_t i = 0; i < shown; i++)
+			table_row(b, m, &m->tests[by_growth[i]]);
+		shown = 0;
+		for (size_t i = 0; i < m->ntests && shown < (size_t)o->top; i++)
+			if (tkt_test_retained(&m->tests[by_ret[i]]) > 0)
+				shown++;
+		if (shown) {
+			tkt_buf_printf(b, "Tests that left memory resident (top %zu):\n", shown);
+			tkt_buf_append(b, hdr, strlen(hdr));
+			for (size_t i = 0; i < shown; i++)
+				table_row(b, m, &m->tests[by_ret[i]]);
+		}
+	}
+	/* Over the threshold and not marked: once per node id. */
+	for (size_t i = 0; i < m->ntests; i++) {
+		size_t k = by_id[i];
+		const struct tkt_test_rec *t = &m->tests[k];
+		if (i > 0 && strcmp(m->tests[by_id[i - 1]].nodeid, t->nodeid) == 0)
+			continue;
+		bool over = false;
+		for (size_t j = i; j < m->ntests && strcmp(m->tests[by_id[j]].nodeid, t->nodeid) == 0; j++)
+			if (tkt_test_need(&m->tests[by_id[j]]) > o->threshold &&
+			    !(o->marked && o->marked[by_id[j]] == 1))
+				over = true;
+		if (!over)
+			continue;
+		if (nover++ == 0)
+			tkt_buf_printf(b, "Tests needing more than %s, not marked %s; paste into conftest.py:\n"
+					  "  %s_TESTS = {\n",
+				       tkt_fmt_bytes(o->threshold, s1, sizeof(s1)), o->marker, "MEMORY");
+		tkt_buf_append(b, "      ", 6);
+		/* A Python string literal: node ids may hold quotes and backslashes. */
+		tkt_buf_append(b, "\"", 1);
+		for (const char *c = t->nodeid; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				tkt_buf_append(b, "\\", 1);
+			tkt_buf_append(b, c, 1);
+		}
+		tkt_buf_append(b, "\",\n", 3);
+	}
+	if (nover)
+		tkt_buf_printf(b, "  }\n"
+				  "  def pytest_collection_modifyitems(items):\n"
+				  "      for item in items:\n"
+				  "          if item.nodeid in MEMORY_TESTS:\n"
+				  "              item.add_marker(\"%s\")\n",
+			       o->marker);
+out:
+	free(by_growth);
+	free(by_ret);
+	free(by_id);
+	return 0;
+}
+
+int tkt_report_per_test(struct tkt_buf *b, const struct tkt_model *m)
+{
+	size_t *by_id = sorted(m, cmp_nodeid);
+
+	if (!by_id)
+		return -1;
+	for (size_t i = 0; i < m->ntests;) {
+		/* Repeats (reruns, several workers): keep the one that needed the most. */
+		size_t best = by_id[i], j = i + 1;
+		for (; j < m->ntests && strcmp(m->tests[by_id[j]].nodeid, m->tests[best].nodeid) == 0; j++)
+			if (tkt_test_need(&m->tests[by_id[j]]) > tkt_test_need(&m->tests[best]))
+				best = by_id[j];
+		struct tkt_json js;
+		tkt_json_init(&js, b, false);
+		tkt_json_obj_begin(&js, NULL);
+		json_test_fields(&js, m, &m->tests[best]);
+		tkt_json_obj_end(&js);
+		tkt_buf_append(b, "\n", 1);
+		i = j;
+	}
+	free(by_id);
 	return 0;
 }

@@ -3,6 +3,7 @@
 #define TKT_REPORT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "model.h"
 #include "util.h"
 
@@ -25,6 +26,22 @@ const char *tkt_cause_name(enum tkt_cause c);
 int tkt_report_json(struct tkt_buf *out, const struct tkt_model *m, const struct tkt_run *r);
 int tkt_report_text(struct tkt_buf *out, const struct tkt_model *m, const struct tkt_run *r,
 		    bool quiet);
+/* Options of the per-test memory part of the human report. */
+struct tkt_mem_opts {
+	int top;                /* rows per table; 0: no tables */
+	uint64_t threshold;     /* memory_intensive above this peak growth */
+	const char *marker;     /* "memory_intensive" */
+	const int8_t *marked;   /* per tests[] entry: 1 marked, 0 not, -1 unknown; or NULL */
+};
+
+/* Tables of the top tests by peak growth and by memory left behind, and the tests over the
+ * threshold that are not marked, as a conftest.py snippet. */
+int tkt_report_memory_text(struct tkt_buf *out, const struct tkt_model *m,
+			   const struct tkt_mem_opts *o);
+/* One JSON object per line and node id, sorted by node id (the largest of repeats). */
+int tkt_report_per_test(struct tkt_buf *out, const struct tkt_model *m);
+/* Whether a test needs at least this much memory (its growth or a child's peak). */
+uint64_t tkt_test_need(const struct tkt_test_rec *t);
 /* "cd DIR && python3 -m pytest 'NODEID'" for a party that ran a test; false otherwise. */
 bool tkt_rerun_command(struct tkt_buf *out, const struct tkt_party *p);
 /* Exit status in shell convention: N, or 128+S for signal S. */

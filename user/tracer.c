@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "tktrace.skel.h"
 #include "util.h"
@@ -348,6 +349,7 @@ int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, siz
 	} else {
 		tkt_warn("this kernel has no oom:mark_victim tracepoint: OOM kills show only as SIGKILLs");
 	}
+	t->skel->rodata->nr_mmap = SYS_mmap;
 	e = tktrace_bpf__load(t->skel);
 	if (e) {
 		errmsg(err, errsz, "failed to load the BPF programs", e);
@@ -376,7 +378,8 @@ int tkt_tracer_attach(struct tkt_tracer *t, char *err, size_t errsz)
 	struct bpf_program *progs[] = {
 		t->skel->progs.tkt_fork, t->skel->progs.tkt_exec, t->skel->progs.tkt_exit,
 		t->skel->progs.tkt_signal, t->skel->progs.tkt_mark_victim,
-		t->skel->progs.tkt_mark_victim_pid,
+		t->skel->progs.tkt_mark_victim_pid, t->skel->progs.tkt_rss_stat,
+		t->skel->progs.tkt_sys_enter,
 	};
 	int e;
 
@@ -408,11 +411,11 @@ int tkt_tracer_attach(struct tkt_tracer *t, char *err, size_t errsz)
 
 int tkt_tracer_track_root(struct tkt_tracer *t, pid_t pid)
 {
+	struct tkt_pstate zero = { 0 };
 	__u32 key = pid;
-	__u8 one = 1;
 
 	t->skel->bss->root_tgid = pid;
-	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.tracked), &key, &one, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.tracked), &key, &zero, BPF_ANY))
 		return -errno;
 	return 0;
 }

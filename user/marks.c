@@ -1,0 +1,140 @@
+/* Markers from test sources: decorators above the def or class, and module pytestmark. */
+#define _GNU_SOURCE
+#include "marks.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Name of the function (last "::" part, parameters cut) and of its innermost class. */
+static void split_nodeid(const char *nodeid, char *func, size_t fsz, char *cls, size_t csz)
+{
+	const char *last = NULL, *prev = NULL, *p = nodeid;
+	const char *br = strchr(nodeid, '[');
+
+	while ((p = strstr(p, "::")) && (!br || p < br)) {
+		prev = last;
+		last = p;
+		p += 2;
+	}
+	func[0] = cls[0] = '\0';
+	if (!last)
+		return;
+	size_t n = br ? (size_t)(br - (last + 2)) : strlen(last + 2);
+	snprintf(func, fsz, "%.*s", (int)n, last + 2);
+	if (prev)
+		snprintf(cls, csz, "%.*s", (int)(last - (prev + 2)), prev + 2);
+}
+
+/* Start of the line that defines "def name" / "class name", or NULL. */
+static const char *find_def(const char *src, size_t len, const char *kw, const char *name)
+{
+	size_t nl = strlen(name), kl = strlen(kw);
+
+	for (const char *line = src; line && line < src + len;) {
+		const char *s = line;
+		while (s < src + len && (*s == ' ' || *s == '\t'))
+			s++;
+		if (strncmp(s, "async ", 6) == 0 && strcmp(kw, "def") == 0)
+			s += 6;
+		if ((size_t)(src + len - s) > kl + nl && strncmp(s, kw, kl) == 0 && s[kl] == ' ') {
+			const char *q = s + kl;
+			while (*q == ' ')
+				q++;
+			if (strncmp(q, name, nl) == 0 && !(isalnum((unsigned char)q[nl]) || q[nl] == '_'))
+				return line;
+		}
+		const char *e = memchr(line, '\n', src + len - line);
+		line = e ? e + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* Do the decorator lines right above line mention marker? */
+static bool decorated(const char *src, const char *line, const char *marker)
+{
+	const char *end = line;
+
+	/* Walk up line by line while lines are decorators or their continuations. */
+	for (int i = 0; i < 50 && end > src; i++) {
+		const char *start = end - 1;
+		while (start > src && start[-1] != '\n')
+			start--;
+		const char *s = start;
+		while (s < end && (*s == ' ' || *s == '\t'))
+			s++;
+		if (s >= end - 1 || (end - s > 3 && (strncmp(s, "def ", 4) == 0 || strncmp(s, "class ", 6) == 0)))
+			break;
+		char *hit = memmem(start, end - start, marker, strlen(marker));
+		if (hit)
+			return true;
+		end = start;
+	}
+	return false;
+}
+
+int tkt_marker_in_source(const char *src, size_t len, const char *nodeid, const char *marker)
+{
+	char func[512], cls[512];
+	const char *def;
+
+	split_nodeid(nodeid, func, sizeof(func), cls, sizeof(cls));
+	if (!func[0])
+		return -1;
+	def = find_def(src, len, "def", func);
+	if (!def)
+		return -1;
+	if (decorated(src, def, marker))
+		return 1;
+	if (cls[0]) {
+		const char *c = find_def(src, len, "class", cls);
+		if (c && decorated(src, c, marker))
+			return 1;
+	}
+	/* pytestmark = [pytest.mark.memory_intensive, ...] at module level. */
+	for (const char *p = src; (p = memmem(p, src + len - p, "pytestmark", 10)); p += 10) {
+		const char *eol = memchr(p, '\n', src + len - p);
+		const char *e = eol ? eol : src + len;
+		if (memmem(p, e - p, marker, strlen(marker)))
+			return 1;
+	}
+	return 0;
+}
+
+int tkt_test_marked(const char *dir, const char *nodeid, const char *marker)
+{
+	char path[4096];
+	const char *sep = strstr(nodeid, "::");
+	char *src = NULL;
+	size_t len = 0, cap = 0, n;
+	FILE *f;
+	int r;
+
+	if (!sep)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%.*s", dir ? dir : ".", (int)(sep - nodeid), nodeid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	for (;;) {
+		if (len + 4096 > cap) {
+			char *p;
+			cap = cap ? cap * 2 : 65536;
+			if (cap > (8u << 20) || !(p = realloc(src, cap + 1)))
+				break;
+			src = p;
+		}
+		n = fread(src + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	fclose(f);
+	if (!src)
+		return -1;
+	src[len] = '\0';
+	r = tkt_marker_in_source(src, len, nodeid, marker);
+	free(src);
+	return r;
+}

@@ -1,0 +1,14 @@
+/* Is a test already marked (e.g. memory_intensive)? Read from its source, without pytest. */
+#ifndef TKT_MARKS_H
+#define TKT_MARKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* 1 when the test function named by nodeid, its class, or its module (pytestmark) carries
+ * marker in src; 0 when not; -1 when the function is not found. Pure. */
+int tkt_marker_in_source(const char *src, size_t len, const char *nodeid, const char *marker);
+/* The same, reading the test file relative to dir. -1 when it cannot be read. */
+int tkt_test_marked(const char *dir, const char *nodeid, const char *marker);
+
+#endif /* TKT_MARKS_H */
