@@ -74,11 +74,12 @@ static __always_inline bool tkt_current_tracked(void)
 SEC("uprobe")
 int BPF_KPROBE(tkt_setenv, const char *name, const char *value)
 {
-	char buf[TKT_KEY_LEN + 1] = {};
+	char buf[TKT_KEY_LEN + 2] = {};
 	__u16 key;
 
 	if (!tkt_current_tracked())
 		return 0;
+	/* One byte more than the name: a longer name (PYTEST_XDIST_WORKER_COUNT) reads 21. */
 	if (bpf_probe_read_user_str(buf, sizeof(buf), name) != TKT_KEY_LEN + 1)
 		return 0;
 	key = tkt_env_key(buf, '\0');
@@ -90,11 +91,12 @@ int BPF_KPROBE(tkt_setenv, const char *name, const char *value)
 SEC("uprobe")
 int BPF_KPROBE(tkt_unsetenv, const char *name)
 {
-	char buf[TKT_KEY_LEN + 1] = {};
+	char buf[TKT_KEY_LEN + 2] = {};
 	__u16 key;
 
 	if (!tkt_current_tracked())
 		return 0;
+	/* One byte more than the name: a longer name (PYTEST_XDIST_WORKER_COUNT) reads 21. */
 	if (bpf_probe_read_user_str(buf, sizeof(buf), name) != TKT_KEY_LEN + 1)
 		return 0;
 	key = tkt_env_key(buf, '\0');

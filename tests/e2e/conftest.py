@@ -176,7 +176,7 @@ def suite(tmp_path):
     return copy
 
 
-def pytest_cmd(*args):
+def inner_pytest(*args):
     return [PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args]
 
 
@@ -206,9 +206,3 @@ def nodeids_written(workdir):
         nid = p.read_text(encoding="utf-8")
         out[p.stem[len("nodeid-"):]] = nid
     return out
-
-
-# pytest_cmd is a helper, not a hook: its "pytest_" prefix makes pytest treat it as a hook
-# implementation and reject this conftest ("unknown hook 'pytest_cmd'") before collecting
-# anything. Marked optional, it is never called as a hook and stays an ordinary function.
-pytest.hookimpl(optionalhook=True)(pytest_cmd)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (PYTHON, TKTRACE, inner_env, need_root, nodeids_written, pytest_cmd,
+from conftest import (PYTHON, TKTRACE, inner_env, need_root, nodeids_written, inner_pytest,
                       run_tktrace)
 
 NOBODY = 65534
@@ -68,7 +68,7 @@ def kills_of(report, pid):
 
 def test_kill9_of_pytest_is_attributed_to_the_test(root, suite):
     work = suite("cli_selfkill")
-    run = run_tktrace(pytest_cmd("test_selfkill.py"), work)
+    run = run_tktrace(inner_pytest("test_selfkill.py"), work)
     rep = run.report
     assert rep is not None, run
     nodeid = nodeids_written(work)["selfkill"]
@@ -108,7 +108,7 @@ def test_kill9_of_pytest_is_attributed_to_the_test(root, suite):
 
 def test_sigkill_of_descendant_by_timeout(root, suite):
     work = suite("cli_descendant_kill")
-    run = run_tktrace(pytest_cmd("test_descendant_kill.py"), work)
+    run = run_tktrace(inner_pytest("test_descendant_kill.py"), work)
     rep = run.report
     assert rep is not None, run
     nodeid = nodeids_written(work)["timeout"]
@@ -155,7 +155,7 @@ def test_sigkill_reported_once_per_process(root, suite):
     if not _can_run_fifo():
         pytest.skip("needs chrt and taskset (util-linux) and SCHED_FIFO to order the two kills")
     work = suite("cli_double_kill")
-    run = run_tktrace(pytest_cmd("test_double_kill.py"), work)
+    run = run_tktrace(inner_pytest("test_double_kill.py"), work)
     rep = run.report
     # Failures of the setup are failures, not the expected one (raises=AssertionError).
     if rep is None or run.rc != 0 or "1 passed" not in run.stdout:
@@ -182,7 +182,7 @@ def test_sigkill_reported_once_per_process(root, suite):
 
 def test_clean_pass_one_summary_line(root, suite):
     work = suite("cli_pass")
-    run = run_tktrace(pytest_cmd("test_pass.py"), work)
+    run = run_tktrace(inner_pytest("test_pass.py"), work)
     rep = run.report
     assert rep is not None, run
     assert run.rc == 0, run
@@ -202,7 +202,7 @@ def test_clean_pass_one_summary_line(root, suite):
 
 def test_clean_pass_quiet_prints_nothing(root, suite):
     work = suite("cli_pass")
-    run = run_tktrace(pytest_cmd("test_pass.py"), work, opts=["-q"])
+    run = run_tktrace(inner_pytest("test_pass.py"), work, opts=["-q"])
     assert run.rc == 0, run
     assert run.stderr == ""
     assert "3 passed" in run.stdout
