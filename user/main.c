@@ -14,6 +14,7 @@
 #include "cgroup.h"
 #include "cli.h"
 #include "launch.h"
+#include "marks.h"
 #include "model.h"
 #include "report.h"
 #include "tracer.h"
@@ -114,6 +115,24 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
+/* COMMAND's memory cgroup, followed as it moves (a wrapper may join one after exec). */
+static void sample_cgroup(struct tkt_model *m, const struct tkt_cgroup *cg, pid_t pid, char *cur,
+			  size_t cursz)
+{
+	char path[1024];
+	uint64_t usage, limit;
+
+	if (!cg->version || tkt_cgroup_of_pid(cg, pid, path, sizeof(path)))
+		return;
+	if (strcmp(path, cur)) {
+		bool has = tkt_cgroup_limit(cg, path, &limit) == 0;
+		snprintf(cur, cursz, "%s", path);
+		tkt_model_set_cgroup(m, path, has, has ? limit : 0);
+	}
+	if (tkt_cgroup_usage(cg->version, path, &usage) == 0)
+		tkt_model_cg_sample(m, now_ns(), usage);
+}
+
 static void install_handlers(void)
 {
 	struct sigaction sa;
@@ -138,7 +157,10 @@ int main(int argc, char **argv)
 	struct tkt_tracer *tracer = NULL;
 	struct tkt_run run = { 0 };
 	struct tkt_buf out = { 0 };
-	char err[512], resolved[4096], oom_adj[16] = "0";
+	char err[512], resolved[4096], oom_adj[16] = "0", cg_cur[1024] = "";
+	int8_t *marked = NULL;
+	int per_test_fd = -1;
+	uint64_t last_sample = 0;
 	bool have_oom_adj, setup_failed = false;
 	int json_fd = -1, status = 0, rc = TKT_EXIT_FAIL, r;
 	uint64_t t0, t_exit;
@@ -181,6 +203,16 @@ int main(int argc, char **argv)
 		json_fd = open_output(cli.json_path, &creds, err, sizeof(err));
 		if (json_fd < 0) {
 			tkt_error("%s", err);
+			return TKT_EXIT_FAIL;
+		}
+	}
+
+	if (cli.per_test_path) {
+		per_test_fd = open_output(cli.per_test_path, &creds, err, sizeof(err));
+		if (per_test_fd < 0) {
+			tkt_error("%s", err);
+			if (json_fd >= 0)
+				close(json_fd);
 			return TKT_EXIT_FAIL;
 		}
 	}
@@ -266,6 +298,10 @@ int main(int argc, char **argv)
 				kill(child.pid, s);
 			pending_sig = 0;
 		}
+		if (now_ns() - last_sample >= 100 * 1000 * 1000ULL) {
+			sample_cgroup(&model, &cg, child.pid, cg_cur, sizeof(cg_cur));
+			last_sample = now_ns();
+		}
 		r = tkt_tracer_poll(tracer, 100);
 		if (r && r != -EINTR) {
 			tkt_error("reading events failed: %s", strerror(-r));
@@ -287,11 +323,34 @@ int main(int argc, char **argv)
 	rc = run.exit_code;
 
 	tkt_report_text(&out, &model, &run, cli.quiet);
+	if (!cli.quiet) {
+		struct tkt_mem_opts mo2 = {
+			.top = cli.top >= 0 ? cli.top : (model.nooms || model.nkills) ? 5 : 0,
+			.threshold = cli.intensive_threshold,
+			.marker = cli.marker,
+		};
+		/* Only tests over the threshold need their source read. */
+		marked = calloc(model.ntests ? model.ntests : 1, sizeof(*marked));
+		for (size_t i = 0; marked && i < model.ntests; i++)
+			marked[i] = tkt_test_need(&model.tests[i]) > cli.intensive_threshold ?
+					    tkt_test_marked(model.tests[i].cwd, model.tests[i].nodeid, cli.marker) :
+					    -1;
+		mo2.marked = marked;
+		tkt_report_memory_text(&out, &model, &mo2);
+	}
 	if (out.len) {
 		/* A killed COMMAND often leaves its last line unfinished (pytest's dots). */
 		if (run.signaled && isatty(STDERR_FILENO))
 			fputc('\n', stderr);
 		fputs(out.data, stderr);
+	}
+	if (per_test_fd >= 0) {
+		tkt_buf_reset(&out);
+		tkt_report_per_test(&out, &model);
+		if (write_all(per_test_fd, out.data, out.len)) {
+			tkt_error("writing %s failed: %s", cli.per_test_path, strerror(errno));
+			rc = rc ? rc : TKT_EXIT_FAIL;
+		}
 	}
 	if (json_fd >= 0) {
 		tkt_buf_reset(&out);
@@ -307,6 +366,9 @@ int main(int argc, char **argv)
 out:
 	if (json_fd >= 0)
 		close(json_fd);
+	if (per_test_fd >= 0)
+		close(per_test_fd);
+	free(marked);
 	tkt_cgroup_remove(&cg);
 	tkt_tracer_destroy(tracer);
 	tkt_model_free(&model);

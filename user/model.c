@@ -515,6 +515,7 @@ static void test_begin(struct tkt_model *m, struct tkt_proc *p, uint64_t ts)
 	memset(t, 0, sizeof(*t));
 	t->nodeid = p->own.test;
 	t->worker = p->own.worker;
+	t->cwd = p->cwd;
 	t->pid = p->pid;
 	t->start_ns = ts;
 	t->rss_start = p->env_snap.rss_pages * ps;

@@ -77,6 +77,7 @@ const char *tkt_outcome_name(enum tkt_outcome o);
 struct tkt_test_rec {
 	const char *nodeid;
 	const char *worker;
+	const char *cwd; /* its pytest's working directory: node ids are relative to it */
 	uint32_t pid;
 	uint8_t outcome;
 	bool ended;
