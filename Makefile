@@ -1,6 +1,6 @@
 # tktrace build: bpf/*.bpf.c -> build/*.bpf.o -> bpftool gen skeleton -> build/*.skel.h -> user/*.c
 .DELETE_ON_ERROR:
-.PHONY: all clean test test-unit test-e2e demo deps static
+.PHONY: all clean test test-unit test-e2e demo deps static bench
 
 ARCH ?= $(shell uname -m)
 BPF_ARCH := $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(ARCH)))
@@ -67,6 +67,10 @@ test-e2e: $(BUILD)/tktrace
 	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e
 
 test: test-unit test-e2e
+
+# Benchmarks (not timed tests): wall-time ratio with/without tktrace, BPF costs, memory.
+bench: $(BUILD)/tktrace
+	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) PYTHON=$(PYTHON) $(PYTHON) bench/run.py
 
 demo: $(BUILD)/tktrace
 	$(Q)sh examples/demo.sh $(abspath $(BUILD)/tktrace)

@@ -10,14 +10,23 @@
 
 #define TKT_MAX_TRACKED 32768
 
-/* tgids of COMMAND and its descendants, with their memory peaks; user space seeds
- * COMMAND's pid. */
+/* tgids of COMMAND and its descendants; user space seeds COMMAND's pid. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TKT_MAX_TRACKED);
 	__type(key, __u32);
-	__type(value, struct tkt_pstate);
+	__type(value, __u8);
 } tracked SEC(".maps");
+
+/* Memory state of each traced process, on its group leader's task_struct: the hot path
+ * (every rss change of every process on the machine) finds it, or its absence, with two
+ * loads instead of a hash lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tkt_pstate);
+} pstate SEC(".maps");
 
 /* Lifecycle and test markers: frequent, woken adaptively. */
 struct {

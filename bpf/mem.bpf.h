@@ -26,7 +26,6 @@ int BPF_PROG(tkt_rss_stat, struct mm_struct *mm, int member)
 {
 	struct task_struct *cur;
 	struct tkt_pstate *st;
-	__u32 tgid;
 	__u64 rss;
 
 	if (member == 2) /* MM_SWAPENTS */
@@ -35,8 +34,7 @@ int BPF_PROG(tkt_rss_stat, struct mm_struct *mm, int member)
 	/* Changes made by others (fork copying into a child, reclaim) wait for the owner's own. */
 	if (cur->mm != mm)
 		return 0;
-	tgid = cur->tgid;
-	st = bpf_map_lookup_elem(&tracked, &tgid);
+	st = bpf_task_storage_get(&pstate, cur->group_leader, 0, 0);
 	if (!st)
 		return 0;
 	rss = tkt_mm_rss(mm);
@@ -53,13 +51,11 @@ int tkt_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct tkt_pstate *st;
 	struct pt_regs *regs;
-	__u32 tgid;
 	__u64 len;
 
 	if (ctx->args[1] != nr_mmap)
 		return 0;
-	tgid = bpf_get_current_pid_tgid() >> 32;
-	st = bpf_map_lookup_elem(&tracked, &tgid);
+	st = bpf_task_storage_get(&pstate, bpf_get_current_task_btf()->group_leader, 0, 0);
 	if (!st)
 		return 0;
 	regs = (struct pt_regs *)ctx->args[0];
@@ -75,7 +71,6 @@ int tkt_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 static __always_inline void tkt_mem_snap(struct tkt_snap *s)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct mm_struct *mm = cur->mm;
 	struct tkt_pstate *st;
 	__u64 rss = 0;
@@ -84,7 +79,7 @@ static __always_inline void tkt_mem_snap(struct tkt_snap *s)
 		rss = tkt_mm_rss(mm);
 	s->rss_pages = rss;
 	s->faults = cur->min_flt + cur->maj_flt;
-	st = bpf_map_lookup_elem(&tracked, &tgid);
+	st = bpf_task_storage_get(&pstate, cur->group_leader, 0, 0);
 	if (!st) {
 		s->peak_pages = rss;
 		s->mmap_bytes = 0;

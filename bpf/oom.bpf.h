@@ -83,7 +83,7 @@ int BPF_PROG(tkt_mark_victim, struct task_struct *victim, uid_t uid)
 	e->total_vm_pages = BPF_CORE_READ(victim, mm, total_vm);
 	e->oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
 	tkt_cg_fill(e, victim);
-	st = bpf_map_lookup_elem(&tracked, &vtgid);
+	st = bpf_task_storage_get(&pstate, victim->group_leader, 0, 0);
 	if (st)
 		e->victim_peak_pages = st->peak_pages;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);

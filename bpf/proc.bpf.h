@@ -11,12 +11,13 @@ int BPF_PROG(tkt_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ctgid = BPF_CORE_READ(child, tgid);
 	__u32 cpid = BPF_CORE_READ(child, pid);
 	struct tkt_ev_fork *e;
-	struct tkt_pstate zero = {};
+	__u8 one = 1;
 
 	/* Threads share their process's entry; only new processes matter. */
 	if (cpid != ctgid || !tkt_tracked(ptgid))
 		return 0;
-	if (bpf_map_update_elem(&tracked, &ctgid, &zero, BPF_ANY))
+	bpf_task_storage_get(&pstate, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY))
 		tkt_count_drop(TKT_DROP_TRACKED_FULL);
 
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
@@ -79,10 +80,10 @@ int BPF_PROG(tkt_exit, struct task_struct *p)
 	/* The group leader's exit stands for the process. */
 	if (pid != tgid)
 		return 0;
-	st = bpf_map_lookup_elem(&tracked, &tgid);
-	if (!st)
+	if (!tkt_tracked(tgid))
 		return 0;
-	peak = st->life_peak_pages;
+	st = bpf_task_storage_get(&pstate, p, 0, 0);
+	peak = st ? st->life_peak_pages : 0;
 	bpf_map_delete_elem(&tracked, &tgid);
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {

@@ -26,6 +26,8 @@ void tkt_cli_usage(FILE *f)
 	      "                       list tests needing more than SIZE (default 100M) that are\n"
 	      "                       not marked --marker (default memory_intensive)\n"
 	      "  --per-test-file FILE write per-test memory as JSON lines, sorted by node id\n"
+	      "  --stats              after the run, print each BPF program's cost (needs\n"
+	      "                       sysctl kernel.bpf_stats_enabled=1), map and tracer memory\n"
 	      "  -q, --quiet          no report when nothing was killed\n"
 	      "  -v, --verbose        say what is attached; twice for libbpf's debug output\n"
 	      "      --as-root        under sudo, run COMMAND as root instead of the invoking user\n"
@@ -46,7 +48,7 @@ void tkt_cli_usage(FILE *f)
 int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t errsz)
 {
 	enum { OPT_JSON = 256, OPT_MEMLIMIT, OPT_AS_ROOT, OPT_CGROUP, OPT_TOP, OPT_THRESHOLD,
-	       OPT_MARKER, OPT_PER_TEST };
+	       OPT_MARKER, OPT_PER_TEST, OPT_STATS };
 	static const struct option opts[] = {
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "memory-limit", required_argument, NULL, OPT_MEMLIMIT },
@@ -55,6 +57,7 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 		{ "intensive-threshold", required_argument, NULL, OPT_THRESHOLD },
 		{ "marker", required_argument, NULL, OPT_MARKER },
 		{ "per-test-file", required_argument, NULL, OPT_PER_TEST },
+		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "as-root", no_argument, NULL, OPT_AS_ROOT },
@@ -126,6 +129,9 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 				return TKT_EXIT_FAIL;
 			}
 			c->per_test_path = optarg;
+			break;
+		case OPT_STATS:
+			c->stats = true;
 			break;
 		case 'q':
 			c->quiet = true;

@@ -23,6 +23,7 @@ struct tkt_cli {
 	bool quiet;
 	int verbose;
 	bool as_root;
+	bool stats; /* --stats: BPF program costs and tracer memory, for benchmarks */
 	bool help;
 	bool version;
 	char **argv; /* COMMAND and its arguments */

@@ -352,6 +352,13 @@ int main(int argc, char **argv)
 			rc = rc ? rc : TKT_EXIT_FAIL;
 		}
 	}
+	if (cli.stats) {
+		tkt_buf_reset(&out);
+		tkt_tracer_stats(tracer, &out);
+		tkt_buf_printf(&out, "tktrace stats: tests %zu, processes %zu, report_ready_ms %.1f\n",
+			       model.ntests, model.procs_seen, (double)(now_ns() - t_exit) / 1e6);
+		fputs(out.data, stderr);
+	}
 	if (json_fd >= 0) {
 		tkt_buf_reset(&out);
 		tkt_report_json(&out, &model, &run);
@@ -370,7 +377,7 @@ out:
 		close(per_test_fd);
 	free(marked);
 	tkt_cgroup_remove(&cg);
-	tkt_tracer_destroy(tracer);
+	tkt_tracer_destroy_async(tracer);
 	tkt_model_free(&model);
 	tkt_buf_free(&out);
 	return rc;

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "tktrace.skel.h"
 #include "util.h"
@@ -413,11 +415,20 @@ int tkt_tracer_track_root(struct tkt_tracer *t, pid_t pid)
 {
 	struct tkt_pstate zero = { 0 };
 	__u32 key = pid;
+	__u8 one = 1;
+	int pidfd, r = 0;
 
 	t->skel->bss->root_tgid = pid;
-	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.tracked), &key, &zero, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.tracked), &key, &one, BPF_ANY))
 		return -errno;
-	return 0;
+	/* Task storage is keyed by a pidfd from user space. */
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return -errno;
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.pstate), &pidfd, &zero, BPF_ANY))
+		r = -errno;
+	close(pidfd);
+	return r;
 }
 
 void tkt_tracer_destroy(struct tkt_tracer *t)
@@ -432,4 +443,111 @@ void tkt_tracer_destroy(struct tkt_tracer *t)
 	free(t->refs);
 	free(t->pending);
 	free(t);
+}
+
+/* memlock of a BPF object fd, from /proc/self/fdinfo. */
+static uint64_t fd_memlock(int fd)
+{
+	char p[64], line[256];
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", fd);
+	f = fopen(p, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %lu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+void tkt_tracer_stats(struct tkt_tracer *t, struct tkt_buf *out)
+{
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	uint64_t maps = 0;
+	char line[256];
+	FILE *f;
+
+	tkt_buf_printf(out, "tktrace stats: %-22s %12s %14s %10s\n", "program", "runs", "run_time_ns",
+		       "ns/run");
+	bpf_object__for_each_program(prog, t->skel->obj) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		tkt_buf_printf(out, "tktrace stats: %-22s %12llu %14llu %10.1f\n", bpf_program__name(prog),
+			       (unsigned long long)info.run_cnt, (unsigned long long)info.run_time_ns,
+			       info.run_cnt ? (double)info.run_time_ns / info.run_cnt : 0.0);
+	}
+	bpf_object__for_each_map(map, t->skel->obj) {
+		int fd = bpf_map__fd(map);
+		if (fd >= 0)
+			maps += fd_memlock(fd);
+	}
+	tkt_buf_printf(out, "tktrace stats: map_memory_bytes %llu\n", (unsigned long long)maps);
+	f = fopen("/proc/self/status", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long kb;
+		if (sscanf(line, "VmHWM: %lu kB", &kb) == 1)
+			tkt_buf_printf(out, "tktrace stats: tracer_peak_rss_bytes %lu\n", kb * 1024);
+	}
+	if (f)
+		fclose(f);
+}
+
+void tkt_tracer_destroy_async(struct tkt_tracer *t)
+{
+	int gate[2];
+	pid_t p;
+
+	if (!t)
+		return;
+	fflush(NULL);
+	if (pipe2(gate, O_CLOEXEC)) {
+		tkt_tracer_destroy(t);
+		return;
+	}
+	p = fork();
+	if (p == 0) {
+		/* Double fork: the detacher is nobody's child to wait for, holds no terminal and
+		 * no pipe of ours (a caller reading our output sees EOF now), and ends by itself. */
+		if (fork() == 0) {
+			int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+			char c;
+
+			setsid();
+			if (fd >= 0) {
+				dup2(fd, 0);
+				dup2(fd, 1);
+				dup2(fd, 2);
+			}
+			close(gate[1]);
+			/* Only once tktrace has let go is this the last holder: else tktrace's exit
+			 * would pay the detach after all. */
+			while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+				;
+			tkt_tracer_destroy(t);
+			_exit(0);
+		}
+		_exit(0);
+	}
+	close(gate[0]);
+	if (p > 0) {
+		waitpid(p, NULL, 0);
+		/* Detaching is the detacher's job now: here the links are only let go of (their
+		 * destroy would disable the shared perf events and wait just the same). */
+		for (int i = 0; i < t->nlinks; i++) {
+			int fd = bpf_link__fd(t->links[i]);
+			bpf_link__disconnect(t->links[i]);
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	tkt_tracer_destroy(t);
+	close(gate[1]);
 }
