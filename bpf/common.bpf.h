@@ -50,8 +50,6 @@ struct {
 /* COMMAND's own tgid: it alone gets non-SIGKILL fatal signals reported. */
 __u32 root_tgid = 0;
 
-/* This architecture's mmap syscall number, set by user space before load. */
-const volatile __u32 nr_mmap = 9;
 
 static __always_inline bool tkt_tracked(__u32 tgid)
 {

@@ -6,6 +6,8 @@
 #include "common.bpf.h"
 #include "core_fixes.bpf.h"
 
+#define IS_ERR_VALUE(x) ((unsigned long)(x) >= (unsigned long)-4095)
+
 /* rss (file + anon + shmem pages) of mm; direct reads where the layout allows. */
 static __always_inline __u64 tkt_mm_rss(struct mm_struct *mm)
 {
@@ -45,25 +47,27 @@ int BPF_PROG(tkt_rss_stat, struct mm_struct *mm, int member)
 	return 0;
 }
 
-/* Big mmaps (>= 1 MiB): numpy buffers, arenas, mapped files. */
-SEC("raw_tp/sys_enter")
-int tkt_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+/*
+ * Big mmaps (>= 1 MiB): numpy buffers, arenas, mapped files. vm_unmapped_area fires only
+ * when an mmap needs a new address range; a raw sys_enter probe would instead put every
+ * syscall of every process on the machine on the slow tracing path.
+ */
+SEC("tp_btf/vm_unmapped_area")
+int BPF_PROG(tkt_mmap, unsigned long addr, struct vm_unmapped_area_info *info)
 {
 	struct tkt_pstate *st;
-	struct pt_regs *regs;
 	__u64 len;
 
-	if (ctx->args[1] != nr_mmap)
+	if (IS_ERR_VALUE(addr))
+		return 0;
+	len = BPF_CORE_READ(info, length);
+	if (len < TKT_BIG_MMAP)
 		return 0;
 	st = bpf_task_storage_get(&pstate, bpf_get_current_task_btf()->group_leader, 0, 0);
 	if (!st)
 		return 0;
-	regs = (struct pt_regs *)ctx->args[0];
-	len = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	if (len >= TKT_BIG_MMAP) {
-		__sync_fetch_and_add(&st->mmap_bytes, len);
-		__sync_fetch_and_add(&st->mmap_count, 1);
-	}
+	__sync_fetch_and_add(&st->mmap_bytes, len);
+	__sync_fetch_and_add(&st->mmap_count, 1);
 	return 0;
 }
 

@@ -351,7 +351,6 @@ int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, siz
 	} else {
 		tkt_warn("this kernel has no oom:mark_victim tracepoint: OOM kills show only as SIGKILLs");
 	}
-	t->skel->rodata->nr_mmap = SYS_mmap;
 	e = tktrace_bpf__load(t->skel);
 	if (e) {
 		errmsg(err, errsz, "failed to load the BPF programs", e);
@@ -381,7 +380,7 @@ int tkt_tracer_attach(struct tkt_tracer *t, char *err, size_t errsz)
 		t->skel->progs.tkt_fork, t->skel->progs.tkt_exec, t->skel->progs.tkt_exit,
 		t->skel->progs.tkt_signal, t->skel->progs.tkt_mark_victim,
 		t->skel->progs.tkt_mark_victim_pid, t->skel->progs.tkt_rss_stat,
-		t->skel->progs.tkt_sys_enter,
+		t->skel->progs.tkt_mmap,
 	};
 	int e;
 
