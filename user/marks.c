@@ -51,6 +51,20 @@ static const char *find_def(const char *src, size_t len, const char *kw, const c
 	return NULL;
 }
 
+/* marker as a whole word (memory_intensive, not memory_intensive_gpu). */
+static bool has_word(const char *s, size_t n, const char *word)
+{
+	size_t wl = strlen(word);
+
+	for (const char *p = s; (p = memmem(p, s + n - p, word, wl)); p++) {
+		bool before = p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '_');
+		bool after = p + wl < s + n && (isalnum((unsigned char)p[wl]) || p[wl] == '_');
+		if (!before && !after)
+			return true;
+	}
+	return false;
+}
+
 /* Do the decorator lines right above line mention marker? */
 static bool decorated(const char *src, const char *line, const char *marker)
 {
@@ -66,8 +80,7 @@ static bool decorated(const char *src, const char *line, const char *marker)
 			s++;
 		if (s >= end - 1 || (end - s > 3 && (strncmp(s, "def ", 4) == 0 || strncmp(s, "class ", 6) == 0)))
 			break;
-		char *hit = memmem(start, end - start, marker, strlen(marker));
-		if (hit)
+		if (has_word(start, end - start, marker))
 			return true;
 		end = start;
 	}
@@ -83,6 +96,13 @@ int tkt_marker_in_source(const char *src, size_t len, const char *nodeid, const 
 	if (!func[0])
 		return -1;
 	def = find_def(src, len, "def", func);
+	if (def && cls[0]) {
+		/* Class::test: the method of that class, not a namesake before it. */
+		const char *c = find_def(src, len, "class", cls);
+		const char *in = c ? find_def(c, src + len - c, "def", func) : NULL;
+		if (in)
+			def = in;
+	}
 	if (!def)
 		return -1;
 	if (decorated(src, def, marker))
@@ -96,7 +116,20 @@ int tkt_marker_in_source(const char *src, size_t len, const char *nodeid, const 
 	for (const char *p = src; (p = memmem(p, src + len - p, "pytestmark", 10)); p += 10) {
 		const char *eol = memchr(p, '\n', src + len - p);
 		const char *e = eol ? eol : src + len;
-		if (memmem(p, e - p, marker, strlen(marker)))
+		/* pytestmark = [ ... ] over several lines: up to the closing bracket. */
+		const char *open = memchr(p, '[', e - p);
+		if (!open)
+			open = memchr(p, '(', e - p);
+		if (open) {
+			int depth = 0;
+			for (e = open; e < src + len; e++) {
+				if (*e == '[' || *e == '(')
+					depth++;
+				else if ((*e == ']' || *e == ')') && --depth == 0)
+					break;
+			}
+		}
+		if (has_word(p, e - p, marker))
 			return 1;
 	}
 	return 0;

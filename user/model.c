@@ -431,6 +431,8 @@ static int ev_exec(struct tkt_model *m, const struct tkt_ev_exec *e)
 	return 0;
 }
 
+static struct tkt_test_rec *cur_test(struct tkt_model *m, struct tkt_proc *p);
+
 static int ev_exit(struct tkt_model *m, const struct tkt_ev_exit *e)
 {
 	struct tkt_proc *p = tkt_model_find(m, e->h.pid);
@@ -439,6 +441,8 @@ static int ev_exit(struct tkt_model *m, const struct tkt_ev_exit *e)
 		return 0;
 	p->alive = false;
 	p->exit_ns = e->h.ts_ns;
+	if (p->is_pytest && cur_test(m, p) && !cur_test(m, p)->end_ns)
+		cur_test(m, p)->end_ns = e->h.ts_ns; /* interrupted: it lasted until here */
 	if (!p->is_pytest && p->test_idx >= 0 && (size_t)p->test_idx < m->ntests) {
 		struct tkt_test_rec *t = &m->tests[p->test_idx];
 		uint64_t peak = e->peak_rss_pages * m->o.page_size;
@@ -506,6 +510,8 @@ static void test_begin(struct tkt_model *m, struct tkt_proc *p, uint64_t ts)
 		t->end_ns = ts;
 		t->rss_end = p->env_snap.rss_pages * ps;
 		t->faults = p->env_snap.faults - t->faults_start;
+		if (t->outcome == TKT_OUTCOME_RUNNING)
+			t->outcome = TKT_OUTCOME_COMPLETED;
 	}
 	if (grow(&m->tests, &m->cap_tests, m->ntests, sizeof(*m->tests))) {
 		p->cur_test = -1;
@@ -586,7 +592,7 @@ static int ev_env(struct tkt_model *m, const struct tkt_ev_env *e)
 }
 
 /* The test a killed pytest process was running ends there, marked killed. */
-static void mark_killed(struct tkt_model *m, uint32_t pid, uint64_t peak)
+static void mark_killed(struct tkt_model *m, uint32_t pid, uint64_t peak, uint64_t ts)
 {
 	struct tkt_proc *p = tkt_model_find(m, pid);
 	struct tkt_test_rec *t;
@@ -594,6 +600,8 @@ static void mark_killed(struct tkt_model *m, uint32_t pid, uint64_t peak)
 	if (!p || !p->is_pytest || !(t = cur_test(m, p)))
 		return;
 	t->outcome = TKT_OUTCOME_KILLED;
+	if (!t->end_ns)
+		t->end_ns = ts; /* it lasted until its kill, not until the run ended */
 	if (peak > t->peak)
 		t->peak = peak;
 }
@@ -630,6 +638,10 @@ static void blame(struct tkt_model *m, struct tkt_oom_rec *r, uint32_t victim)
 			       p->pid == r->trigger.pid ? r->trigger.rss_bytes : cur->peak;
 		b->running = p->cur_test;
 		b->running_growth = now > cur->rss_start ? now - cur->rss_start : 0;
+		/* A process the running test spawned is the victim: its memory is the test's. */
+		struct tkt_proc *v = tkt_model_find(m, victim);
+		if (v && v != p && v->test_idx == p->cur_test)
+			b->running_growth += r->victim.rss_bytes;
 	}
 	for (size_t i = 0; i < m->ntests; i++) {
 		const struct tkt_test_rec *t = &m->tests[i];
@@ -698,7 +710,7 @@ static int ev_oom(struct tkt_model *m, const struct tkt_ev_oom *e)
 	}
 	m->last_oom_sender = e->trigger.pid;
 	m->last_oom_ns = e->h.ts_ns;
-	mark_killed(m, e->victim.pid, e->victim_peak_pages * ps);
+	mark_killed(m, e->victim.pid, e->victim_peak_pages * ps, e->h.ts_ns);
 	blame(m, r, e->victim.pid);
 	return 0;
 }
@@ -731,7 +743,7 @@ static int ev_signal(struct tkt_model *m, const struct tkt_ev_signal *e)
 	k->sender_pid = e->sender_pid;
 	tkt_comm_copy(k->sender_comm, e->sender_comm);
 	k->kernel = e->flags & TKT_SIG_F_KERNEL;
-	mark_killed(m, e->h.pid, 0);
+	mark_killed(m, e->h.pid, 0, e->h.ts_ns);
 	return 0;
 }
 

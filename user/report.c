@@ -79,7 +79,7 @@ static void json_test_fields(struct tkt_json *j, const struct tkt_model *m,
 	tkt_json_str(j, "nodeid", t->nodeid);
 	tkt_json_str(j, "worker", t->worker);
 	tkt_json_double(j, "duration_s",
-			t->ended ? (double)(t->end_ns - t->start_ns) / 1e9 :
+			t->ended || t->end_ns ? (double)(t->end_ns - t->start_ns) / 1e9 :
 				   tkt_model_time_s(m, m->last_ns) - tkt_model_time_s(m, t->start_ns),
 			3);
 	tkt_json_uint(j, "peak_rss_bytes", t->peak);
@@ -120,7 +120,10 @@ static void json_blame(struct tkt_json *j, const struct tkt_model *m, const stru
 	tkt_json_uint(j, "running_test_growth_bytes", b->running_growth);
 	tkt_json_uint(j, "retained_tests", b->ntests);
 	tkt_json_uint(j, "retained_total_bytes", b->retained_total);
-	tkt_json_bool(j, "running_test_is_main_culprit", b->running_growth >= b->retained_total);
+	if (b->running >= 0)
+		tkt_json_bool(j, "running_test_is_main_culprit", b->running_growth >= b->retained_total);
+	else
+		tkt_json_null(j, "running_test_is_main_culprit");
 	tkt_json_arr_begin(j, "largest_retained");
 	for (size_t i = 0; i < b->ntop; i++) {
 		const struct tkt_test_rec *t = &m->tests[b->top[i]];
@@ -451,7 +454,7 @@ static void table_row(struct tkt_buf *b, const struct tkt_model *m, const struct
 {
 	char g[32], r[32], p[32], c[32];
 	int64_t ret = tkt_test_retained(t);
-	double dur = t->ended ? (double)(t->end_ns - t->start_ns) / 1e9 :
+	double dur = t->ended || t->end_ns ? (double)(t->end_ns - t->start_ns) / 1e9 :
 				tkt_model_time_s(m, m->last_ns) - tkt_model_time_s(m, t->start_ns);
 
 	tkt_fmt_bytes(tkt_test_growth(t), g, sizeof(g));

@@ -92,20 +92,33 @@ static inline void rec_exec(struct tkt_model *m, uint64_t ts, uint32_t pid, cons
 }
 #define REC_EXEC(m, ts, pid, comm, lit) rec_exec(m, ts, pid, comm, lit, sizeof(lit) - 1)
 
-static inline void rec_exit(struct tkt_model *m, uint64_t ts, uint32_t pid, int code)
+/* An exit whose process reached peak_pages resident over its life. */
+static inline void rec_exit_peak(struct tkt_model *m, uint64_t ts, uint32_t pid, int code,
+				 uint64_t peak_pages)
 {
 	struct tkt_ev_exit e;
 
 	memset(&e, 0, sizeof(e));
 	hdr_fill(&e.h, TKT_EV_EXIT, pid, ts);
 	e.exit_code = code;
+	e.peak_rss_pages = peak_pages;
 	assert_int_equal(tkt_model_apply(m, &e, sizeof(e)), 0);
 }
 
-/* One env chunk, exactly as given. */
-static inline void rec_env_chunk(struct tkt_model *m, uint64_t ts, uint32_t pid, uint16_t key,
-				 uint16_t op, uint16_t chunk, uint16_t flags, const char *data,
-				 size_t len)
+static inline void rec_exit(struct tkt_model *m, uint64_t ts, uint32_t pid, int code)
+{
+	rec_exit_peak(m, ts, pid, code, 0);
+}
+
+/* The memory snapshot an env record carries (pages, cumulative faults, big-mmap bytes). */
+#define SNAP(rss_, peak_, faults_, mmap_)                                                    \
+	(&(const struct tkt_snap){ .rss_pages = (rss_), .peak_pages = (peak_),               \
+				   .faults = (faults_), .mmap_bytes = (mmap_) })
+
+/* One env chunk, exactly as given, with a memory snapshot (NULL: all zero). */
+static inline void rec_env_chunk_snap(struct tkt_model *m, uint64_t ts, uint32_t pid,
+				      uint16_t key, uint16_t op, uint16_t chunk, uint16_t flags,
+				      const char *data, size_t len, const struct tkt_snap *snap)
 {
 	struct tkt_ev_env e;
 
@@ -115,12 +128,22 @@ static inline void rec_env_chunk(struct tkt_model *m, uint64_t ts, uint32_t pid,
 	e.op = op;
 	e.chunk = chunk;
 	e.flags = flags;
+	if (snap)
+		e.snap = *snap;
 	if (len > TKT_ENV_CHUNK - 1)
 		len = TKT_ENV_CHUNK - 1;
 	if (data && len)
 		memcpy(e.data, data, len);
 	e.len = (uint32_t)len;
 	assert_int_equal(tkt_model_apply(m, &e, sizeof(e)), 0);
+}
+
+/* One env chunk, exactly as given. */
+static inline void rec_env_chunk(struct tkt_model *m, uint64_t ts, uint32_t pid, uint16_t key,
+				 uint16_t op, uint16_t chunk, uint16_t flags, const char *data,
+				 size_t len)
+{
+	rec_env_chunk_snap(m, ts, pid, key, op, chunk, flags, data, len, NULL);
 }
 
 /* Number of chunks the BPF side sends for a value of len bytes: full chunks of
@@ -130,43 +153,91 @@ static inline unsigned env_nchunks(size_t len)
 	return (unsigned)(len / (TKT_ENV_CHUNK - 1)) + 1;
 }
 
-/* Send chunk i of value (as tkt_emit_env would). */
-static inline void rec_env_value_chunk(struct tkt_model *m, uint64_t ts, uint32_t pid,
-				       uint16_t key, const char *value, unsigned i)
+/* Send chunk i of value (as tkt_emit_env would), every chunk with the same snapshot. */
+static inline void rec_env_value_chunk_snap(struct tkt_model *m, uint64_t ts, uint32_t pid,
+					    uint16_t key, const char *value, unsigned i,
+					    const struct tkt_snap *snap)
 {
 	size_t len = strlen(value), off = (size_t)i * (TKT_ENV_CHUNK - 1);
 	size_t n = off < len ? len - off : 0;
 	bool last = n < TKT_ENV_CHUNK - 1;
 
-	rec_env_chunk(m, ts, pid, key, TKT_ENV_SET, (uint16_t)i, last ? TKT_ENV_F_LAST : 0,
-		      value + (off < len ? off : len), last ? n : TKT_ENV_CHUNK - 1);
+	rec_env_chunk_snap(m, ts, pid, key, TKT_ENV_SET, (uint16_t)i, last ? TKT_ENV_F_LAST : 0,
+			   value + (off < len ? off : len), last ? n : TKT_ENV_CHUNK - 1, snap);
+}
+
+static inline void rec_env_value_chunk(struct tkt_model *m, uint64_t ts, uint32_t pid,
+				       uint16_t key, const char *value, unsigned i)
+{
+	rec_env_value_chunk_snap(m, ts, pid, key, value, i, NULL);
+}
+
+static inline void rec_env_set_snap(struct tkt_model *m, uint64_t ts, uint32_t pid, uint16_t key,
+				    const char *value, const struct tkt_snap *snap)
+{
+	unsigned n = env_nchunks(strlen(value));
+
+	for (unsigned i = 0; i < n; i++)
+		rec_env_value_chunk_snap(m, ts + i, pid, key, value, i, snap);
 }
 
 static inline void rec_env_set(struct tkt_model *m, uint64_t ts, uint32_t pid, uint16_t key,
 			       const char *value)
 {
-	unsigned n = env_nchunks(strlen(value));
+	rec_env_set_snap(m, ts, pid, key, value, NULL);
+}
 
-	for (unsigned i = 0; i < n; i++)
-		rec_env_value_chunk(m, ts + i, pid, key, value, i);
+static inline void rec_env_unset_snap(struct tkt_model *m, uint64_t ts, uint32_t pid,
+				      uint16_t key, const struct tkt_snap *snap)
+{
+	rec_env_chunk_snap(m, ts, pid, key, TKT_ENV_UNSET, 0, TKT_ENV_F_LAST, NULL, 0, snap);
 }
 
 static inline void rec_env_unset(struct tkt_model *m, uint64_t ts, uint32_t pid, uint16_t key)
 {
-	rec_env_chunk(m, ts, pid, key, TKT_ENV_UNSET, 0, TKT_ENV_F_LAST, NULL, 0);
+	rec_env_unset_snap(m, ts, pid, key, NULL);
 }
 
-/* PYTEST_CURRENT_TEST = "<nodeid> (<phase>)" */
-static inline void rec_test(struct tkt_model *m, uint64_t ts, uint32_t pid, const char *nodeid,
-			    const char *phase)
+/* PYTEST_CURRENT_TEST = "<nodeid> (<phase>)", crossing the boundary with snapshot snap. */
+static inline void rec_test_snap(struct tkt_model *m, uint64_t ts, uint32_t pid,
+				 const char *nodeid, const char *phase, const struct tkt_snap *snap)
 {
 	size_t n = strlen(nodeid) + strlen(phase) + 4;
 	char *v = malloc(n);
 
 	assert_non_null(v);
 	snprintf(v, n, "%s (%s)", nodeid, phase);
-	rec_env_set(m, ts, pid, TKT_ENV_CURRENT_TEST, v);
+	rec_env_set_snap(m, ts, pid, TKT_ENV_CURRENT_TEST, v, snap);
 	free(v);
+}
+
+static inline void rec_test(struct tkt_model *m, uint64_t ts, uint32_t pid, const char *nodeid,
+			    const char *phase)
+{
+	rec_test_snap(m, ts, pid, nodeid, phase, NULL);
+}
+
+/* PYTEST_CURRENT_TEST unset after a teardown, with snapshot snap. */
+static inline void rec_test_end(struct tkt_model *m, uint64_t ts, uint32_t pid,
+				const struct tkt_snap *snap)
+{
+	rec_env_unset_snap(m, ts, pid, TKT_ENV_CURRENT_TEST, snap);
+}
+
+/* A whole test in pid: setup at start_ts with rss_start resident; call (the setup period
+ * peaking at setup_peak); teardown (the call peaking at call_peak); unset at end_ts (the
+ * teardown peaking at td_peak, rss_end resident). Pages; faults 0. */
+static inline void rec_whole_test(struct tkt_model *m, uint64_t start_ts, uint64_t end_ts,
+				  uint32_t pid, const char *nodeid, uint64_t rss_start,
+				  uint64_t setup_peak, uint64_t call_peak, uint64_t td_peak,
+				  uint64_t rss_end)
+{
+	uint64_t mid = start_ts + (end_ts - start_ts) / 2;
+
+	rec_test_snap(m, start_ts, pid, nodeid, "setup", SNAP(rss_start, 0, 0, 0));
+	rec_test_snap(m, start_ts + 1000, pid, nodeid, "call", SNAP(rss_start, setup_peak, 0, 0));
+	rec_test_snap(m, mid, pid, nodeid, "teardown", SNAP(rss_end, call_peak, 0, 0));
+	rec_test_end(m, end_ts, pid, SNAP(rss_end, td_peak, 0, 0));
 }
 
 /* TRACE_SIGNAL_* of the signal_generate tracepoint. */

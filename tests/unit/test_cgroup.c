@@ -438,6 +438,209 @@ static void test_create_fails_cleanly(void **state)
 	assert_false(cg.created);
 }
 
+/* ---- /proc/PID/cgroup, limits and usage on fake trees ---- */
+
+static void test_parse_proc_v1(void **state)
+{
+	static const char text[] = "12:pids:/user.slice/user-1000.slice\n"
+				   "11:name=systemd:/user.slice/session-2.scope\n"
+				   "10:cpu,cpuacct:/user.slice\n"
+				   "9:memory:/user.slice/user-1000.slice/session-2.scope\n"
+				   "0::/user.slice/session-2.scope\n";
+	char out[128];
+
+	(void)state;
+	memset(out, 'x', sizeof(out));
+	assert_int_equal(tkt_cgroup_parse_proc(text, 1, out, sizeof(out)), 0);
+	assert_string_equal(out, "/user.slice/user-1000.slice/session-2.scope");
+	/* Co-mounted with other controllers, in any position; the last line without '\n'. */
+	assert_int_equal(tkt_cgroup_parse_proc("5:cpu,memory:/grp", 1, out, sizeof(out)), 0);
+	assert_string_equal(out, "/grp");
+	assert_int_equal(tkt_cgroup_parse_proc("3:blkio:/x\n4:memory,cpu:/y\n", 1, out, sizeof(out)), 0);
+	assert_string_equal(out, "/y");
+	assert_int_equal(tkt_cgroup_parse_proc("4:cpu,memory,pids:/z\n", 1, out, sizeof(out)), 0);
+	assert_string_equal(out, "/z");
+	/* The root. */
+	assert_int_equal(tkt_cgroup_parse_proc("4:memory:/\n", 1, out, sizeof(out)), 0);
+	assert_string_equal(out, "/");
+	/* A path with a colon is taken whole. */
+	assert_int_equal(tkt_cgroup_parse_proc("4:memory:/a:b\n", 1, out, sizeof(out)), 0);
+	assert_string_equal(out, "/a:b");
+	/* Names that only contain "memory" are other controllers; v1 ignores the v2 line. */
+	memset(out, 'x', sizeof(out));
+	out[sizeof(out) - 1] = '\0';
+	assert_int_equal(tkt_cgroup_parse_proc("4:memory_pressure:/a\n"
+					       "5:name=memory:/b\n"
+					       "6:nomemory,cpu:/c\n"
+					       "0::/d\n",
+					       1, out, sizeof(out)),
+			 -ENOENT);
+	assert_int_equal(out[0], 'x'); /* untouched */
+}
+
+static void test_parse_proc_v2(void **state)
+{
+	char out[64];
+
+	(void)state;
+	assert_int_equal(tkt_cgroup_parse_proc("0::/x\n", 2, out, sizeof(out)), 0);
+	assert_string_equal(out, "/x");
+	assert_int_equal(tkt_cgroup_parse_proc("0::/", 2, out, sizeof(out)), 0);
+	assert_string_equal(out, "/");
+	/* A hybrid system's text: v2 takes only the "0::" line. */
+	assert_int_equal(tkt_cgroup_parse_proc("9:memory:/v1path\n"
+					       "1:name=systemd:/s\n"
+					       "0::/user.slice/tktrace-42\n",
+					       2, out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "/user.slice/tktrace-42");
+	/* Not "10::" nor a v1 memory line. */
+	assert_int_equal(tkt_cgroup_parse_proc("10::/no\n9:memory:/v1\n", 2, out, sizeof(out)),
+			 -ENOENT);
+}
+
+static void test_parse_proc_errors(void **state)
+{
+	char out[8];
+
+	(void)state;
+	assert_int_equal(tkt_cgroup_parse_proc("", 1, out, sizeof(out)), -ENOENT);
+	assert_int_equal(tkt_cgroup_parse_proc("", 2, out, sizeof(out)), -ENOENT);
+	assert_int_equal(tkt_cgroup_parse_proc("garbage\nno colons here\n", 2, out, sizeof(out)),
+			 -ENOENT);
+	assert_int_equal(tkt_cgroup_parse_proc("4:cpu:/a\n", 1, out, sizeof(out)), -ENOENT);
+	/* Seven bytes and the NUL fit in eight; eight do not. */
+	assert_int_equal(tkt_cgroup_parse_proc("0::/abcdef\n", 2, out, sizeof(out)), 0);
+	assert_string_equal(out, "/abcdef");
+	assert_int_equal(tkt_cgroup_parse_proc("0::/abcdefg\n", 2, out, sizeof(out)), -ENAMETOOLONG);
+	assert_int_equal(tkt_cgroup_parse_proc("4:memory:/abcdefgh", 1, out, sizeof(out)),
+			 -ENAMETOOLONG);
+}
+
+static struct tkt_cgroup fake_hierarchy(int version, const char *rel)
+{
+	struct tkt_cgroup cg;
+
+	memset(&cg, 0, sizeof(cg));
+	cg.version = version;
+	pathf(cg.mount, sizeof(cg.mount), rel);
+	return cg;
+}
+
+static int limit_of(const struct tkt_cgroup *cg, const char *rel, uint64_t *limit)
+{
+	char p[512];
+
+	pathf(p, sizeof(p), rel);
+	*limit = 12345; /* left alone when there is no limit */
+	return tkt_cgroup_limit(cg, p, limit);
+}
+
+/* v1: unlimited is a huge number; the tightest limit from the cgroup up to the mount. */
+static void test_cgroup_limit_v1(void **state)
+{
+	static const char unlimited[] = "9223372036854771712\n";
+	struct tkt_cgroup cg = fake_hierarchy(1, "lim1/mem");
+	uint64_t limit;
+
+	(void)state;
+	mkdir_rel("lim1");
+	mkdir_rel("lim1/mem");
+	mkdir_rel("lim1/mem/a");
+	mkdir_rel("lim1/mem/a/b");
+	mkdir_rel("lim1/mem/a/b/c");
+	mkdir_rel("lim1/mem/a/big");
+	mkdir_rel("lim1/mem/free");
+	mkdir_rel("lim1/mem/free/x");
+	/* Above the mount: never read. */
+	write_rel("lim1/memory.limit_in_bytes", "4096\n");
+	write_rel("lim1/mem/memory.limit_in_bytes", unlimited);
+	write_rel("lim1/mem/a/memory.limit_in_bytes", "1073741824\n");
+	write_rel("lim1/mem/a/b/memory.limit_in_bytes", unlimited);
+	write_rel("lim1/mem/a/b/c/memory.limit_in_bytes", "536870912\n");
+	write_rel("lim1/mem/a/big/memory.limit_in_bytes", "2147483648\n");
+	write_rel("lim1/mem/free/memory.limit_in_bytes", unlimited);
+	write_rel("lim1/mem/free/x/memory.limit_in_bytes", unlimited);
+	/* Its own limit. */
+	assert_int_equal(limit_of(&cg, "lim1/mem/a", &limit), 0);
+	assert_int_equal(limit, 1ULL << 30);
+	/* Unlimited itself: the parent's. */
+	assert_int_equal(limit_of(&cg, "lim1/mem/a/b", &limit), 0);
+	assert_int_equal(limit, 1ULL << 30);
+	/* Tighter than the grandparent's: its own. */
+	assert_int_equal(limit_of(&cg, "lim1/mem/a/b/c", &limit), 0);
+	assert_int_equal(limit, 512ULL << 20);
+	/* Looser than its parent's: the parent's limit is the one that holds. */
+	assert_int_equal(limit_of(&cg, "lim1/mem/a/big", &limit), 0);
+	assert_int_equal(limit, 1ULL << 30);
+	/* Unlimited up to the mount; the file above it does not count. */
+	assert_int_equal(limit_of(&cg, "lim1/mem/free/x", &limit), -ENOENT);
+	assert_int_equal(limit, 12345);
+	assert_int_equal(limit_of(&cg, "lim1/mem", &limit), -ENOENT);
+	/* v1 files are not v2's. */
+	cg.version = 2;
+	assert_int_equal(limit_of(&cg, "lim1/mem/a/b/c", &limit), -ENOENT);
+}
+
+/* v2: "max" is unlimited; the root has no memory.max. */
+static void test_cgroup_limit_v2(void **state)
+{
+	struct tkt_cgroup cg = fake_hierarchy(2, "lim2/v2");
+	uint64_t limit;
+
+	(void)state;
+	mkdir_rel("lim2");
+	mkdir_rel("lim2/v2");
+	mkdir_rel("lim2/v2/s");
+	mkdir_rel("lim2/v2/s/t");
+	mkdir_rel("lim2/v2/s/t/u");
+	mkdir_rel("lim2/v2/free");
+	write_rel("lim2/memory.max", "1000\n");
+	write_rel("lim2/v2/s/memory.max", "max\n");
+	write_rel("lim2/v2/s/t/memory.max", "268435456\n");
+	write_rel("lim2/v2/s/t/u/memory.max", "max\n");
+	write_rel("lim2/v2/free/memory.max", "max\n");
+	assert_int_equal(limit_of(&cg, "lim2/v2/s/t", &limit), 0);
+	assert_int_equal(limit, 256ULL << 20);
+	assert_int_equal(limit_of(&cg, "lim2/v2/s/t/u", &limit), 0);
+	assert_int_equal(limit, 256ULL << 20);
+	/* A cgroup already gone: its ancestors still tell. */
+	assert_int_equal(limit_of(&cg, "lim2/v2/s/t/u/gone", &limit), 0);
+	assert_int_equal(limit, 256ULL << 20);
+	assert_int_equal(limit_of(&cg, "lim2/v2/s", &limit), -ENOENT);
+	assert_int_equal(limit, 12345);
+	assert_int_equal(limit_of(&cg, "lim2/v2/free", &limit), -ENOENT);
+	assert_int_equal(limit_of(&cg, "lim2/v2", &limit), -ENOENT);
+}
+
+static void test_cgroup_usage(void **state)
+{
+	char p[512];
+	uint64_t v;
+
+	(void)state;
+	mkdir_rel("use");
+	mkdir_rel("use/v1");
+	mkdir_rel("use/v2");
+	mkdir_rel("use/empty");
+	write_rel("use/v1/memory.usage_in_bytes", "123456789\n");
+	write_rel("use/v2/memory.current", "987654321\n");
+	write_rel("use/empty/memory.current", "");
+	pathf(p, sizeof(p), "use/v1");
+	v = 1;
+	assert_int_equal(tkt_cgroup_usage(1, p, &v), 0);
+	assert_int_equal(v, 123456789);
+	assert_int_equal(tkt_cgroup_usage(2, p, &v), -ENOENT);
+	pathf(p, sizeof(p), "use/v2");
+	assert_int_equal(tkt_cgroup_usage(2, p, &v), 0);
+	assert_int_equal(v, 987654321);
+	assert_int_equal(tkt_cgroup_usage(1, p, &v), -ENOENT);
+	pathf(p, sizeof(p), "use/empty");
+	assert_int_equal(tkt_cgroup_usage(2, p, &v), -EIO);
+	pathf(p, sizeof(p), "use/none");
+	assert_int_equal(tkt_cgroup_usage(2, p, &v), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +654,12 @@ int main(void)
 		cmocka_unit_test(test_create_v2_controller_already_enabled),
 		cmocka_unit_test(test_create_v1),
 		cmocka_unit_test(test_create_fails_cleanly),
+		cmocka_unit_test(test_parse_proc_v1),
+		cmocka_unit_test(test_parse_proc_v2),
+		cmocka_unit_test(test_parse_proc_errors),
+		cmocka_unit_test(test_cgroup_limit_v1),
+		cmocka_unit_test(test_cgroup_limit_v2),
+		cmocka_unit_test(test_cgroup_usage),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -278,6 +278,157 @@ static void test_usage(void **state)
 	assert_string_equal(TKT_VERSION, "0.1.0");
 }
 
+static void test_memory_report_defaults(void **state)
+{
+	struct tkt_cli c;
+	char *a[] = { "tktrace", "pytest", NULL };
+
+	(void)state;
+	assert_int_equal(parse(&c, a), 0);
+	assert_int_equal(c.top, -1);
+	assert_int_equal(c.intensive_threshold, 100ULL << 20);
+	assert_string_equal(c.marker, "memory_intensive");
+	assert_null(c.per_test_path);
+}
+
+static void test_top_option(void **state)
+{
+	static const char *bad[] = { "abc", "-1", "", "5x", "1.5", "100001", "99999999999999999999" };
+	static const struct {
+		const char *arg;
+		int top;
+	} good[] = { { "0", 0 }, { "1", 1 }, { "10", 10 }, { "100000", 100000 }, { "007", 7 } };
+	char want[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct tkt_cli c;
+		char *a[] = { "tktrace", "--top", (char *)bad[i], "pytest", NULL };
+
+		assert_int_equal(parse(&c, a), 125);
+		snprintf(want, sizeof(want), "invalid --top '%s': give a number of tests, like 10",
+			 bad[i]);
+		assert_string_equal(err, want);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct tkt_cli c;
+		char *a[] = { "tktrace", "--top", (char *)good[i].arg, "--", "pytest", NULL };
+
+		assert_int_equal(parse(&c, a), 0);
+		assert_int_equal(c.top, good[i].top);
+		assert_int_equal(c.argc, 1);
+	}
+	{
+		struct tkt_cli c;
+		char *a[] = { "tktrace", "--top=3", "pytest", NULL };
+		char *b[] = { "tktrace", "--top", NULL };
+
+		assert_int_equal(parse(&c, a), 0);
+		assert_int_equal(c.top, 3);
+		assert_int_equal(parse(&c, b), 125);
+		assert_string_equal(err, "option '--top' needs an argument (see tktrace --help)");
+	}
+}
+
+static void test_intensive_threshold_option(void **state)
+{
+	static const char *bad[] = { "abc", "", "-1M", "1X", "0x10", "1e9", "M" };
+	static const struct {
+		const char *arg;
+		uint64_t bytes;
+	} good[] = {
+		{ "200M", 200ULL << 20 }, { "1.5G", 3ULL << 29 }, { "0", 0 },
+		{ "4096", 4096 },	  { "512KiB", 512ULL << 10 },
+	};
+	char want[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct tkt_cli c;
+		char *a[] = { "tktrace", "--intensive-threshold", (char *)bad[i], "pytest", NULL };
+
+		assert_int_equal(parse(&c, a), 125);
+		snprintf(want, sizeof(want),
+			 "invalid --intensive-threshold '%s': give a size, like 100M", bad[i]);
+		assert_string_equal(err, want);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct tkt_cli c;
+		char *a[] = { "tktrace", "--intensive-threshold", (char *)good[i].arg, "pytest", NULL };
+
+		assert_int_equal(parse(&c, a), 0);
+		assert_int_equal(c.intensive_threshold, good[i].bytes);
+	}
+}
+
+static void test_marker_option(void **state)
+{
+	static const char *bad[] = { "", "mem-intensive", "a b", "pytest.mark.slow", "slow,big",
+				     "m\xc3\xa9moire", "x;rm" };
+	static const char *good[] = { "slow", "memory_intensive", "Big_2", "_private", "x" };
+	char want[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct tkt_cli c;
+		char *a[] = { "tktrace", "--marker", (char *)bad[i], "pytest", NULL };
+
+		assert_int_equal(parse(&c, a), 125);
+		snprintf(want, sizeof(want), "invalid --marker '%s': give a pytest marker name",
+			 bad[i]);
+		assert_string_equal(err, want);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct tkt_cli c;
+		char *a[] = { "tktrace", "--marker", (char *)good[i], "pytest", NULL };
+
+		assert_int_equal(parse(&c, a), 0);
+		assert_ptr_equal(c.marker, good[i]);
+	}
+}
+
+static void test_per_test_file_option(void **state)
+{
+	struct tkt_cli c;
+	char *a1[] = { "tktrace", "--per-test-file", "", "pytest", NULL };
+	char *a2[] = { "tktrace", "--per-test-file=", "pytest", NULL };
+	char *a3[] = { "tktrace", "--per-test-file", "mem.jsonl", "--top", "10", "--", "pytest", "-n",
+		       "4", NULL };
+	char *a4[] = { "tktrace", "--per-test-file", NULL };
+
+	(void)state;
+	assert_int_equal(parse(&c, a1), 125);
+	assert_string_equal(err, "--per-test-file needs a file name");
+	assert_int_equal(parse(&c, a2), 125);
+	assert_string_equal(err, "--per-test-file needs a file name");
+	assert_int_equal(parse(&c, a3), 0);
+	assert_string_equal(c.per_test_path, "mem.jsonl");
+	assert_int_equal(c.top, 10);
+	assert_int_equal(c.argc, 3);
+	assert_string_equal(c.argv[0], "pytest");
+	assert_int_equal(parse(&c, a4), 125);
+	assert_string_equal(err, "option '--per-test-file' needs an argument (see tktrace --help)");
+}
+
+static void test_usage_memory_options(void **state)
+{
+	FILE *f = tmpfile();
+	char buf[8192];
+	size_t n;
+
+	(void)state;
+	assert_non_null(f);
+	tkt_cli_usage(f);
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(buf, "  --top N "));
+	assert_non_null(strstr(buf, "  --intensive-threshold SIZE\n"));
+	assert_non_null(strstr(buf, "not marked --marker (default memory_intensive)"));
+	assert_non_null(strstr(buf, "  --per-test-file FILE "));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +443,12 @@ int main(void)
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_error_buffer_truncated),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_memory_report_defaults),
+		cmocka_unit_test(test_top_option),
+		cmocka_unit_test(test_intensive_threshold_option),
+		cmocka_unit_test(test_marker_option),
+		cmocka_unit_test(test_per_test_file_option),
+		cmocka_unit_test(test_usage_memory_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1041,6 +1041,728 @@ static void test_time_s(void **state)
 	tkt_model_free(&m);
 }
 
+/* ---- Per-test memory records ---- */
+
+#define PG(n) ((uint64_t)(n) * PAGE)
+
+static void test_outcome_names(void **state)
+{
+	(void)state;
+	assert_string_equal(tkt_outcome_name(TKT_OUTCOME_COMPLETED), "completed");
+	assert_string_equal(tkt_outcome_name(TKT_OUTCOME_KILLED), "killed");
+	assert_string_equal(tkt_outcome_name(TKT_OUTCOME_RUNNING), "interrupted");
+}
+
+static void test_retained_and_growth(void **state)
+{
+	struct tkt_test_rec t;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	t.rss_start = 1000;
+	t.peak = 5000;
+	t.rss_end = 3000;
+	/* Not ended: nothing retained yet, whatever rss_end holds. */
+	assert_int_equal(tkt_test_retained(&t), 0);
+	assert_int_equal(tkt_test_growth(&t), 4000);
+	t.ended = true;
+	assert_int_equal(tkt_test_retained(&t), 2000);
+	t.rss_end = 400;
+	assert_true(tkt_test_retained(&t) == -600);
+	/* A peak under the start (cannot come from the kernel) is no growth. */
+	t.peak = 999;
+	assert_int_equal(tkt_test_growth(&t), 0);
+	t.peak = 1000;
+	assert_int_equal(tkt_test_growth(&t), 0);
+	/* Full 64-bit range. */
+	t.rss_start = 0;
+	t.peak = UINT64_MAX;
+	assert_true(tkt_test_growth(&t) == UINT64_MAX);
+}
+
+/* setup -> call -> teardown -> unset: each boundary closes the period before it. */
+static void test_test_record_phases(void **state)
+{
+	struct tkt_model m;
+	const struct tkt_test_rec *t;
+	struct tkt_proc *p;
+
+	(void)state;
+	start_pytest_root(&m);
+	tkt_model_set_cwd(&m, ROOT, "/work/proj");
+	assert_int_equal(m.ntests, 0);
+	/* The session before the test peaked at 1200 pages and mapped 1 MiB: not the test's. */
+	rec_test_snap(&m, T0 + SECS(1), ROOT, "tests/t.py::test_a", "setup",
+		      SNAP(1000, 1200, 50, 1 << 20));
+	assert_int_equal(m.ntests, 1);
+	t = &m.tests[0];
+	p = tkt_model_find(&m, ROOT);
+	assert_int_equal(p->cur_test, 0);
+	assert_string_equal(t->nodeid, "tests/t.py::test_a");
+	assert_null(t->worker);
+	assert_string_equal(t->cwd, "/work/proj");
+	assert_int_equal(t->pid, ROOT);
+	assert_int_equal(t->start_ns, T0 + SECS(1));
+	assert_int_equal(t->rss_start, PG(1000));
+	assert_int_equal(t->peak, PG(1000));
+	assert_int_equal(t->faults_start, 50);
+	assert_int_equal(t->mmap_bytes, 0);
+	assert_false(t->ended);
+	assert_int_equal(t->outcome, TKT_OUTCOME_RUNNING);
+	assert_int_equal(tkt_test_growth(t), 0);
+	/* call: the setup period peaked at 1800 pages, mapped 2 MiB. */
+	rec_test_snap(&m, T0 + SECS(2), ROOT, "tests/t.py::test_a", "call",
+		      SNAP(1500, 1800, 80, 2 << 20));
+	assert_int_equal(m.ntests, 1);
+	assert_int_equal(t->peak, PG(1800));
+	assert_int_equal(t->mmap_bytes, 2 << 20);
+	assert_int_equal(t->rss_start, PG(1000));
+	/* teardown: the call peaked at 5000 pages. */
+	rec_test_snap(&m, T0 + SECS(3), ROOT, "tests/t.py::test_a", "teardown",
+		      SNAP(3000, 5000, 300, 4 << 20));
+	assert_int_equal(m.ntests, 1);
+	assert_int_equal(t->peak, PG(5000));
+	assert_false(t->ended);
+	assert_int_equal(tkt_test_retained(t), 0);
+	assert_int_equal(p->cur_test, 0);
+	/* unset: the teardown peaked at 3200 pages, under the call's: the peak stays. */
+	rec_test_end(&m, T0 + SECS(4), ROOT, SNAP(2500, 3200, 320, 0));
+	assert_int_equal(m.ntests, 1);
+	assert_true(t->ended);
+	assert_int_equal(t->outcome, TKT_OUTCOME_COMPLETED);
+	assert_int_equal(t->start_ns, T0 + SECS(1));
+	assert_int_equal(t->end_ns, T0 + SECS(4));
+	assert_int_equal(t->rss_start, PG(1000));
+	assert_int_equal(t->peak, PG(5000));
+	assert_int_equal(t->rss_end, PG(2500));
+	assert_int_equal(t->faults, 270);
+	assert_int_equal(t->mmap_bytes, 6 << 20);
+	assert_int_equal(t->children_peak, 0);
+	assert_true(tkt_test_retained(t) == (int64_t)PG(1500));
+	assert_int_equal(tkt_test_growth(t), PG(4000));
+	assert_int_equal(p->cur_test, -1);
+	assert_int_equal(m.tests_seen, 1);
+	/* Between tests nothing is recorded: the session's peak is nobody's. */
+	rec_test_snap(&m, T0 + SECS(5), ROOT, "tests/t.py::test_b", "setup",
+		      SNAP(2500, 90000, 400, 8 << 20));
+	assert_int_equal(m.ntests, 2);
+	t = &m.tests[0];
+	assert_int_equal(t->peak, PG(5000));
+	assert_int_equal(t->rss_end, PG(2500));
+	assert_int_equal(t->mmap_bytes, 6 << 20);
+	/* A test that gives memory back retains a negative amount. */
+	rec_test_snap(&m, T0 + SECS(6), ROOT, "tests/t.py::test_b", "call",
+		      SNAP(2500, 2600, 410, 0));
+	rec_test_snap(&m, T0 + SECS(7), ROOT, "tests/t.py::test_b", "teardown",
+		      SNAP(2100, 2700, 420, 0));
+	rec_test_end(&m, T0 + SECS(8), ROOT, SNAP(2000, 2100, 430, 0));
+	t = &m.tests[1];
+	assert_string_equal(t->nodeid, "tests/t.py::test_b");
+	assert_int_equal(t->rss_start, PG(2500));
+	assert_int_equal(t->peak, PG(2700));
+	assert_int_equal(t->rss_end, PG(2000));
+	assert_int_equal(t->faults, 30);
+	assert_true(tkt_test_retained(t) == -(int64_t)PG(500));
+	assert_int_equal(tkt_test_growth(t), PG(200));
+	assert_int_equal(t->outcome, TKT_OUTCOME_COMPLETED);
+	assert_int_equal(m.tests_seen, 2);
+	assert_int_equal(m.lost_events, 0);
+	tkt_model_free(&m);
+}
+
+/* A node id in several chunks: the snapshot of chunk 0 is the boundary's. */
+static void test_test_record_chunked_node_id(void **state)
+{
+	struct tkt_model m;
+	struct tkt_buf id = { 0 }, v = { 0 };
+	unsigned n;
+
+	(void)state;
+	start_pytest_root(&m);
+	tkt_buf_printf(&id, "t.py::test_long[");
+	for (int i = 0; i < 300; i++)
+		tkt_buf_printf(&id, "x%03d-", i);
+	tkt_buf_printf(&id, "]");
+	tkt_buf_printf(&v, "%s (setup)", id.data);
+	n = env_nchunks(v.len);
+	assert_true(n >= 2);
+	rec_env_value_chunk_snap(&m, T0 + 10, ROOT, TKT_ENV_CURRENT_TEST, v.data, 0,
+				 SNAP(700, 0, 5, 0));
+	for (unsigned i = 1; i < n; i++)
+		rec_env_value_chunk_snap(&m, T0 + 10 + i, ROOT, TKT_ENV_CURRENT_TEST, v.data, i,
+					 SNAP(99999, 99999, 99999, 99999));
+	assert_int_equal(m.ntests, 1);
+	assert_string_equal(m.tests[0].nodeid, id.data);
+	assert_int_equal(m.tests[0].rss_start, PG(700));
+	assert_int_equal(m.tests[0].faults_start, 5);
+	/* The value is complete at its last chunk. */
+	assert_int_equal(m.tests[0].start_ns, T0 + 10 + n - 1);
+	tkt_buf_free(&id);
+	tkt_buf_free(&v);
+	tkt_model_free(&m);
+}
+
+/* The teardown end was lost: the next setup closes the old record where it is. */
+static void test_test_record_new_setup_closes_old(void **state)
+{
+	struct tkt_model m;
+	const struct tkt_test_rec *t;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_test_snap(&m, T0 + SECS(1), ROOT, "t.py::a", "setup", SNAP(1000, 0, 10, 0));
+	rec_test_snap(&m, T0 + SECS(2), ROOT, "t.py::a", "call", SNAP(1100, 1300, 20, 0));
+	/* The period since a's call boundary peaked at 2600 pages: a's. */
+	rec_test_snap(&m, T0 + SECS(3), ROOT, "t.py::b", "setup", SNAP(1700, 2600, 95, 1 << 20));
+	assert_int_equal(m.ntests, 2);
+	assert_int_equal(m.tests_seen, 2);
+	t = &m.tests[0];
+	assert_string_equal(t->nodeid, "t.py::a");
+	assert_true(t->ended);
+	assert_int_equal(t->end_ns, T0 + SECS(3));
+	assert_int_equal(t->rss_end, PG(1700));
+	assert_int_equal(t->peak, PG(2600));
+	assert_int_equal(t->faults, 85);
+	assert_int_equal(t->mmap_bytes, 1 << 20);
+	assert_true(tkt_test_retained(t) == (int64_t)PG(700));
+	assert_int_equal(tkt_test_growth(t), PG(1600));
+	t = &m.tests[1];
+	assert_string_equal(t->nodeid, "t.py::b");
+	assert_false(t->ended);
+	assert_int_equal(t->start_ns, T0 + SECS(3));
+	assert_int_equal(t->rss_start, PG(1700));
+	assert_int_equal(t->peak, PG(1700));
+	assert_int_equal(t->faults_start, 95);
+	assert_int_equal(t->mmap_bytes, 0);
+	assert_int_equal(tkt_model_find(&m, ROOT)->cur_test, 1);
+	/* The same test set up again (a rerun, no unset between): a record of its own. */
+	rec_test_snap(&m, T0 + SECS(4), ROOT, "t.py::b", "setup", SNAP(1800, 1900, 100, 0));
+	assert_int_equal(m.ntests, 3);
+	assert_true(m.tests[1].ended);
+	assert_int_equal(m.tests[1].rss_end, PG(1800));
+	assert_int_equal(m.tests[1].peak, PG(1900));
+	assert_int_equal(m.tests[1].faults, 5);
+	assert_ptr_equal(m.tests[2].nodeid, m.tests[1].nodeid);
+	assert_int_equal(m.tests[2].rss_start, PG(1800));
+	assert_false(m.tests[2].ended);
+	/* The call of another test whose setup was lost opens a record too. */
+	rec_test_snap(&m, T0 + SECS(5), ROOT, "t.py::c", "call", SNAP(2000, 2100, 120, 0));
+	assert_int_equal(m.ntests, 4);
+	assert_int_equal(m.tests_seen, 3);
+	assert_true(m.tests[2].ended);
+	assert_int_equal(m.tests[2].rss_end, PG(2000));
+	assert_int_equal(m.tests[2].peak, PG(2100));
+	assert_string_equal(m.tests[3].nodeid, "t.py::c");
+	assert_int_equal(m.tests[3].rss_start, PG(2000));
+	assert_int_equal(m.tests[3].start_ns, T0 + SECS(5));
+	tkt_model_free(&m);
+}
+
+/* A record closed because the next test started has ended: it is no more "interrupted" than
+ * one closed by the unset (RUNNING means "never ended", model.h). */
+static void test_test_record_closed_by_new_setup_is_completed(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_test_snap(&m, T0 + SECS(1), ROOT, "t.py::a", "setup", SNAP(1000, 0, 10, 0));
+	rec_test_snap(&m, T0 + SECS(2), ROOT, "t.py::a", "teardown", SNAP(1100, 1300, 20, 0));
+	rec_test_snap(&m, T0 + SECS(3), ROOT, "t.py::b", "setup", SNAP(1700, 2600, 95, 0));
+	assert_true(m.tests[0].ended);
+	assert_int_equal(m.tests[0].outcome, TKT_OUTCOME_COMPLETED);
+	assert_string_equal(tkt_outcome_name(m.tests[0].outcome), "completed");
+	tkt_model_free(&m);
+}
+
+/* xdist: each worker's boundaries close its own records only. */
+static void test_test_records_xdist_workers(void **state)
+{
+	struct tkt_model m;
+	const struct tkt_test_rec *a, *b;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 110, 201, "gw1");
+	rec_test_snap(&m, T0 + SECS(1), 200, "t.py::a", "setup", SNAP(10000, 0, 100, 0));
+	rec_test_snap(&m, T0 + SECS(1) + 5, 201, "t.py::b", "setup", SNAP(20000, 0, 200, 0));
+	rec_test_snap(&m, T0 + SECS(2), 200, "t.py::a", "call", SNAP(10000, 11000, 110, 0));
+	rec_test_snap(&m, T0 + SECS(2) + 5, 201, "t.py::b", "call", SNAP(20000, 21000, 210, 0));
+	/* A child of gw0's test. */
+	rec_fork(&m, T0 + SECS(2) + 10, 300, 200, "python3");
+	rec_test_snap(&m, T0 + SECS(3), 201, "t.py::b", "teardown", SNAP(26000, 30000, 260, 0));
+	rec_exit_peak(&m, T0 + SECS(3) + 10, 300, 0, 5000);
+	rec_test_end(&m, T0 + SECS(4), 200, SNAP(10500, 15000, 150, 1 << 20));
+	rec_test_end(&m, T0 + SECS(5), 201, SNAP(25000, 26500, 265, 0));
+	assert_int_equal(m.ntests, 2);
+	assert_int_equal(m.tests_seen, 2);
+	a = &m.tests[0];
+	b = &m.tests[1];
+	assert_string_equal(a->nodeid, "t.py::a");
+	assert_int_equal(a->pid, 200);
+	assert_string_equal(a->worker, "gw0");
+	assert_int_equal(a->rss_start, PG(10000));
+	assert_int_equal(a->peak, PG(15000));
+	assert_int_equal(a->rss_end, PG(10500));
+	assert_int_equal(a->faults, 50);
+	assert_int_equal(a->mmap_bytes, 1 << 20);
+	assert_int_equal(a->children_peak, PG(5000));
+	assert_int_equal(a->start_ns, T0 + SECS(1));
+	assert_int_equal(a->end_ns, T0 + SECS(4));
+	assert_true(tkt_test_retained(a) == (int64_t)PG(500));
+	assert_int_equal(tkt_test_growth(a), PG(5000));
+	assert_string_equal(b->nodeid, "t.py::b");
+	assert_int_equal(b->pid, 201);
+	assert_string_equal(b->worker, "gw1");
+	assert_int_equal(b->rss_start, PG(20000));
+	assert_int_equal(b->peak, PG(30000));
+	assert_int_equal(b->rss_end, PG(25000));
+	assert_int_equal(b->faults, 65);
+	assert_int_equal(b->mmap_bytes, 0);
+	assert_int_equal(b->children_peak, 0);
+	assert_true(tkt_test_retained(b) == (int64_t)PG(5000));
+	assert_int_equal(tkt_test_growth(b), PG(10000));
+	assert_int_equal(a->outcome, TKT_OUTCOME_COMPLETED);
+	assert_int_equal(b->outcome, TKT_OUTCOME_COMPLETED);
+	/* The controller runs no test. */
+	assert_int_equal(tkt_model_find(&m, ROOT)->cur_test, -1);
+	/* gw0's next test is gw0's. */
+	rec_test_snap(&m, T0 + SECS(6), 200, "t.py::c", "setup", SNAP(10600, 0, 0, 0));
+	assert_int_equal(m.ntests, 3);
+	assert_string_equal(m.tests[2].worker, "gw0");
+	assert_int_equal(m.tests[2].pid, 200);
+	assert_int_equal(tkt_model_find(&m, 200)->cur_test, 2);
+	assert_int_equal(tkt_model_find(&m, 201)->cur_test, -1);
+	tkt_model_free(&m);
+}
+
+/* Processes spawned during a test count for it at their exit, however late. */
+static void test_children_peak(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_test_snap(&m, T0 + SECS(1), ROOT, "t.py::a", "setup", SNAP(1000, 0, 0, 0));
+	rec_test_snap(&m, T0 + SECS(2), ROOT, "t.py::a", "call", SNAP(1000, 1000, 0, 0));
+	/* subprocess.run("sh -c 'convert big.tif out.png'") and a multiprocessing child. */
+	rec_fork(&m, T0 + SECS(2) + 10, 300, ROOT, "python3");
+	REC_EXEC(&m, T0 + SECS(2) + 11, 300, "sh", "/bin/sh\0-c\0convert big.tif out.png\0");
+	rec_fork(&m, T0 + SECS(2) + 20, 301, 300, "sh");
+	REC_EXEC(&m, T0 + SECS(2) + 21, 301, "convert", "convert\0big.tif\0out.png\0");
+	rec_fork(&m, T0 + SECS(2) + 30, 302, ROOT, "python3");
+	assert_int_equal(tkt_model_find(&m, 301)->test_idx, 0);
+	/* The grandchild through the shell. */
+	rec_exit_peak(&m, T0 + SECS(3), 301, 0, 50000);
+	assert_int_equal(m.tests[0].children_peak, PG(50000));
+	/* The shell's smaller peak does not lower it. */
+	rec_exit_peak(&m, T0 + SECS(3) + 10, 300, 0, 300);
+	assert_int_equal(m.tests[0].children_peak, PG(50000));
+	rec_test_end(&m, T0 + SECS(4), ROOT, SNAP(1200, 1500, 0, 0));
+	rec_test_snap(&m, T0 + SECS(5), ROOT, "t.py::b", "setup", SNAP(1200, 0, 0, 0));
+	/* a's multiprocessing child ends while b runs: still a's. */
+	rec_exit_peak(&m, T0 + SECS(6), 302, 0, 70000);
+	assert_int_equal(m.tests[0].children_peak, PG(70000));
+	assert_int_equal(m.tests[1].children_peak, 0);
+	/* b's own child; and a pytest run inside b (pytester): a pytest process is no child. */
+	rec_fork(&m, T0 + SECS(6) + 10, 303, ROOT, "python3");
+	rec_fork(&m, T0 + SECS(6) + 20, 304, ROOT, "python3");
+	REC_EXEC(&m, T0 + SECS(6) + 21, 304, "python3", "/usr/bin/python3\0-m\0pytest\0-p\0pytester\0");
+	rec_exit_peak(&m, T0 + SECS(7), 304, 0, 99999);
+	assert_int_equal(m.tests[1].children_peak, 0);
+	rec_exit_peak(&m, T0 + SECS(7) + 10, 303, 0, 1000);
+	assert_int_equal(m.tests[1].children_peak, PG(1000));
+	rec_test_end(&m, T0 + SECS(8), ROOT, SNAP(1200, 1300, 0, 0));
+	/* A child forked between tests belongs to none. */
+	rec_fork(&m, T0 + SECS(9), 305, ROOT, "git");
+	assert_int_equal(tkt_model_find(&m, 305)->test_idx, -1);
+	rec_exit_peak(&m, T0 + SECS(9) + 10, 305, 0, 888888);
+	/* Nor does the pytest process's own exit. */
+	rec_exit_peak(&m, T0 + SECS(10), ROOT, 0, 777777);
+	assert_int_equal(m.tests[0].children_peak, PG(70000));
+	assert_int_equal(m.tests[1].children_peak, PG(1000));
+	/* The test's own peak is its own process's only. */
+	assert_int_equal(m.tests[0].peak, PG(1500));
+	assert_int_equal(m.tests[1].peak, PG(1300));
+	tkt_model_free(&m);
+}
+
+/* The OOM killer kills the pytest process in a test: the test is killed at the victim's peak. */
+static void test_oom_marks_running_test_killed(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+	const struct tkt_test_rec *t;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_whole_test(&m, T0 + SECS(1), T0 + SECS(2), ROOT, "t.py::done", 500, 600, 700, 1000, 1000);
+	rec_test_snap(&m, T0 + SECS(3), ROOT, "t.py::big", "setup", SNAP(1000, 0, 0, 0));
+	rec_test_snap(&m, T0 + SECS(4), ROOT, "t.py::big", "call", SNAP(1100, 1500, 0, 0));
+	t = &m.tests[1];
+	/* A child of the test is the victim: the test goes on. */
+	rec_fork(&m, T0 + SECS(4) + 10, 300, ROOT, "python3");
+	oom_init(&e, T0 + SECS(5), 300, "python3", 40000, 300, "python3", 40000);
+	e.victim_peak_pages = 40000;
+	rec_oom(&m, &e);
+	assert_int_equal(t->outcome, TKT_OUTCOME_RUNNING);
+	assert_int_equal(t->peak, PG(1500));
+	/* The pytest process itself. */
+	oom_init(&e, T0 + SECS(6), ROOT, "python3", 8000, ROOT, "python3", 8000);
+	e.victim_peak_pages = 9000;
+	rec_oom(&m, &e);
+	assert_int_equal(t->outcome, TKT_OUTCOME_KILLED);
+	assert_string_equal(tkt_outcome_name(t->outcome), "killed");
+	assert_int_equal(t->peak, PG(9000));
+	assert_false(t->ended);
+	assert_int_equal(tkt_test_retained(t), 0);
+	assert_int_equal(tkt_test_growth(t), PG(8000));
+	/* A later record with a lower peak does not lower it. */
+	oom_init(&e, T0 + SECS(6) + 10, ROOT, "python3", 100, ROOT, "python3", 100);
+	e.victim_peak_pages = 2000;
+	rec_oom(&m, &e);
+	assert_int_equal(t->peak, PG(9000));
+	/* Its exit changes nothing; the completed test before it is untouched. */
+	rec_exit_peak(&m, T0 + SECS(7), ROOT, 9, 9000);
+	assert_int_equal(t->outcome, TKT_OUTCOME_KILLED);
+	assert_false(t->ended);
+	assert_int_equal(t->children_peak, 0);
+	assert_int_equal(m.tests[0].outcome, TKT_OUTCOME_COMPLETED);
+	assert_int_equal(m.tests[0].peak, PG(1000));
+	assert_int_equal(m.ntests, 2);
+	tkt_model_free(&m);
+}
+
+/* A SIGKILL that took effect kills the test its pytest process runs. */
+static void test_sigkill_marks_running_test_killed(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 110, 201, "gw1");
+	rec_whole_test(&m, T0 + SECS(1), T0 + SECS(2), 200, "t.py::done", 1000, 1100, 1200, 1150, 1100);
+	rec_test_snap(&m, T0 + SECS(3), 200, "t.py::hang", "setup", SNAP(1100, 0, 0, 0));
+	rec_test_snap(&m, T0 + SECS(3) + MSECS(1), 200, "t.py::hang", "call", SNAP(1100, 1150, 0, 0));
+	/* Not a kill: SIGTERM; a SIGKILL that did not take effect. */
+	rec_signal(&m, T0 + SECS(4), 200, "python3", 15, 555, "timeout", 0, 1100);
+	rec_signal_result(&m, T0 + SECS(4) + 1, 200, "python3", 9, 555, "bash", 0, 1100, SIG_IGNORED);
+	assert_int_equal(m.tests[1].outcome, TKT_OUTCOME_RUNNING);
+	rec_signal(&m, T0 + SECS(5), 200, "python3", 9, 555, "bash", 0, 1300);
+	assert_int_equal(m.tests[1].outcome, TKT_OUTCOME_KILLED);
+	/* A signal carries no peak. */
+	assert_int_equal(m.tests[1].peak, PG(1150));
+	assert_false(m.tests[1].ended);
+	assert_int_equal(m.tests[0].outcome, TKT_OUTCOME_COMPLETED);
+	/* Between tests, a SIGKILL kills no test. */
+	rec_whole_test(&m, T0 + SECS(6), T0 + SECS(7), 201, "t.py::other", 1000, 1000, 1000, 1000, 1000);
+	rec_signal(&m, T0 + SECS(8), 201, "python3", 9, 555, "bash", 0, 1000);
+	assert_int_equal(m.tests[2].outcome, TKT_OUTCOME_COMPLETED);
+	/* A SIGKILL of a test's child is not one of the test. */
+	start_worker(&m, T0 + SECS(9), 202, "gw2");
+	rec_test_snap(&m, T0 + SECS(10), 202, "t.py::sub", "setup", SNAP(1000, 0, 0, 0));
+	rec_fork(&m, T0 + SECS(10) + 10, 400, 202, "python3");
+	rec_signal(&m, T0 + SECS(11), 400, "python3", 9, 202, "python3", 0, 1000);
+	assert_int_equal(m.tests[3].outcome, TKT_OUTCOME_RUNNING);
+	assert_int_equal(m.nkills, 3);
+	tkt_model_free(&m);
+}
+
+/* ---- Blame: what the victim's pytest process kept from earlier tests ---- */
+
+static const char *blame_top(const struct tkt_model *m, const struct tkt_blame *b, size_t i)
+{
+	assert_true(i < b->ntop);
+	assert_true(b->top[i] >= 0 && (size_t)b->top[i] < m->ntests);
+	return m->tests[b->top[i]].nodeid;
+}
+
+/* A completed test in pid from rss_start to rss_end pages, peaking 10 pages above both. */
+static void leak_test(struct tkt_model *m, uint64_t *ts, uint32_t pid, const char *id,
+		      uint64_t rss_start, uint64_t rss_end)
+{
+	uint64_t top = (rss_start > rss_end ? rss_start : rss_end) + 10;
+
+	rec_whole_test(m, *ts, *ts + MSECS(100), pid, id, rss_start, rss_start, top, rss_end, rss_end);
+	*ts += MSECS(200);
+}
+
+static void test_blame_top5(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+	const struct tkt_blame *b;
+	uint64_t ts = T0 + SECS(1);
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 110, 201, "gw1");
+	leak_test(&m, &ts, 200, "t.py::t1", 1000, 1100); /* +100 */
+	leak_test(&m, &ts, 200, "t.py::t2", 1100, 1050); /* -50: gave back */
+	leak_test(&m, &ts, 200, "t.py::t3", 1050, 1350); /* +300 */
+	/* The other worker's big leak is not this worker's memory. */
+	leak_test(&m, &ts, 201, "t.py::other", 1000, 101000);
+	leak_test(&m, &ts, 200, "t.py::t4", 1350, 1350); /* 0 */
+	leak_test(&m, &ts, 200, "t.py::t5", 1350, 1550); /* +200 */
+	leak_test(&m, &ts, 200, "t.py::t6", 1550, 2050); /* +500 */
+	leak_test(&m, &ts, 200, "t.py::t7", 2050, 2200); /* +150 */
+	leak_test(&m, &ts, 200, "t.py::t8", 2200, 2450); /* +250 */
+	leak_test(&m, &ts, 200, "t.py::t9", 2450, 2500); /* +50 */
+	leak_test(&m, &ts, 200, "t.py::t10", 2500, 2650); /* +150, ties t7: the earlier stays */
+	rec_test_snap(&m, ts, 200, "t.py::running", "setup", SNAP(2650, 0, 0, 0));
+	rec_test_snap(&m, ts + MSECS(1), 200, "t.py::running", "call", SNAP(2650, 2660, 0, 0));
+	rec_test_snap(&m, ts + MSECS(2), 201, "t.py::alloc", "setup", SNAP(101000, 0, 0, 0));
+	assert_int_equal(m.ntests, 13);
+	oom_init(&e, ts + SECS(1), 200, "python3", 2850, 201, "python3", 101000);
+	e.victim_peak_pages = 2900;
+	rec_oom(&m, &e);
+	b = &m.ooms[0].blame;
+	assert_true(b->valid);
+	assert_int_equal(b->pid, 200);
+	assert_int_equal(b->ntests, 8);
+	assert_int_equal(b->retained_total, PG(1700));
+	assert_int_equal(b->running, 11);
+	assert_string_equal(m.tests[b->running].nodeid, "t.py::running");
+	/* What the running test holds now over its start: the victim's rss at the kill. */
+	assert_int_equal(b->running_growth, PG(200));
+	assert_int_equal(b->ntop, TKT_BLAME_TOP);
+	assert_int_equal(TKT_BLAME_TOP, 5);
+	assert_string_equal(blame_top(&m, b, 0), "t.py::t6");
+	assert_string_equal(blame_top(&m, b, 1), "t.py::t3");
+	assert_string_equal(blame_top(&m, b, 2), "t.py::t8");
+	assert_string_equal(blame_top(&m, b, 3), "t.py::t5");
+	assert_string_equal(blame_top(&m, b, 4), "t.py::t7");
+	/* Verdict: the running test is not the main culprit. */
+	assert_true(b->running_growth < b->retained_total);
+	/* The killed test's own record got the victim's peak. */
+	assert_int_equal(m.tests[11].outcome, TKT_OUTCOME_KILLED);
+	assert_int_equal(m.tests[11].peak, PG(2900));
+	tkt_model_free(&m);
+}
+
+/* Fewer than five, found in any order: largest first; the running test may be the culprit. */
+static void test_blame_few_and_culprit(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+	const struct tkt_blame *b;
+	uint64_t ts = T0 + SECS(1);
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	leak_test(&m, &ts, 200, "t.py::small", 1000, 1050); /* +50 */
+	leak_test(&m, &ts, 200, "t.py::large", 1050, 1150); /* +100 */
+	rec_test_snap(&m, ts, 200, "t.py::big", "setup", SNAP(1150, 0, 0, 0));
+	rec_test_snap(&m, ts + MSECS(1), 200, "t.py::big", "call", SNAP(1150, 1160, 0, 0));
+	/* Grew by 250 pages >= the 150 kept before. */
+	oom_init(&e, ts + SECS(1), 200, "python3", 1400, 200, "python3", 1400);
+	rec_oom(&m, &e);
+	b = &m.ooms[0].blame;
+	assert_true(b->valid);
+	assert_int_equal(b->ntests, 2);
+	assert_int_equal(b->retained_total, PG(150));
+	assert_int_equal(b->ntop, 2);
+	assert_string_equal(blame_top(&m, b, 0), "t.py::large");
+	assert_string_equal(blame_top(&m, b, 1), "t.py::small");
+	assert_int_equal(b->running_growth, PG(250));
+	assert_true(b->running_growth >= b->retained_total);
+	tkt_model_free(&m);
+
+	/* Exactly as much as before: still the main culprit (>=). */
+	ts = T0 + SECS(1);
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	leak_test(&m, &ts, 200, "t.py::small", 1000, 1050);
+	leak_test(&m, &ts, 200, "t.py::large", 1050, 1150);
+	rec_test_snap(&m, ts, 200, "t.py::big", "setup", SNAP(1150, 0, 0, 0));
+	oom_init(&e, ts + SECS(1), 200, "python3", 1300, 200, "python3", 1300);
+	rec_oom(&m, &e);
+	b = &m.ooms[0].blame;
+	assert_int_equal(b->running_growth, PG(150));
+	assert_int_equal(b->retained_total, PG(150));
+	tkt_model_free(&m);
+}
+
+/* The victim is a descendant of a pytest worker: blame that worker's tests. */
+static void test_blame_victim_child_of_worker(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+	const struct tkt_blame *b;
+	uint64_t ts = T0 + SECS(1);
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 110, 201, "gw1");
+	leak_test(&m, &ts, 200, "t.py::cache", 1000, 3000); /* +2000 */
+	leak_test(&m, &ts, 201, "t.py::elsewhere", 1000, 9000);
+	rec_test_snap(&m, ts, 200, "t.py::sub", "setup", SNAP(3000, 0, 0, 0));
+	rec_test_snap(&m, ts + MSECS(1), 200, "t.py::sub", "call", SNAP(3000, 3400, 0, 0));
+	rec_fork(&m, ts + MSECS(2), 300, 200, "python3");
+	REC_EXEC(&m, ts + MSECS(3), 300, "sh", "/bin/sh\0-c\0./hog\0");
+	rec_fork(&m, ts + MSECS(4), 301, 300, "sh");
+	/* The grandchild is killed; the trigger is on the other worker. */
+	oom_init(&e, ts + SECS(1), 301, "hog", 500, 201, "python3", 9000);
+	rec_oom(&m, &e);
+	b = &m.ooms[0].blame;
+	assert_true(b->valid);
+	assert_int_equal(b->pid, 200);
+	assert_int_equal(b->ntests, 1);
+	assert_int_equal(b->retained_total, PG(2000));
+	assert_int_equal(b->ntop, 1);
+	assert_string_equal(blame_top(&m, b, 0), "t.py::cache");
+	assert_int_equal(b->running, 2);
+	assert_string_equal(m.tests[2].nodeid, "t.py::sub");
+	/* The worker is no victim: its test is not killed, its peak not raised. */
+	assert_int_equal(m.tests[2].outcome, TKT_OUTCOME_RUNNING);
+	assert_int_equal(m.tests[2].peak, PG(3400));
+	/* The worker itself triggers the kill of its child: the running growth is the
+	 * trigger's rss at the kill over the test's start. */
+	oom_init(&e, ts + SECS(2), 300, "sh", 0, 200, "python3", 3600);
+	rec_oom(&m, &e);
+	b = &m.ooms[1].blame;
+	assert_int_equal(b->pid, 200);
+	assert_int_equal(b->running, 2);
+	assert_int_equal(b->running_growth, PG(600));
+	tkt_model_free(&m);
+}
+
+/* A test whose subprocess is the OOM victim is the culprit, whatever earlier tests kept. */
+static void test_blame_running_test_subprocess_victim(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+	const struct tkt_blame *b;
+	uint64_t ts = T0 + SECS(1);
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	leak_test(&m, &ts, 200, "t.py::cache", 1000, 3000); /* +2000 pages, 7.8 MiB */
+	rec_test_snap(&m, ts, 200, "t.py::sub", "setup", SNAP(3000, 0, 0, 0));
+	rec_test_snap(&m, ts + MSECS(1), 200, "t.py::sub", "call", SNAP(3000, 3400, 0, 0));
+	rec_fork(&m, ts + MSECS(2), 300, 200, "python3");
+	REC_EXEC(&m, ts + MSECS(3), 300, "hog", "./hog\0");
+	oom_init(&e, ts + SECS(1), 300, "hog", 262144, 300, "hog", 262144); /* 1 GiB */
+	rec_oom(&m, &e);
+	b = &m.ooms[0].blame;
+	assert_int_equal(b->running, 1);
+	assert_int_equal(b->retained_total, PG(2000));
+	/* Its own growth (400 pages) plus its killed subprocess (1 GiB). */
+	assert_int_equal(b->running_growth, PG(400) + PG(262144));
+	assert_true(b->running_growth >= b->retained_total);
+	tkt_model_free(&m);
+}
+
+static void test_blame_no_pytest_process(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+	const struct tkt_blame *b;
+
+	(void)state;
+	start_pytest_root(&m);
+	/* An untraced victim: no blame at all. */
+	oom_init(&e, T0 + SECS(1), 5555, "foo", 10, 5555, "foo", 10);
+	rec_oom(&m, &e);
+	b = &m.ooms[0].blame;
+	assert_false(b->valid);
+	assert_int_equal(b->running, -1);
+	assert_int_equal(b->ntests, 0);
+	assert_int_equal(b->ntop, 0);
+	/* COMMAND before any test: blame valid, nothing running, nothing kept. */
+	oom_init(&e, T0 + SECS(2), ROOT, "python3", 10, ROOT, "python3", 10);
+	rec_oom(&m, &e);
+	b = &m.ooms[1].blame;
+	assert_true(b->valid);
+	assert_int_equal(b->pid, ROOT);
+	assert_int_equal(b->running, -1);
+	assert_int_equal(b->running_growth, 0);
+	assert_int_equal(b->ntests, 0);
+	assert_int_equal(b->retained_total, 0);
+	assert_int_equal(b->ntop, 0);
+	tkt_model_free(&m);
+
+	/* A traced process with no pytest process above it. */
+	model_start(&m, ROOT, NULL);
+	assert_int_equal(tkt_model_add_root(&m, ROOT, "make", T0), 0);
+	REC_EXEC(&m, T0 + 1, ROOT, "make", "make\0test\0");
+	oom_init(&e, T0 + SECS(1), ROOT, "make", 10, ROOT, "make", 10);
+	rec_oom(&m, &e);
+	assert_false(m.ooms[0].blame.valid);
+	tkt_model_free(&m);
+}
+
+/* ---- COMMAND's cgroup usage over time ---- */
+
+static void test_cg_samples_downsampled(void **state)
+{
+	struct tkt_model m;
+	uint64_t i;
+
+	(void)state;
+	model_start(&m, ROOT, NULL);
+	assert_null(m.cg_samples);
+	assert_int_equal(m.ncg_samples, 0);
+	assert_int_equal(m.cg_peak, 0);
+	tkt_model_set_cgroup(&m, "/sys/fs/cgroup/tktrace-7", true, 512ULL << 20);
+	assert_string_equal(m.cg_path, "/sys/fs/cgroup/tktrace-7");
+	assert_true(m.cg_has_limit);
+	assert_int_equal(m.cg_limit, 512ULL << 20);
+	/* Up to TKT_CG_SAMPLES: every sample, in order. */
+	for (i = 0; i < TKT_CG_SAMPLES; i++)
+		tkt_model_cg_sample(&m, T0 + MSECS(i), i == 7 ? 999999 : i * 10);
+	assert_int_equal(TKT_CG_SAMPLES, 2048);
+	assert_int_equal(m.ncg_samples, 2048);
+	assert_int_equal(m.cg_stride, 1);
+	assert_int_equal(m.cg_peak, 999999);
+	assert_int_equal(m.cg_samples[7][1], 999999);
+	assert_int_equal(m.cg_samples[2047][0], T0 + MSECS(2047));
+	assert_int_equal(m.cg_samples[2047][1], 20470);
+	/* One more: half the resolution, every other sample kept, then the new one. */
+	tkt_model_cg_sample(&m, T0 + MSECS(2048), 20480);
+	assert_int_equal(m.cg_stride, 2);
+	assert_int_equal(m.ncg_samples, 1025);
+	for (i = 0; i < 1024; i++) {
+		assert_int_equal(m.cg_samples[i][0], T0 + MSECS(2 * i));
+		assert_int_equal(m.cg_samples[i][1], 20 * i);
+	}
+	assert_int_equal(m.cg_samples[1024][0], T0 + MSECS(2048));
+	/* Now every other sample is dropped, but the peak still sees it. */
+	tkt_model_cg_sample(&m, T0 + MSECS(2049), 5000000);
+	assert_int_equal(m.ncg_samples, 1025);
+	assert_int_equal(m.cg_peak, 5000000);
+	tkt_model_cg_sample(&m, T0 + MSECS(2050), 20500);
+	assert_int_equal(m.ncg_samples, 1026);
+	assert_int_equal(m.cg_samples[1025][0], T0 + MSECS(2050));
+	assert_int_equal(m.cg_samples[1025][1], 20500);
+	/* A long run: bounded, evenly spaced, always starting at the first sample. */
+	for (i = 2051; i <= 100000; i++) {
+		tkt_model_cg_sample(&m, T0 + MSECS(i), i * 10);
+		if (m.ncg_samples > TKT_CG_SAMPLES)
+			fail_msg("%zu samples after %llu", m.ncg_samples, (unsigned long long)i);
+	}
+	/* Halved at samples 2048, 4096, ..., 65536: one in 64 kept. */
+	assert_int_equal(m.cg_stride, 64);
+	assert_int_equal(m.ncg_samples, 1563);
+	for (i = 0; i < m.ncg_samples; i++) {
+		assert_int_equal(m.cg_samples[i][0], T0 + MSECS(64 * i));
+		assert_int_equal(m.cg_samples[i][1], 640 * i);
+	}
+	assert_int_equal(m.cg_samples[1562][0], T0 + MSECS(99968));
+	assert_int_equal(m.cg_peak, 5000000);
+	/* No cgroup. */
+	tkt_model_set_cgroup(&m, NULL, false, 0);
+	assert_null(m.cg_path);
+	assert_false(m.cg_has_limit);
+	tkt_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1079,6 +1801,22 @@ int main(void)
 		cmocka_unit_test(test_pid_reuse),
 		cmocka_unit_test(test_malformed_records),
 		cmocka_unit_test(test_time_s),
+		cmocka_unit_test(test_outcome_names),
+		cmocka_unit_test(test_retained_and_growth),
+		cmocka_unit_test(test_test_record_phases),
+		cmocka_unit_test(test_test_record_chunked_node_id),
+		cmocka_unit_test(test_test_record_new_setup_closes_old),
+		cmocka_unit_test(test_test_record_closed_by_new_setup_is_completed),
+		cmocka_unit_test(test_test_records_xdist_workers),
+		cmocka_unit_test(test_children_peak),
+		cmocka_unit_test(test_oom_marks_running_test_killed),
+		cmocka_unit_test(test_sigkill_marks_running_test_killed),
+		cmocka_unit_test(test_blame_top5),
+		cmocka_unit_test(test_blame_few_and_culprit),
+		cmocka_unit_test(test_blame_victim_child_of_worker),
+		cmocka_unit_test(test_blame_running_test_subprocess_victim),
+		cmocka_unit_test(test_blame_no_pytest_process),
+		cmocka_unit_test(test_cg_samples_downsampled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -195,7 +195,14 @@ static void test_json_clean_run_exact(void **state)
 				    "  \"kills\": [],\n"
 				    "  \"lost_events\": 0,\n"
 				    "  \"processes_traced\": 1,\n"
-				    "  \"tests_seen\": 0\n"
+				    "  \"tests_seen\": 0,\n"
+				    "  \"tests\": [],\n"
+				    "  \"cgroup\": {\n"
+				    "    \"path\": null,\n"
+				    "    \"limit_bytes\": null,\n"
+				    "    \"peak_usage_bytes\": 0,\n"
+				    "    \"samples\": []\n"
+				    "  }\n"
 				    "}\n");
 	tkt_buf_free(&b);
 	tkt_model_free(&m);
@@ -230,8 +237,23 @@ static void test_json_oom_of_command(void **state)
 		   "\"cgroup_usage_bytes\":536870912,"
 		   "\"victim_rss\":{\"anon_bytes\":1073741824,\"file_bytes\":1048576,\"shmem_bytes\":0},"
 		   "\"oom_score_adj\":0,"
+		   /* The victim is the pytest process itself: it ran nothing before (no
+		    * completed test), and its test grew by its whole rss (it started at 0). */
+		   "\"blame\":{\"pid\":100,\"running_test\":\"tests/test_x.py::test_big[10M]\","
+		   "\"running_test_growth_bytes\":1074790400,\"retained_tests\":0,"
+		   "\"retained_total_bytes\":0,\"running_test_is_main_culprit\":true,"
+		   "\"largest_retained\":[]},"
 		   "\"rerun\":\"cd /work/proj && /usr/bin/python3 -m pytest 'tests/test_x.py::test_big[10M]'\"}],"
-		   "\"kills\":[],\"lost_events\":0,\"processes_traced\":1,\"tests_seen\":1}");
+		   "\"kills\":[],\"lost_events\":0,\"processes_traced\":1,\"tests_seen\":1,"
+		   /* Setup at 10 ns, killed at 2 s (the last record): no snapshots, no victim
+		    * peak in the records, so all memory is 0; never ended: nulls. */
+		   "\"tests\":[{\"nodeid\":\"tests/test_x.py::test_big[10M]\",\"worker\":null,"
+		   "\"duration_s\":2.000,\"peak_rss_bytes\":0,\"peak_growth_bytes\":0,"
+		   "\"retained_bytes\":null,\"children_peak_rss_bytes\":0,\"pid\":100,"
+		   "\"rss_start_bytes\":0,\"rss_end_bytes\":null,\"page_faults\":0,"
+		   "\"mmap_bytes\":0,\"outcome\":\"killed\"}],"
+		   "\"cgroup\":{\"path\":null,\"limit_bytes\":null,\"peak_usage_bytes\":0,"
+		   "\"samples\":[]}}");
 	free(j);
 	tkt_model_free(&m);
 }
@@ -269,14 +291,41 @@ static void test_json_oom_workers(void **state)
 			   "\"worker\":\"gw3\",\"rss_bytes\":40960,\"traced\":true},"
 			   "\"cgroup\":\"/sys/fs/cgroup/user.slice\",\"limit_bytes\":null,"
 			   "\"cgroup_usage_bytes\":20480000,");
+	/* Blame on the victim's worker gw0: nothing completed there before. */
 	assert_contains(j, "\"oom_score_adj\":500,"
+			   "\"blame\":{\"pid\":200,\"running_test\":\"tests/test_a.py::test_big\","
+			   "\"running_test_growth_bytes\":4096000,\"retained_tests\":0,"
+			   "\"retained_total_bytes\":0,\"running_test_is_main_culprit\":true,"
+			   "\"largest_retained\":[]},"
 			   "\"rerun\":\"/usr/bin/python3 -m pytest tests/test_a.py::test_big\"}");
 	/* Between tests: phase session, test null, no rerun. */
 	assert_contains(j, "{\"time_s\":3.000000,\"victim\":{\"pid\":201,\"comm\":\"python3\","
 			   "\"test\":null,\"phase\":\"session\",\"worker\":\"gw3\",");
 	assert_contains(j, "\"cgroup\":null,\"limit_bytes\":null,\"cgroup_usage_bytes\":0,");
-	assert_contains(j, "\"rerun\":null}],\"kills\":[],");
-	assert_contains(j, "\"tests_seen\":0}");
+	/* No running test; its completed test left 0 (excluded); gw0's test is not its own. */
+	assert_contains(j, "\"oom_score_adj\":0,"
+			   "\"blame\":{\"pid\":201,\"running_test\":null,"
+			   "\"running_test_growth_bytes\":0,\"retained_tests\":0,"
+			   "\"retained_total_bytes\":0,\"running_test_is_main_culprit\":null,"
+			   "\"largest_retained\":[]},"
+			   "\"rerun\":null}],\"kills\":[],");
+	/* gw0's test killed in its call (first seen there, at 200 ns); its duration is
+	 * checked in test_json_killed_test_duration. gw3's test, first seen in its
+	 * teardown at 210 ns, ended by the unset at 2 s. */
+	assert_contains(j, "\"tests_seen\":0,"
+			   "\"tests\":[{\"nodeid\":\"tests/test_a.py::test_big\",\"worker\":\"gw0\","
+			   "\"duration_s\":");
+	assert_contains(j, ",\"peak_rss_bytes\":0,\"peak_growth_bytes\":0,"
+			   "\"retained_bytes\":null,\"children_peak_rss_bytes\":0,\"pid\":200,"
+			   "\"rss_start_bytes\":0,\"rss_end_bytes\":null,\"page_faults\":0,"
+			   "\"mmap_bytes\":0,\"outcome\":\"killed\"},"
+			   "{\"nodeid\":\"tests/test_b.py::test_alloc\",\"worker\":\"gw3\","
+			   "\"duration_s\":2.000,\"peak_rss_bytes\":0,\"peak_growth_bytes\":0,"
+			   "\"retained_bytes\":0,\"children_peak_rss_bytes\":0,\"pid\":201,"
+			   "\"rss_start_bytes\":0,\"rss_end_bytes\":0,\"page_faults\":0,"
+			   "\"mmap_bytes\":0,\"outcome\":\"completed\"}],"
+			   "\"cgroup\":{\"path\":null,\"limit_bytes\":null,\"peak_usage_bytes\":0,"
+			   "\"samples\":[]}}");
 	free(j);
 	tkt_model_free(&m);
 }
@@ -306,7 +355,16 @@ static void test_json_kills_and_lost_events(void **state)
 			   "\"target\":{\"pid\":100,\"comm\":\"python3\",\"test\":\"t.py::slow\","
 			   "\"phase\":\"call\",\"worker\":null,\"rss_bytes\":409600,\"traced\":true},"
 			   "\"sender\":{\"pid\":555,\"comm\":\"bash\",\"kernel\":false}}],"
-			   "\"lost_events\":4,\"processes_traced\":2,\"tests_seen\":0}");
+			   "\"lost_events\":4,\"processes_traced\":2,\"tests_seen\":0,"
+			   /* First seen in its call at 10 ns, killed by the SIGKILL at 5 s (the
+			    * last usable record); its child never exited: no children peak. */
+			   "\"tests\":[{\"nodeid\":\"t.py::slow\",\"worker\":null,"
+			   "\"duration_s\":5.000,\"peak_rss_bytes\":0,\"peak_growth_bytes\":0,"
+			   "\"retained_bytes\":null,\"children_peak_rss_bytes\":0,\"pid\":100,"
+			   "\"rss_start_bytes\":0,\"rss_end_bytes\":null,\"page_faults\":0,"
+			   "\"mmap_bytes\":0,\"outcome\":\"killed\"}],"
+			   "\"cgroup\":{\"path\":null,\"limit_bytes\":null,\"peak_usage_bytes\":0,"
+			   "\"samples\":[]}}");
 	free(j);
 	tkt_model_free(&m);
 }
@@ -672,6 +730,514 @@ static void test_json_rerun_quoting(void **state)
 	tkt_model_free(&m);
 }
 
+/* ---- Per-test memory: JSON, tables, the not-marked list, per-test lines, blame ---- */
+
+#define PG(n) ((uint64_t)(n) * PAGE)
+#define MIB 256ULL /* pages */
+
+/* Completed tests and a running one, with COMMAND's cgroup sampled: the tail, exactly. */
+static void test_json_tests_and_cgroup_exact(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = run_exit(0);
+	char *j;
+
+	(void)state;
+	start_root(&m);
+	rec_test_snap(&m, T0 + SECS(1), ROOT, "t.py::a", "setup", SNAP(1000, 0, 10, 0));
+	rec_test_snap(&m, T0 + SECS(2), ROOT, "t.py::a", "call", SNAP(1200, 1500, 20, 1 << 20));
+	rec_fork(&m, T0 + SECS(2) + 5, 300, ROOT, "convert");
+	rec_exit_peak(&m, T0 + SECS(3), 300, 0, 4000);
+	rec_test_snap(&m, T0 + SECS(4), ROOT, "t.py::a", "teardown", SNAP(2000, 3000, 40, 2 << 20));
+	rec_test_end(&m, T0 + MSECS(4500), ROOT, SNAP(1800, 2100, 45, 0));
+	rec_test_snap(&m, T0 + SECS(5), ROOT, "t.py::b", "setup", SNAP(1800, 1900, 50, 0));
+	rec_test_snap(&m, T0 + SECS(6), ROOT, "t.py::b", "call", SNAP(1900, 2500, 60, 0));
+	tkt_model_set_cgroup(&m, "/sys/fs/cgroup/tktrace-7", true, 512ULL << 20);
+	tkt_model_cg_sample(&m, T0 + MSECS(500), 1000000);
+	tkt_model_cg_sample(&m, T0 + MSECS(1250), 3000000);
+	tkt_model_cg_sample(&m, T0 + SECS(2), 2000000);
+	j = json_of(&m, &r);
+	/* a: 1000 pages at setup, peak 3000 in its call, 1800 left after teardown, a child
+	 * that peaked at 4000; 35 faults; 1 + 2 MiB mapped; 1 s setup to 4.5 s unset.
+	 * b: running since 5 s, the last record at 6 s; peak 2500 pages over 1800. */
+	assert_contains(j, "\"lost_events\":0,\"processes_traced\":2,\"tests_seen\":2,"
+			   "\"tests\":[{\"nodeid\":\"t.py::a\",\"worker\":null,\"duration_s\":3.500,"
+			   "\"peak_rss_bytes\":12288000,\"peak_growth_bytes\":8192000,"
+			   "\"retained_bytes\":3276800,\"children_peak_rss_bytes\":16384000,"
+			   "\"pid\":100,\"rss_start_bytes\":4096000,\"rss_end_bytes\":7372800,"
+			   "\"page_faults\":35,\"mmap_bytes\":3145728,\"outcome\":\"completed\"},"
+			   "{\"nodeid\":\"t.py::b\",\"worker\":null,\"duration_s\":1.000,"
+			   "\"peak_rss_bytes\":10240000,\"peak_growth_bytes\":2867200,"
+			   "\"retained_bytes\":null,\"children_peak_rss_bytes\":0,"
+			   "\"pid\":100,\"rss_start_bytes\":7372800,\"rss_end_bytes\":null,"
+			   "\"page_faults\":0,\"mmap_bytes\":0,\"outcome\":\"interrupted\"}],"
+			   "\"cgroup\":{\"path\":\"/sys/fs/cgroup/tktrace-7\",\"limit_bytes\":536870912,"
+			   "\"peak_usage_bytes\":3000000,"
+			   "\"samples\":[[0.500,1000000],[1.250,3000000],[2.000,2000000]]}}");
+	free(j);
+	/* Unlimited: null. */
+	tkt_model_set_cgroup(&m, "/sys/fs/cgroup/user.slice", false, 0);
+	j = json_of(&m, &r);
+	assert_contains(j, "\"cgroup\":{\"path\":\"/sys/fs/cgroup/user.slice\",\"limit_bytes\":null,"
+			   "\"peak_usage_bytes\":3000000,");
+	free(j);
+	tkt_model_free(&m);
+}
+
+/* A killed test lasted until it was killed, not until the end of the whole run. */
+static void test_json_killed_test_duration(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = run_exit(1);
+	struct tkt_ev_oom e;
+	struct tkt_buf b = { 0 };
+	struct tkt_mem_opts o = { .top = 5, .threshold = 100ULL << 20, .marker = "memory_intensive" };
+	char *j;
+
+	(void)state;
+	start_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 110, 201, "gw1");
+	rec_test_snap(&m, T0 + SECS(1), 200, "t.py::big", "setup", SNAP(1000, 0, 0, 0));
+	rec_test_snap(&m, T0 + SECS(1) + MSECS(1), 200, "t.py::big", "call", SNAP(1000, 1000, 0, 0));
+	oom_init(&e, T0 + SECS(3), 200, "python3", 30000, 200, "python3", 30000);
+	e.victim_peak_pages = 30000;
+	rec_oom(&m, &e);
+	rec_exit_peak(&m, T0 + SECS(3) + 1000, 200, 9, 30000);
+	rec_whole_test(&m, T0 + SECS(10), T0 + SECS(60), 201, "t.py::later", 1000, 1000, 1000, 1000, 1000);
+	j = json_of(&m, &r);
+	assert_contains(j, "\"tests\":[{\"nodeid\":\"t.py::big\",\"worker\":\"gw0\","
+			   "\"duration_s\":2.000,");
+	free(j);
+	assert_int_equal(tkt_report_per_test(&b, &m), 0);
+	assert_contains(b.data, "{\"nodeid\":\"t.py::big\",\"worker\":\"gw0\",\"duration_s\":2.000,");
+	tkt_buf_reset(&b);
+	assert_int_equal(tkt_report_memory_text(&b, &m, &o), 0);
+	assert_contains(b.data, "   2.00 s  t.py::big [gw0]\n");
+	tkt_buf_free(&b);
+	tkt_model_free(&m);
+}
+
+static void test_test_need(void **state)
+{
+	struct tkt_test_rec t;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	t.rss_start = 100;
+	t.peak = 400;
+	assert_int_equal(tkt_test_need(&t), 300);
+	t.children_peak = 299;
+	assert_int_equal(tkt_test_need(&t), 300);
+	t.children_peak = 301;
+	assert_int_equal(tkt_test_need(&t), 301);
+	t.peak = 50;
+	assert_int_equal(tkt_test_need(&t), 301);
+}
+
+/* Four tests on COMMAND itself: a +50 MiB / +10 MiB, b +200 MiB / 0, c +30 MiB / +30 MiB with
+ * a 150 MiB child, d +1 MiB / -8 MiB. */
+static void four_tests(struct tkt_model *m)
+{
+	start_root(m);
+	rec_whole_test(m, T0 + SECS(1), T0 + SECS(3), ROOT, "t.py::a", 10 * MIB, 10 * MIB, 60 * MIB,
+		       20 * MIB, 20 * MIB);
+	rec_whole_test(m, T0 + SECS(3), T0 + MSECS(4500), ROOT, "t.py::b", 20 * MIB, 20 * MIB,
+		       220 * MIB, 20 * MIB, 20 * MIB);
+	rec_test_snap(m, T0 + MSECS(4500), ROOT, "t.py::c", "setup", SNAP(20 * MIB, 0, 0, 0));
+	rec_test_snap(m, T0 + MSECS(4500) + 1000, ROOT, "t.py::c", "call",
+		      SNAP(20 * MIB, 20 * MIB, 0, 0));
+	rec_fork(m, T0 + MSECS(4600), 300, ROOT, "convert");
+	rec_exit_peak(m, T0 + MSECS(4700), 300, 0, 150 * MIB);
+	rec_test_snap(m, T0 + MSECS(4710), ROOT, "t.py::c", "teardown",
+		      SNAP(50 * MIB, 25 * MIB, 0, 0));
+	rec_test_end(m, T0 + MSECS(4750), ROOT, SNAP(50 * MIB, 50 * MIB, 0, 0));
+	rec_whole_test(m, T0 + MSECS(4750), T0 + SECS(5), ROOT, "t.py::d", 50 * MIB, 50 * MIB,
+		       51 * MIB, 51 * MIB, 42 * MIB);
+}
+
+static char *memory_text_of(const struct tkt_model *m, const struct tkt_mem_opts *o)
+{
+	struct tkt_buf b = { 0 };
+	char *s;
+
+	assert_int_equal(tkt_report_memory_text(&b, m, o), 0);
+	s = strdup(b.data ? b.data : "");
+	tkt_buf_free(&b);
+	return s;
+}
+
+static const char MARKER_SNIPPET[] = "  }\n"
+				     "  def pytest_collection_modifyitems(items):\n"
+				     "      for item in items:\n"
+				     "          if item.nodeid in MEMORY_TESTS:\n";
+
+static void test_memory_text_tables(void **state)
+{
+	struct tkt_model m;
+	struct tkt_mem_opts o = { .top = 2, .threshold = 100ULL << 20, .marker = "memory_intensive" };
+	char *t;
+
+	(void)state;
+	four_tests(&m);
+	assert_int_equal(m.ntests, 4);
+	t = memory_text_of(&m, &o);
+	/* By need (growth, or a child's peak when larger): b 200, c 150 | a 50, d 1. By
+	 * retained, only what is positive: c, a. */
+	assert_string_equal(
+		t, "Tests by peak memory growth (top 2 of 4, measured in the kernel):\n"
+		   "  growth      retained    peak rss   children      time  test\n"
+		   "  +200.0 MiB  +0 B        220.0 MiB  -             1.50 s  t.py::b\n"
+		   "  +30.0 MiB   +30.0 MiB   50.0 MiB   150.0 MiB     0.25 s  t.py::c\n"
+		   "Tests that left memory resident (top 2):\n"
+		   "  growth      retained    peak rss   children      time  test\n"
+		   "  +30.0 MiB   +30.0 MiB   50.0 MiB   150.0 MiB     0.25 s  t.py::c\n"
+		   "  +50.0 MiB   +10.0 MiB   60.0 MiB   -             2.00 s  t.py::a\n"
+		   "Tests needing more than 100.0 MiB, not marked memory_intensive; paste into "
+		   "conftest.py:\n"
+		   "  MEMORY_TESTS = {\n"
+		   "      \"t.py::b\",\n"
+		   "      \"t.py::c\",\n"
+		   "  }\n"
+		   "  def pytest_collection_modifyitems(items):\n"
+		   "      for item in items:\n"
+		   "          if item.nodeid in MEMORY_TESTS:\n"
+		   "              item.add_marker(\"memory_intensive\")\n");
+	free(t);
+	/* More rows asked than tests: all of them; -8 MiB shown signed. */
+	o.top = 10;
+	o.threshold = 1ULL << 30;
+	t = memory_text_of(&m, &o);
+	assert_string_equal(
+		t, "Tests by peak memory growth (top 4 of 4, measured in the kernel):\n"
+		   "  growth      retained    peak rss   children      time  test\n"
+		   "  +200.0 MiB  +0 B        220.0 MiB  -             1.50 s  t.py::b\n"
+		   "  +30.0 MiB   +30.0 MiB   50.0 MiB   150.0 MiB     0.25 s  t.py::c\n"
+		   "  +50.0 MiB   +10.0 MiB   60.0 MiB   -             2.00 s  t.py::a\n"
+		   "  +1.0 MiB    -8.0 MiB    51.0 MiB   -             0.25 s  t.py::d\n"
+		   "Tests that left memory resident (top 2):\n"
+		   "  growth      retained    peak rss   children      time  test\n"
+		   "  +30.0 MiB   +30.0 MiB   50.0 MiB   150.0 MiB     0.25 s  t.py::c\n"
+		   "  +50.0 MiB   +10.0 MiB   60.0 MiB   -             2.00 s  t.py::a\n");
+	free(t);
+	/* One row. */
+	o.top = 1;
+	t = memory_text_of(&m, &o);
+	assert_string_equal(
+		t, "Tests by peak memory growth (top 1 of 4, measured in the kernel):\n"
+		   "  growth      retained    peak rss   children      time  test\n"
+		   "  +200.0 MiB  +0 B        220.0 MiB  -             1.50 s  t.py::b\n"
+		   "Tests that left memory resident (top 1):\n"
+		   "  growth      retained    peak rss   children      time  test\n"
+		   "  +30.0 MiB   +30.0 MiB   50.0 MiB   150.0 MiB     0.25 s  t.py::c\n");
+	free(t);
+	/* No tables, nothing over the threshold: nothing at all. */
+	o.top = 0;
+	t = memory_text_of(&m, &o);
+	assert_string_equal(t, "");
+	free(t);
+	/* The threshold is exclusive: b needs exactly 200 MiB. */
+	o.threshold = 200ULL << 20;
+	t = memory_text_of(&m, &o);
+	assert_string_equal(t, "");
+	free(t);
+	o.threshold = (200ULL << 20) - 1;
+	t = memory_text_of(&m, &o);
+	assert_string_equal(t, "Tests needing more than 200.0 MiB, not marked memory_intensive; "
+			       "paste into conftest.py:\n"
+			       "  MEMORY_TESTS = {\n"
+			       "      \"t.py::b\",\n"
+			       "  }\n"
+			       "  def pytest_collection_modifyitems(items):\n"
+			       "      for item in items:\n"
+			       "          if item.nodeid in MEMORY_TESTS:\n"
+			       "              item.add_marker(\"memory_intensive\")\n");
+	free(t);
+	tkt_model_free(&m);
+
+	/* No tests: nothing, whatever the options. */
+	start_root(&m);
+	o.top = 5;
+	o.threshold = 0;
+	t = memory_text_of(&m, &o);
+	assert_string_equal(t, "");
+	free(t);
+	tkt_model_free(&m);
+}
+
+/* Rows of tests that did not end: killed, or interrupted (its process ended otherwise). */
+static void test_memory_text_unfinished_rows(void **state)
+{
+	struct tkt_model m;
+	struct tkt_mem_opts o = { .top = 5, .threshold = 1ULL << 40, .marker = "memory_intensive" };
+	char *t;
+
+	(void)state;
+	start_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 110, 201, "gw1");
+	rec_test_snap(&m, T0 + SECS(1), 200, "t.py::hang", "setup", SNAP(10 * MIB, 0, 0, 0));
+	rec_test_snap(&m, T0 + SECS(1) + 1000, 200, "t.py::hang", "call", SNAP(10 * MIB, 12 * MIB, 0, 0));
+	rec_test_snap(&m, T0 + SECS(2), 201, "t.py::big", "setup", SNAP(10 * MIB, 0, 0, 0));
+	rec_signal(&m, T0 + MSECS(4500), 201, "python3", 9, 555, "bash", 0, 10);
+	t = memory_text_of(&m, &o);
+	/* Both up to the last record at 4.5 s; worker ids in brackets; nothing retained. */
+	assert_string_equal(
+		t, "Tests by peak memory growth (top 2 of 2, measured in the kernel):\n"
+		   "  growth      retained    peak rss   children      time  test\n"
+		   "  +2.0 MiB    -           12.0 MiB   -             3.50 s  t.py::hang [gw0]\n"
+		   "  +0 B        killed      10.0 MiB   -             2.50 s  t.py::big [gw1]\n");
+	free(t);
+	tkt_model_free(&m);
+}
+
+/* The conftest.py list: over the threshold, not marked, once per node id, as Python strings. */
+static void test_memory_text_not_marked_list(void **state)
+{
+	struct tkt_model m;
+	struct tkt_mem_opts o = { .top = 0, .threshold = 100ULL << 20, .marker = "slow_mem" };
+	int8_t marked[8];
+	uint64_t ts = T0 + SECS(1);
+	char *t;
+	static const struct {
+		const char *id;
+		uint64_t growth_mib;
+	} runs[] = {
+		{ "t.py::big", 50 },                  /* 0: a first run under the threshold */
+		{ "t.py::Cls::test_q[a\"b\\c]", 101 }, /* 1: quote and backslash */
+		{ "t.py::marked", 300 },              /* 2: marked */
+		{ "t.py::exact", 100 },               /* 3: not more than the threshold */
+		{ "t.py::unknown", 120 },             /* 4: its marks could not be read */
+		{ "t.py::big", 150 },                 /* 5: a repeat over it */
+		{ "t.py::small", 10 },                /* 6 */
+		{ "t.py::big", 160 },                 /* 7: and another */
+	};
+
+	(void)state;
+	start_root(&m);
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		rec_whole_test(&m, ts, ts + MSECS(10), ROOT, runs[i].id, 10 * MIB, 10 * MIB,
+			       (10 + runs[i].growth_mib) * MIB, 10 * MIB, 10 * MIB);
+		ts += MSECS(20);
+	}
+	assert_int_equal(m.ntests, 8);
+	memset(marked, 0, sizeof(marked));
+	marked[2] = 1;
+	marked[4] = -1;
+	o.marked = marked;
+	t = memory_text_of(&m, &o);
+	assert_string_equal(t, "Tests needing more than 100.0 MiB, not marked slow_mem; paste into "
+			       "conftest.py:\n"
+			       "  MEMORY_TESTS = {\n"
+			       "      \"t.py::Cls::test_q[a\\\"b\\\\c]\",\n"
+			       "      \"t.py::big\",\n"
+			       "      \"t.py::unknown\",\n"
+			       "  }\n"
+			       "  def pytest_collection_modifyitems(items):\n"
+			       "      for item in items:\n"
+			       "          if item.nodeid in MEMORY_TESTS:\n"
+			       "              item.add_marker(\"slow_mem\")\n");
+	free(t);
+	/* Without marks known, the marked one is listed too. */
+	o.marked = NULL;
+	t = memory_text_of(&m, &o);
+	assert_contains(t, "      \"t.py::big\",\n"
+			   "      \"t.py::marked\",\n"
+			   "      \"t.py::unknown\",\n");
+	assert_contains(t, MARKER_SNIPPET);
+	free(t);
+	/* Everything marked: no list. */
+	memset(marked, 1, sizeof(marked));
+	o.marked = marked;
+	t = memory_text_of(&m, &o);
+	assert_string_equal(t, "");
+	free(t);
+	tkt_model_free(&m);
+}
+
+/* One JSON object per node id and line, sorted; of repeats, the one that needed the most. */
+static void test_per_test_lines(void **state)
+{
+	struct tkt_model m;
+	struct tkt_buf b = { 0 };
+
+	(void)state;
+	start_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 110, 201, "gw1");
+	/* gw0: b needing 10 MiB, a (1 MiB, gave 100 pages back), b again needing 30 MiB. */
+	rec_whole_test(&m, T0 + SECS(1), T0 + SECS(2), 200, "t.py::b", 1000, 1000, 1000 + 10 * MIB,
+		       1100, 1100);
+	rec_whole_test(&m, T0 + SECS(2), T0 + MSECS(3500), 200, "t.py::a", 1100, 1100, 1100 + MIB,
+		       1000, 1000);
+	rec_whole_test(&m, T0 + SECS(4), T0 + SECS(5), 200, "t.py::b", 1000, 1000, 1000 + 30 * MIB,
+		       1000, 1000);
+	/* gw1: b growing 20 MiB, but with a child of 40 MiB: the largest need. */
+	rec_test_snap(&m, T0 + SECS(1), 201, "t.py::b", "setup", SNAP(2000, 0, 0, 0));
+	rec_test_snap(&m, T0 + SECS(1) + 1000, 201, "t.py::b", "call", SNAP(2000, 2000, 0, 0));
+	rec_fork(&m, T0 + SECS(1) + 2000, 400, 201, "python3");
+	rec_exit_peak(&m, T0 + SECS(2), 400, 0, 40 * MIB);
+	rec_test_snap(&m, T0 + SECS(2) + 1000, 201, "t.py::b", "teardown",
+		      SNAP(2000, 2000 + 20 * MIB, 0, 0));
+	rec_test_end(&m, T0 + SECS(3), 201, SNAP(2000, 2000, 0, 0));
+	/* gw1: c, killed at 6 s (the last record). */
+	rec_test_snap(&m, T0 + SECS(4), 201, "t.py::c", "setup", SNAP(3000, 0, 0, 0));
+	rec_test_snap(&m, T0 + SECS(4) + 1000, 201, "t.py::c", "call", SNAP(3000, 3500, 0, 0));
+	rec_signal(&m, T0 + SECS(6), 201, "python3", 9, 555, "bash", 0, 3500);
+	assert_int_equal(m.ntests, 5);
+	assert_int_equal(tkt_report_per_test(&b, &m), 0);
+	assert_string_equal(
+		b.data,
+		"{\"nodeid\":\"t.py::a\",\"worker\":\"gw0\",\"duration_s\":1.500,"
+		"\"peak_rss_bytes\":5554176,\"peak_growth_bytes\":1048576,\"retained_bytes\":-409600,"
+		"\"children_peak_rss_bytes\":0}\n"
+		"{\"nodeid\":\"t.py::b\",\"worker\":\"gw1\",\"duration_s\":2.000,"
+		"\"peak_rss_bytes\":29163520,\"peak_growth_bytes\":20971520,\"retained_bytes\":0,"
+		"\"children_peak_rss_bytes\":41943040}\n"
+		"{\"nodeid\":\"t.py::c\",\"worker\":\"gw1\",\"duration_s\":2.000,"
+		"\"peak_rss_bytes\":14336000,\"peak_growth_bytes\":2048000,\"retained_bytes\":null,"
+		"\"children_peak_rss_bytes\":0}\n");
+	tkt_buf_free(&b);
+	tkt_model_free(&m);
+
+	/* No tests: no lines. */
+	start_root(&m);
+	assert_int_equal(tkt_report_per_test(&b, &m), 0);
+	assert_int_equal(b.len, 0);
+	tkt_buf_free(&b);
+	tkt_model_free(&m);
+}
+
+/* Worker gw0 ran a (+10 MiB), b (+20 MiB), c (+30 MiB), d (-5 MiB); big starts at 120 MiB and
+ * is killed at victim_mib. */
+static void blame_model(struct tkt_model *m, uint64_t victim_mib)
+{
+	struct tkt_ev_oom e;
+
+	start_root(m);
+	start_worker(m, T0 + 100, 200, "gw0");
+	rec_whole_test(m, T0 + SECS(1), T0 + SECS(2), 200, "t.py::a", 50 * MIB, 50 * MIB, 61 * MIB,
+		       60 * MIB, 60 * MIB);
+	rec_whole_test(m, T0 + SECS(2), T0 + SECS(3), 200, "t.py::b", 60 * MIB, 60 * MIB, 81 * MIB,
+		       80 * MIB, 80 * MIB);
+	rec_whole_test(m, T0 + SECS(3), T0 + SECS(4), 200, "t.py::c", 80 * MIB, 80 * MIB, 111 * MIB,
+		       110 * MIB, 110 * MIB);
+	rec_whole_test(m, T0 + SECS(4), T0 + SECS(5), 200, "t.py::d", 110 * MIB, 110 * MIB, 111 * MIB,
+		       105 * MIB, 105 * MIB);
+	rec_test_snap(m, T0 + SECS(6), 200, "t.py::big", "setup", SNAP(120 * MIB, 0, 0, 0));
+	rec_test_snap(m, T0 + SECS(7), 200, "t.py::big", "call", SNAP(120 * MIB, 120 * MIB, 0, 0));
+	oom_init(&e, T0 + SECS(9), 200, "python3", victim_mib * MIB, 200, "python3", victim_mib * MIB);
+	e.ncg = 2;
+	cg_fill(&e.cg[0], "tktrace-e2e", 131072, 131072);
+	cg_fill(&e.cg[1], "/", CG_UNLIMITED, 900000);
+	rec_oom(m, &e);
+}
+
+static void test_text_blame_verdict(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = run_exit(1);
+	char *t, *j;
+
+	(void)state;
+	blame_model(&m, 125);
+	t = text_of(&m, &r, false);
+	assert_string_equal(
+		t,
+		"tktrace: pytest exited with status 1 after the OOM killer killed 1 traced process\n"
+		"OOM kill 1 of 1 at 9.00 s\n"
+		"  victim   pid 200 (python3) worker gw0, test t.py::big [call], rss 125.0 MiB "
+		"(anon 125.0 MiB, file 0 B, shmem 0 B)\n"
+		"  trigger  pid 200 (python3) worker gw0, test t.py::big [call], rss 125.0 MiB\n"
+		"  cgroup   /sys/fs/cgroup/tktrace-e2e, limit 512.0 MiB, usage 512.0 MiB\n"
+		"  why      the victim's own allocation hit the limit\n"
+		"  rerun    /usr/bin/python3 -m pytest t.py::big\n"
+		"  before   3 earlier tests on this process left 60.0 MiB resident; largest t.py::c "
+		"+30.0 MiB\n"
+		"           +20.0 MiB t.py::b\n"
+		"           +10.0 MiB t.py::a\n"
+		"  verdict  the running test added only 5.0 MiB: it is probably not the main culprit; "
+		"look at what earlier tests keep (caches, fixtures, figures)\n"
+		"  hint     reproduce under the same limit: sudo tktrace --memory-limit 512M -- "
+		"<rerun command>\n");
+	free(t);
+	j = json_of(&m, &r);
+	assert_contains(j, "\"oom_score_adj\":0,"
+			   "\"blame\":{\"pid\":200,\"running_test\":\"t.py::big\","
+			   "\"running_test_growth_bytes\":5242880,\"retained_tests\":3,"
+			   "\"retained_total_bytes\":62914560,\"running_test_is_main_culprit\":false,"
+			   "\"largest_retained\":[{\"nodeid\":\"t.py::c\",\"retained_bytes\":31457280},"
+			   "{\"nodeid\":\"t.py::b\",\"retained_bytes\":20971520},"
+			   "{\"nodeid\":\"t.py::a\",\"retained_bytes\":10485760}]},"
+			   "\"rerun\":");
+	free(j);
+	tkt_model_free(&m);
+}
+
+/* The running test grew as much as the others kept: the same lines, no verdict. */
+static void test_text_blame_no_verdict(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = run_exit(1);
+	struct tkt_ev_oom e;
+	char *t, *j;
+
+	(void)state;
+	blame_model(&m, 180);
+	t = text_of(&m, &r, false);
+	assert_contains(t, "  rerun    /usr/bin/python3 -m pytest t.py::big\n"
+			   "  before   3 earlier tests on this process left 60.0 MiB resident; "
+			   "largest t.py::c +30.0 MiB\n"
+			   "           +20.0 MiB t.py::b\n"
+			   "           +10.0 MiB t.py::a\n"
+			   "  hint     ");
+	assert_not_contains(t, "verdict");
+	free(t);
+	j = json_of(&m, &r);
+	assert_contains(j, "\"running_test_growth_bytes\":62914560,\"retained_tests\":3,"
+			   "\"retained_total_bytes\":62914560,\"running_test_is_main_culprit\":true,");
+	free(j);
+	tkt_model_free(&m);
+
+	/* One earlier test; the victim untraced: its blame is null and says nothing. */
+	start_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	rec_whole_test(&m, T0 + SECS(1), T0 + SECS(2), 200, "t.py::a", 50 * MIB, 50 * MIB, 61 * MIB,
+		       60 * MIB, 60 * MIB);
+	rec_test_snap(&m, T0 + SECS(3), 200, "t.py::big", "setup", SNAP(60 * MIB, 0, 0, 0));
+	oom_init(&e, T0 + SECS(4), 200, "python3", 61 * MIB, 200, "python3", 61 * MIB);
+	rec_oom(&m, &e);
+	oom_init(&e, T0 + SECS(5), 5555, "foo", 10, 5555, "foo", 10);
+	rec_oom(&m, &e);
+	t = text_of(&m, &r, false);
+	assert_contains(t, "  rerun    /usr/bin/python3 -m pytest t.py::big\n"
+			   "  before   1 earlier test on this process left 10.0 MiB resident; "
+			   "largest t.py::a +10.0 MiB\n"
+			   "  verdict  the running test added only 1.0 MiB: it is probably not the "
+			   "main culprit; look at what earlier tests keep (caches, fixtures, figures)\n"
+			   "OOM kill 2 of 2 at 5.00 s\n");
+	assert_null(strstr(strstr(t, "OOM kill 2 of 2"), "before"));
+	free(t);
+	j = json_of(&m, &r);
+	assert_contains(j, "\"oom_score_adj\":0,\"blame\":null,\"rerun\":null}");
+	free(j);
+	tkt_model_free(&m);
+
+	/* Nothing kept before: no blame lines at all. */
+	start_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	rec_whole_test(&m, T0 + SECS(1), T0 + SECS(2), 200, "t.py::a", 50 * MIB, 50 * MIB, 61 * MIB,
+		       50 * MIB, 40 * MIB);
+	rec_test_snap(&m, T0 + SECS(3), 200, "t.py::big", "setup", SNAP(40 * MIB, 0, 0, 0));
+	oom_init(&e, T0 + SECS(4), 200, "python3", 41 * MIB, 200, "python3", 41 * MIB);
+	rec_oom(&m, &e);
+	t = text_of(&m, &r, false);
+	assert_not_contains(t, "before");
+	assert_not_contains(t, "verdict");
+	free(t);
+	tkt_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -691,6 +1257,15 @@ int main(void)
 		cmocka_unit_test(test_text_oom_own_allocation),
 		cmocka_unit_test(test_rerun_command_quoting),
 		cmocka_unit_test(test_json_rerun_quoting),
+		cmocka_unit_test(test_json_tests_and_cgroup_exact),
+		cmocka_unit_test(test_json_killed_test_duration),
+		cmocka_unit_test(test_test_need),
+		cmocka_unit_test(test_memory_text_tables),
+		cmocka_unit_test(test_memory_text_unfinished_rows),
+		cmocka_unit_test(test_memory_text_not_marked_list),
+		cmocka_unit_test(test_per_test_lines),
+		cmocka_unit_test(test_text_blame_verdict),
+		cmocka_unit_test(test_text_blame_no_verdict),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
