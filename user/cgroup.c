@@ -2,6 +2,7 @@
 #include "cgroup.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <mntent.h>
 #include <stdio.h>
@@ -158,13 +159,12 @@ int tkt_cgroup_parse_proc(const char *text, int version, char *out, size_t sz)
 	return -ENOENT;
 }
 
-int tkt_cgroup_of_pid(const struct tkt_cgroup *cg, pid_t pid, char *out, size_t sz)
+static int cgroup_file(const struct tkt_cgroup *cg, const char *p, char *rel, size_t sz)
 {
-	char p[64], text[4096], rel[1024];
+	char text[4096];
 	ssize_t n;
-	int fd, r;
+	int fd;
 
-	snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)pid);
 	fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -173,9 +173,40 @@ int tkt_cgroup_of_pid(const struct tkt_cgroup *cg, pid_t pid, char *out, size_t 
 	if (n <= 0)
 		return -EIO;
 	text[n] = '\0';
-	r = tkt_cgroup_parse_proc(text, cg->version, rel, sizeof(rel));
+	return tkt_cgroup_parse_proc(text, cg->version, rel, sz);
+}
+
+int tkt_cgroup_of_pid(const struct tkt_cgroup *cg, pid_t pid, char *out, size_t sz)
+{
+	char p[64], rel[1024];
+	int r;
+
+	snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)pid);
+	r = cgroup_file(cg, p, rel, sizeof(rel));
 	if (r)
 		return r;
+	if (strcmp(rel, "/") == 0) {
+		/* v1 shows an exiting thread (a main thread gone before the others) in the root:
+		 * ask the process's other threads. */
+		char tp[64];
+		DIR *d;
+		struct dirent *de;
+
+		snprintf(tp, sizeof(tp), "/proc/%d/task", (int)pid);
+		d = opendir(tp);
+		while (d && (de = readdir(d))) {
+			char r2[1024];
+			if (de->d_name[0] == '.' || atoi(de->d_name) == pid)
+				continue;
+			snprintf(p, sizeof(p), "/proc/%d/task/%.16s/cgroup", (int)pid, de->d_name);
+			if (cgroup_file(cg, p, r2, sizeof(r2)) == 0 && strcmp(r2, "/")) {
+				snprintf(rel, sizeof(rel), "%s", r2);
+				break;
+			}
+		}
+		if (d)
+			closedir(d);
+	}
 	snprintf(out, sz, "%s%s", cg->mount, strcmp(rel, "/") == 0 ? "" : rel);
 	return 0;
 }

@@ -124,6 +124,9 @@ static void sample_cgroup(struct tkt_model *m, const struct tkt_cgroup *cg, pid_
 
 	if (!cg->version || tkt_cgroup_of_pid(cg, pid, path, sizeof(path)))
 		return;
+	/* v1 shows an exiting process (or a zombie main thread) in the root: not a move. */
+	if (cur[0] && strcmp(path, cg->mount) == 0)
+		return;
 	if (strcmp(path, cur)) {
 		bool has = tkt_cgroup_limit(cg, path, &limit) == 0;
 		snprintf(cur, cursz, "%s", path);
@@ -227,6 +230,7 @@ int main(int argc, char **argv)
 	tkt_cgroup_detect(&cg, "/proc/self/mounts");
 	mo.t0_ns = t0;
 	mo.page_size = sysconf(_SC_PAGESIZE);
+	mo.retained_noise = TKT_RETAINED_NOISE;
 	mo.cg_mount = cg.version ? cg.mount : NULL;
 	if (tkt_model_init(&model, &mo)) {
 		tkt_error("out of memory");

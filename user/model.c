@@ -646,7 +646,8 @@ static void blame(struct tkt_model *m, struct tkt_oom_rec *r, uint32_t victim)
 	for (size_t i = 0; i < m->ntests; i++) {
 		const struct tkt_test_rec *t = &m->tests[i];
 		int64_t ret = tkt_test_retained(t);
-		if (t->pid != p->pid || !t->ended || ret <= 0)
+		/* Below the noise of the rss counters (pytest's own bookkeeping, percpu slack). */
+		if (t->pid != p->pid || !t->ended || ret <= 0 || (uint64_t)ret < m->o.retained_noise)
 			continue;
 		b->ntests++;
 		b->retained_total += ret;
@@ -797,6 +798,11 @@ void tkt_model_set_cgroup(struct tkt_model *m, const char *path, bool has_limit,
 	m->cg_path = path ? tkt_intern(m->strings, path, strlen(path)) : NULL;
 	m->cg_has_limit = has_limit;
 	m->cg_limit = limit;
+	/* A new cgroup starts a new series: samples of the old one would mislead. */
+	m->ncg_samples = 0;
+	m->cg_peak = 0;
+	m->cg_stride = 1;
+	m->cg_skip = 0;
 }
 
 void tkt_model_cg_sample(struct tkt_model *m, uint64_t ts_ns, uint64_t bytes)

@@ -92,6 +92,7 @@ struct tkt_test_rec {
 };
 
 #define TKT_BLAME_TOP 5
+#define TKT_RETAINED_NOISE (1 << 20) /* what tktrace passes as retained_noise */
 
 /* Why a worker was full: tests that ran before on it and left memory behind. */
 struct tkt_blame {
@@ -131,6 +132,7 @@ struct tkt_model_opts {
 	uint64_t t0_ns;       /* CLOCK_MONOTONIC at start; times are reported from here */
 	uint64_t page_size;
 	const char *cg_mount; /* where the memory controller's hierarchy is mounted */
+	uint64_t retained_noise; /* blame ignores tests that left less than this */
 };
 
 struct tkt_model {

@@ -1543,6 +1543,30 @@ static void test_blame_top5(void **state)
 	tkt_model_free(&m);
 }
 
+/* With a noise floor (tktrace uses 1 MiB), tests that left less are not blamed. */
+static void test_blame_noise_floor(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+	const struct tkt_blame *b;
+	uint64_t ts = T0 + SECS(1);
+
+	(void)state;
+	start_pytest_root(&m);
+	m.o.retained_noise = PG(100);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	leak_test(&m, &ts, 200, "t.py::crumb", 1000, 1099); /* +99 pages: under the floor */
+	leak_test(&m, &ts, 200, "t.py::cache", 1099, 1199); /* +100: at the floor, counted */
+	rec_test_snap(&m, ts, 200, "t.py::big", "setup", SNAP(1199, 0, 0, 0));
+	oom_init(&e, ts + SECS(1), 200, "python3", 1300, 200, "python3", 1300);
+	rec_oom(&m, &e);
+	b = &m.ooms[0].blame;
+	assert_int_equal(b->ntests, 1);
+	assert_int_equal(b->retained_total, PG(100));
+	assert_string_equal(blame_top(&m, b, 0), "t.py::cache");
+	tkt_model_free(&m);
+}
+
 /* Fewer than five, found in any order: largest first; the running test may be the culprit. */
 static void test_blame_few_and_culprit(void **state)
 {
@@ -1813,6 +1837,7 @@ int main(void)
 		cmocka_unit_test(test_sigkill_marks_running_test_killed),
 		cmocka_unit_test(test_blame_top5),
 		cmocka_unit_test(test_blame_few_and_culprit),
+		cmocka_unit_test(test_blame_noise_floor),
 		cmocka_unit_test(test_blame_victim_child_of_worker),
 		cmocka_unit_test(test_blame_running_test_subprocess_victim),
 		cmocka_unit_test(test_blame_no_pytest_process),
