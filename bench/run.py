@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """tktrace benchmark: wall time of `pytest SUITE` with and without `tktrace -q --`, median of
 paired runs (alternating order), plus BPF program costs and tracer memory from --stats.
-Run as root: sudo make bench [BENCH_RUNS=7] [BENCH_SUITES="faults many forks"] [BENCH_XDIST=1]."""
+Run as root: sudo make bench [BENCH_RUNS=7] [BENCH_SUITES="faults numpy many forks"] [BENCH_XDIST=1]."""
 import os
 import statistics
 import subprocess
@@ -13,7 +13,7 @@ HERE = Path(__file__).resolve().parent
 TKTRACE = os.environ.get("TKTRACE", str(HERE.parent / "build" / "tktrace"))
 PYTHON = os.environ.get("PYTHON", "/usr/bin/python3")
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
-SUITES = os.environ.get("BENCH_SUITES", "faults many forks").split()
+SUITES = os.environ.get("BENCH_SUITES", "faults numpy many forks").split()
 XDIST = os.environ.get("BENCH_XDIST", "1") == "1"
 STATS = "/proc/sys/kernel/bpf_stats_enabled"
 

@@ -1,5 +1,6 @@
 /* Memory accounting in the kernel: peaks of resident memory and big mmaps per traced
- * process, kept in the tracked map; user space only sees them at test boundaries. */
+ * process, kept in the tracked map and a per-CPU cache; user space only sees them at test
+ * boundaries. */
 #ifndef TKT_MEM_BPF_H
 #define TKT_MEM_BPF_H
 
@@ -18,16 +19,37 @@ static __always_inline __u64 tkt_mm_rss(struct mm_struct *mm)
 	return v > 0 ? v : 0;
 }
 
+/* Fold every CPU's cached peak for tgid into st (and reset them when reset is set). */
+static __always_inline __u64 tkt_fold_cpus(struct tkt_pstate *st, __u32 tgid, bool reset)
+{
+	__u64 peak = st->peak_pages;
+	__u32 key = 0;
+
+	for (__u32 cpu = 0; cpu < TKT_MAX_CPUS && cpu < nr_cpus; cpu++) {
+		struct tkt_rss_cache *c = bpf_map_lookup_percpu_elem(&rss_cache, &key, cpu);
+		if (!c || c->tgid != tgid || !c->tracked)
+			continue;
+		if (c->peak_pages > peak)
+			peak = c->peak_pages;
+		if (reset)
+			c->peak_pages = 0;
+	}
+	if (peak > st->life_peak_pages)
+		st->life_peak_pages = peak;
+	return peak;
+}
+
 /*
  * Since 6.2 rss_stat fires on every counter change (once per fault or more). The raw
  * BTF tracepoint skips the classic one's percpu_counter_sum (a lock and a loop over all
- * CPUs) on this hot path; only tracked processes' own faults go further than two loads.
+ * CPUs); the per-CPU cache skips the hash lookup while a CPU stays with one process.
  */
 SEC("tp_btf/rss_stat")
 int BPF_PROG(tkt_rss_stat, struct mm_struct *mm, int member)
 {
 	struct task_struct *cur;
-	struct tkt_pstate *st;
+	struct tkt_rss_cache *c;
+	__u32 key = 0, tgid;
 	__u64 rss;
 
 	if (member == 2) /* MM_SWAPENTS */
@@ -36,14 +58,29 @@ int BPF_PROG(tkt_rss_stat, struct mm_struct *mm, int member)
 	/* Changes made by others (fork copying into a child, reclaim) wait for the owner's own. */
 	if (cur->mm != mm)
 		return 0;
-	st = bpf_task_storage_get(&pstate, cur->group_leader, 0, 0);
-	if (!st)
+	c = bpf_map_lookup_elem(&rss_cache, &key);
+	if (!c)
+		return 0;
+	tgid = cur->tgid;
+	if (c->mm != (__u64)mm || c->tgid != tgid) {
+		/* Another process on this CPU: hand the old one's peak to its state first. */
+		if (c->tracked) {
+			struct tkt_pstate *old = tkt_pstate_of(c->tgid);
+			if (old && c->peak_pages > old->peak_pages)
+				old->peak_pages = c->peak_pages;
+			if (old && c->peak_pages > old->life_peak_pages)
+				old->life_peak_pages = c->peak_pages;
+		}
+		c->mm = (__u64)mm;
+		c->tgid = tgid;
+		c->tracked = tkt_pstate_of(tgid) != NULL;
+		c->peak_pages = 0;
+	}
+	if (!c->tracked)
 		return 0;
 	rss = tkt_mm_rss(mm);
-	if (rss > st->peak_pages)
-		st->peak_pages = rss;
-	if (rss > st->life_peak_pages)
-		st->life_peak_pages = rss;
+	if (rss > c->peak_pages)
+		c->peak_pages = rss;
 	return 0;
 }
 
@@ -63,7 +100,7 @@ int BPF_PROG(tkt_mmap, unsigned long addr, struct vm_unmapped_area_info *info)
 	len = BPF_CORE_READ(info, length);
 	if (len < TKT_BIG_MMAP)
 		return 0;
-	st = bpf_task_storage_get(&pstate, bpf_get_current_task_btf()->group_leader, 0, 0);
+	st = tkt_pstate_of(bpf_get_current_pid_tgid() >> 32);
 	if (!st)
 		return 0;
 	__sync_fetch_and_add(&st->mmap_bytes, len);
@@ -77,19 +114,20 @@ static __always_inline void tkt_mem_snap(struct tkt_snap *s)
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct mm_struct *mm = cur->mm;
 	struct tkt_pstate *st;
-	__u64 rss = 0;
+	__u64 rss = 0, peak;
 
 	if (mm)
 		rss = tkt_mm_rss(mm);
 	s->rss_pages = rss;
 	s->faults = cur->min_flt + cur->maj_flt;
-	st = bpf_task_storage_get(&pstate, cur->group_leader, 0, 0);
+	st = tkt_pstate_of(bpf_get_current_pid_tgid() >> 32);
 	if (!st) {
 		s->peak_pages = rss;
 		s->mmap_bytes = 0;
 		return;
 	}
-	s->peak_pages = st->peak_pages > rss ? st->peak_pages : rss;
+	peak = tkt_fold_cpus(st, bpf_get_current_pid_tgid() >> 32, true);
+	s->peak_pages = peak > rss ? peak : rss;
 	s->mmap_bytes = st->mmap_bytes;
 	st->peak_pages = rss;
 	st->mmap_bytes = 0;

@@ -5,6 +5,7 @@
 
 #include "common.bpf.h"
 #include "core_fixes.bpf.h"
+#include "mem.bpf.h"
 
 static __always_inline void tkt_task_fill(struct tkt_task *t, struct task_struct *task)
 {
@@ -63,50 +64,49 @@ static __always_inline struct tkt_ev_oom *tkt_oom_reserve(void)
 	return e;
 }
 
-/* Kernels since 2024 (and 6.1.130+): mark_victim(struct task_struct *, uid_t). */
-SEC("?tp_btf/mark_victim")
-int BPF_PROG(tkt_mark_victim, struct task_struct *victim, uid_t uid)
+/*
+ * mark_victim has two shapes: (struct task_struct *task, uid_t uid) since 2024 ("mm: update
+ * mark_victim tracepoints fields", also in 6.1.130+), (int pid) before. The classic event's
+ * record gained anon_rss with the change, so its existence in BTF tells them apart at load
+ * time; the branch for the other shape is dead code the verifier never walks.
+ */
+SEC("tp_btf/mark_victim")
+int tkt_mark_victim(__u64 *ctx)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
-	__u32 vtgid = BPF_CORE_READ(victim, tgid);
 	struct tkt_pstate *st;
 	struct tkt_ev_oom *e;
+	__u32 vtgid;
 
-	if (!tkt_tracked(vtgid) && !tkt_tracked(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	e = tkt_oom_reserve();
-	if (!e)
-		return 0;
-	tkt_hdr_fill(&e->h, TKT_EV_OOM, vtgid, BPF_CORE_READ(victim, pid));
-	tkt_task_fill(&e->victim, victim);
+	if (bpf_core_field_exists(struct trace_event_raw_mark_victim, anon_rss)) {
+		struct task_struct *victim = (struct task_struct *)ctx[0];
+
+		vtgid = BPF_CORE_READ(victim, tgid);
+		if (!tkt_tracked(vtgid) && !tkt_tracked(bpf_get_current_pid_tgid() >> 32))
+			return 0;
+		e = tkt_oom_reserve();
+		if (!e)
+			return 0;
+		tkt_hdr_fill(&e->h, TKT_EV_OOM, vtgid, BPF_CORE_READ(victim, pid));
+		tkt_task_fill(&e->victim, victim);
+		e->total_vm_pages = BPF_CORE_READ(victim, mm, total_vm);
+		e->oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
+		tkt_cg_fill(e, victim);
+	} else {
+		/* Only a thread id: it stands in for the tgid; the trigger's cgroup for the victim's. */
+		vtgid = (__u32)ctx[0];
+		e = tkt_oom_reserve();
+		if (!e)
+			return 0;
+		tkt_hdr_fill(&e->h, TKT_EV_OOM, vtgid, vtgid);
+		e->victim.pid = vtgid;
+		e->victim.tid = vtgid;
+		tkt_cg_fill(e, cur);
+	}
 	tkt_task_fill(&e->trigger, cur);
-	e->total_vm_pages = BPF_CORE_READ(victim, mm, total_vm);
-	e->oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
-	tkt_cg_fill(e, victim);
-	st = bpf_task_storage_get(&pstate, victim->group_leader, 0, 0);
+	st = tkt_pstate_of(vtgid);
 	if (st)
-		e->victim_peak_pages = st->peak_pages;
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
-	return 0;
-}
-
-/* Older kernels: mark_victim(int pid) only; user space fills in what it can. */
-SEC("?raw_tp/mark_victim")
-int tkt_mark_victim_pid(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct task_struct *cur = bpf_get_current_task_btf();
-	__u32 vpid = (__u32)ctx->args[0];
-	struct tkt_ev_oom *e;
-
-	e = tkt_oom_reserve();
-	if (!e)
-		return 0;
-	/* No task here: the tid stands in for the tgid; user space resolves it. */
-	tkt_hdr_fill(&e->h, TKT_EV_OOM, vpid, vpid);
-	e->victim.pid = vpid;
-	e->victim.tid = vpid;
-	tkt_task_fill(&e->trigger, cur);
-	tkt_cg_fill(e, cur);
+		e->victim_peak_pages = tkt_fold_cpus(st, vtgid, false);
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -3,6 +3,7 @@
 #define TKT_PROC_BPF_H
 
 #include "common.bpf.h"
+#include "mem.bpf.h"
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(tkt_fork, struct task_struct *parent, struct task_struct *child)
@@ -11,13 +12,12 @@ int BPF_PROG(tkt_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ctgid = BPF_CORE_READ(child, tgid);
 	__u32 cpid = BPF_CORE_READ(child, pid);
 	struct tkt_ev_fork *e;
-	__u8 one = 1;
+	struct tkt_pstate zero = {};
 
 	/* Threads share their process's entry; only new processes matter. */
 	if (cpid != ctgid || !tkt_tracked(ptgid))
 		return 0;
-	bpf_task_storage_get(&pstate, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY))
+	if (bpf_map_update_elem(&tracked, &ctgid, &zero, BPF_ANY))
 		tkt_count_drop(TKT_DROP_TRACKED_FULL);
 
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
@@ -80,10 +80,11 @@ int BPF_PROG(tkt_exit, struct task_struct *p)
 	/* The group leader's exit stands for the process. */
 	if (pid != tgid)
 		return 0;
-	if (!tkt_tracked(tgid))
+	st = tkt_pstate_of(tgid);
+	if (!st)
 		return 0;
-	st = bpf_task_storage_get(&pstate, p, 0, 0);
-	peak = st ? st->life_peak_pages : 0;
+	tkt_fold_cpus(st, tgid, true);
+	peak = st->life_peak_pages;
 	bpf_map_delete_elem(&tracked, &tgid);
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {

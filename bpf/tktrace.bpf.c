@@ -1,9 +1,9 @@
 /* tktrace's kernel side: one object, programs grouped by concern in the headers below. */
 #include "common.bpf.h"
+#include "mem.bpf.h"
 #include "proc.bpf.h"
 #include "signal.bpf.h"
 #include "oom.bpf.h"
-#include "mem.bpf.h"
 #include "pytest.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

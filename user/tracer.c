@@ -81,26 +81,6 @@ bool tkt_is_libc_path(const char *path)
 	return false;
 }
 
-int tkt_probe_mark_victim_shape(void)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-	const struct btf_type *t;
-	int id, shape = -ENOENT;
-
-	if (!btf)
-		return -errno;
-	id = btf__find_by_name_kind(btf, "btf_trace_mark_victim", BTF_KIND_TYPEDEF);
-	if (id > 0) {
-		t = btf__type_by_id(btf, id);
-		t = t ? btf__type_by_id(btf, t->type) : NULL; /* pointer */
-		t = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : NULL;
-		if (t && btf_is_func_proto(t))
-			shape = btf_vlen(t) >= 3 ? 2 : 1; /* (ctx, task, uid) or (ctx, pid) */
-	}
-	btf__free(btf);
-	return shape;
-}
-
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct tkt_tracer *t = ctx;
@@ -320,7 +300,7 @@ static void errmsg(char *err, size_t errsz, const char *what, int e)
 int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, size_t errsz)
 {
 	struct tkt_tracer *t = calloc(1, sizeof(*t));
-	int shape, e;
+	int e;
 
 	if (!t)
 		return -ENOMEM;
@@ -340,17 +320,7 @@ int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, siz
 		free(t);
 		return e;
 	}
-	/* Fallbacks are a table: exactly one mark_victim variant loads. */
-	shape = tkt_probe_mark_victim_shape();
-	if (shape == 2) {
-		bpf_program__set_autoload(t->skel->progs.tkt_mark_victim, true);
-		tkt_debug("oom: tp_btf/mark_victim(task, uid)");
-	} else if (shape == 1) {
-		bpf_program__set_autoload(t->skel->progs.tkt_mark_victim_pid, true);
-		tkt_info("oom: old mark_victim(pid) tracepoint: victim details are limited");
-	} else {
-		tkt_warn("this kernel has no oom:mark_victim tracepoint: OOM kills show only as SIGKILLs");
-	}
+	t->skel->rodata->nr_cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
 	e = tktrace_bpf__load(t->skel);
 	if (e) {
 		errmsg(err, errsz, "failed to load the BPF programs", e);
@@ -378,8 +348,7 @@ int tkt_tracer_attach(struct tkt_tracer *t, char *err, size_t errsz)
 	};
 	struct bpf_program *progs[] = {
 		t->skel->progs.tkt_fork, t->skel->progs.tkt_exec, t->skel->progs.tkt_exit,
-		t->skel->progs.tkt_signal, t->skel->progs.tkt_mark_victim,
-		t->skel->progs.tkt_mark_victim_pid, t->skel->progs.tkt_rss_stat,
+		t->skel->progs.tkt_signal, t->skel->progs.tkt_mark_victim, t->skel->progs.tkt_rss_stat,
 		t->skel->progs.tkt_mmap,
 	};
 	int e;
@@ -414,20 +383,11 @@ int tkt_tracer_track_root(struct tkt_tracer *t, pid_t pid)
 {
 	struct tkt_pstate zero = { 0 };
 	__u32 key = pid;
-	__u8 one = 1;
-	int pidfd, r = 0;
 
 	t->skel->bss->root_tgid = pid;
-	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.tracked), &key, &one, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.tracked), &key, &zero, BPF_ANY))
 		return -errno;
-	/* Task storage is keyed by a pidfd from user space. */
-	pidfd = syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0)
-		return -errno;
-	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.pstate), &pidfd, &zero, BPF_ANY))
-		r = -errno;
-	close(pidfd);
-	return r;
+	return 0;
 }
 
 void tkt_tracer_destroy(struct tkt_tracer *t)

@@ -31,7 +31,5 @@ void tkt_tracer_destroy_async(struct tkt_tracer *t);
 /* Pure helpers, exported for tests. */
 /* Is this mapped file a C library whose setenv we must probe? */
 bool tkt_is_libc_path(const char *path);
-/* Is the mark_victim tracepoint of the (task, uid) shape? From vmlinux BTF. */
-int tkt_probe_mark_victim_shape(void);
 
 #endif /* TKT_TRACER_H */

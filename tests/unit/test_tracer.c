@@ -79,29 +79,12 @@ static void test_is_libc_path_libc_dash_other(void **state)
 	assert_true(tkt_is_libc_path("/lib/libc-2.28.so"));
 }
 
-/* The mark_victim tracepoint's shape from this kernel's BTF: 2 (task, uid), 1 (pid), or
- * -ENOENT when there is no such tracepoint; a negative errno without BTF. */
-static void test_probe_mark_victim_shape(void **state)
-{
-	int shape;
-
-	(void)state;
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
-		skip();
-	shape = tkt_probe_mark_victim_shape();
-	if (shape != 1 && shape != 2 && shape != -ENOENT)
-		fail_msg("unexpected shape %d", shape);
-	/* Same answer every time. */
-	assert_int_equal(tkt_probe_mark_victim_shape(), shape);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_is_libc_path_yes),
 		cmocka_unit_test(test_is_libc_path_no),
 		cmocka_unit_test(test_is_libc_path_libc_dash_other),
-		cmocka_unit_test(test_probe_mark_victim_shape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
