@@ -83,6 +83,17 @@ static __always_inline void tkt_count_drop(__u32 idx)
 		(*c)++;
 }
 
+/*
+ * Bulk records do not wake user space (a wakeup is an irq_work, an IPI on a VM: tens of
+ * microseconds per setenv); it reads them every poll period anyway. Only when the ring is
+ * filling up is it woken early, so a fork storm cannot overflow it.
+ */
+static __always_inline __u64 tkt_bulk_flags(void)
+{
+	return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) > (1 << 20) ? BPF_RB_FORCE_WAKEUP :
+									  BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void tkt_hdr_fill(struct tkt_hdr *h, __u32 type, __u32 pid, __u32 tid)
 {
 	h->type = type;

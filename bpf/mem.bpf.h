@@ -19,21 +19,37 @@ static __always_inline __u64 tkt_mm_rss(struct mm_struct *mm)
 	return v > 0 ? v : 0;
 }
 
-/* Fold every CPU's cached peak for tgid into st (and reset them when reset is set). */
-static __always_inline __u64 tkt_fold_cpus(struct tkt_pstate *st, __u32 tgid, bool reset)
+struct tkt_fold_ctx {
+	__u64 peak;
+	__u32 tgid;
+	__u32 reset;
+};
+
+static long tkt_fold_one(__u32 cpu, void *data)
 {
-	__u64 peak = st->peak_pages;
+	struct tkt_fold_ctx *f = data;
+	struct tkt_rss_cache *c;
 	__u32 key = 0;
 
-	for (__u32 cpu = 0; cpu < TKT_MAX_CPUS && cpu < nr_cpus; cpu++) {
-		struct tkt_rss_cache *c = bpf_map_lookup_percpu_elem(&rss_cache, &key, cpu);
-		if (!c || c->tgid != tgid || !c->tracked)
-			continue;
-		if (c->peak_pages > peak)
-			peak = c->peak_pages;
-		if (reset)
-			c->peak_pages = 0;
-	}
+	c = bpf_map_lookup_percpu_elem(&rss_cache, &key, cpu);
+	if (!c || c->tgid != f->tgid || !c->tracked)
+		return 0;
+	if (c->peak_pages > f->peak)
+		f->peak = c->peak_pages;
+	if (f->reset)
+		c->peak_pages = 0;
+	return 0;
+}
+
+/* Fold every CPU's cached peak for tgid into st (and reset them when reset is set).
+ * bpf_loop: the verifier checks the body once, not once per possible CPU. */
+static __always_inline __u64 tkt_fold_cpus(struct tkt_pstate *st, __u32 tgid, bool reset)
+{
+	struct tkt_fold_ctx f = { .peak = st->peak_pages, .tgid = tgid, .reset = reset };
+	__u64 peak;
+
+	bpf_loop(nr_cpus < TKT_MAX_CPUS ? nr_cpus : TKT_MAX_CPUS, tkt_fold_one, &f, 0);
+	peak = f.peak;
 	if (peak > st->life_peak_pages)
 		st->life_peak_pages = peak;
 	return peak;

@@ -29,7 +29,7 @@ int BPF_PROG(tkt_fork, struct task_struct *parent, struct task_struct *child)
 	e->ppid = ptgid;
 	e->_pad = 0;
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, tkt_bulk_flags());
 	return 0;
 }
 
@@ -64,7 +64,7 @@ int BPF_PROG(tkt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm
 		if (len > 0 && bpf_probe_read_user(e->args, len, (void *)start) == 0)
 			e->args_len = len;
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, tkt_bulk_flags());
 	return 0;
 }
 
@@ -96,7 +96,7 @@ int BPF_PROG(tkt_exit, struct task_struct *p)
 	e->exit_code = BPF_CORE_READ(p, exit_code);
 	e->_pad = 0;
 	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, tkt_bulk_flags());
 	return 0;
 }
 

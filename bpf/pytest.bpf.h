@@ -25,44 +25,56 @@ static __always_inline __u16 tkt_env_key(const char *buf, char end)
 	return a ? TKT_ENV_CURRENT_TEST : b ? TKT_ENV_XDIST_WORKER : 0;
 }
 
+struct tkt_env_ctx {
+	const char *value;
+	__u64 id;
+	struct tkt_snap snap;
+	__u16 key;
+	__u16 op;
+};
+
+static long tkt_env_chunk(__u32 i, void *data)
+{
+	struct tkt_env_ctx *c = data;
+	struct tkt_ev_env *e;
+	long n = 0;
+
+	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	if (!e) {
+		tkt_count_drop(TKT_DROP_BULK);
+		return 1;
+	}
+	tkt_hdr_fill(&e->h, TKT_EV_ENV, c->id >> 32, (__u32)c->id);
+	e->key = c->key;
+	e->op = c->op;
+	e->chunk = i;
+	e->_pad = 0;
+	e->snap = c->snap;
+	if (c->op == TKT_ENV_SET && c->value)
+		n = bpf_probe_read_user_str(e->data, TKT_ENV_CHUNK,
+					    c->value + (long)i * (TKT_ENV_CHUNK - 1));
+	if (n >= TKT_ENV_CHUNK) {
+		e->len = TKT_ENV_CHUNK - 1;
+		e->flags = 0;
+		bpf_ringbuf_submit(e, tkt_bulk_flags());
+		return 0; /* more to come */
+	}
+	e->len = n > 0 ? n - 1 : 0;
+	e->flags = TKT_ENV_F_LAST;
+	bpf_ringbuf_submit(e, tkt_bulk_flags());
+	return 1;
+}
+
 /* Send a value in chunks so node ids of any length up to 32 KiB arrive whole. */
 static __always_inline int tkt_emit_env(__u16 key, __u16 op, const char *value)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct tkt_snap snap = {};
-	struct tkt_ev_env *e;
+	struct tkt_env_ctx c = { .value = value, .id = bpf_get_current_pid_tgid(), .key = key,
+				 .op = op };
 
 	/* Test boundaries close a memory period; the worker id does not. */
 	if (key == TKT_ENV_CURRENT_TEST)
-		tkt_mem_snap(&snap);
-	for (int i = 0; i < TKT_ENV_MAX_CHUNKS; i++) {
-		long n = 0;
-
-		e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-		if (!e) {
-			tkt_count_drop(TKT_DROP_BULK);
-			return 0;
-		}
-		tkt_hdr_fill(&e->h, TKT_EV_ENV, id >> 32, (__u32)id);
-		e->key = key;
-		e->op = op;
-		e->chunk = i;
-		e->_pad = 0;
-		e->snap = snap;
-		if (op == TKT_ENV_SET && value)
-			n = bpf_probe_read_user_str(e->data, TKT_ENV_CHUNK,
-						    value + (long)i * (TKT_ENV_CHUNK - 1));
-		if (n >= TKT_ENV_CHUNK) {
-			e->len = TKT_ENV_CHUNK - 1;
-			e->flags = 0;
-			bpf_ringbuf_submit(e, 0);
-			continue;
-		}
-		e->len = n > 0 ? n - 1 : 0;
-		e->flags = TKT_ENV_F_LAST;
-		bpf_ringbuf_submit(e, 0);
-		return 0;
-	}
+		tkt_mem_snap(&c.snap);
+	bpf_loop(TKT_ENV_MAX_CHUNKS, tkt_env_chunk, &c, 0);
 	return 0;
 }
 

@@ -215,7 +215,10 @@ static void after_exec(struct tkt_tracer *t, uint32_t pid)
 	char link[64], cwd[PATH_MAX];
 	ssize_t n;
 
-	pending_add(t, pid);
+	/* Only Pythons set pytest's variables: other programs (a fork-heavy suite's many
+	 * short children) are not worth reading /proc for. */
+	if (p && (p->is_pytest || strncmp(p->comm, "python", 6) == 0 || strncmp(p->comm, "pytest", 6) == 0))
+		pending_add(t, pid);
 	if (!p || !p->is_pytest || p->cwd)
 		return;
 	snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
