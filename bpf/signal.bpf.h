@@ -7,7 +7,7 @@
 
 /* Signals whose default action ends the process (not CHLD, CONT, STOP, TSTP, TTIN,
  * TTOU, URG, WINCH). */
-#define TKT_FATAL_MASK 0xef03ffffULL /* bits 1..16, 24..27, 29..31 */
+#define TKT_FATAL_MASK 0xef01fffeULL /* bits 1..16, 24..27, 29..31 */
 
 SEC("tp_btf/signal_generate")
 int BPF_PROG(tkt_signal, int sig, struct kernel_siginfo *info, struct task_struct *task,
