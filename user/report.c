@@ -478,7 +478,7 @@ static void table_row(struct tkt_buf *b, const struct tkt_model *m, const struct
 int tkt_report_memory_text(struct tkt_buf *b, const struct tkt_model *m,
 			   const struct tkt_mem_opts *o)
 {
-	static const char *hdr = "  growth      retained    peak rss   children      time  test\n";
+	static const char *hdr = "  growth      retained    peak rss   children      time    test\n";
 	size_t *by_growth, *by_ret, *by_id, nover = 0, shown;
 	char s1[32];
 

@@ -886,11 +886,11 @@ static void test_memory_text_tables(void **state)
 	 * retained, only what is positive: c, a. */
 	assert_string_equal(
 		t, "Tests by peak memory growth (top 2 of 4, measured in the kernel):\n"
-		   "  growth      retained    peak rss   children      time  test\n"
+		   "  growth      retained    peak rss   children      time    test\n"
 		   "  +200.0 MiB  +0 B        220.0 MiB  -             1.50 s  t.py::b\n"
 		   "  +30.0 MiB   +30.0 MiB   50.0 MiB   150.0 MiB     0.25 s  t.py::c\n"
 		   "Tests that left memory resident (top 2):\n"
-		   "  growth      retained    peak rss   children      time  test\n"
+		   "  growth      retained    peak rss   children      time    test\n"
 		   "  +30.0 MiB   +30.0 MiB   50.0 MiB   150.0 MiB     0.25 s  t.py::c\n"
 		   "  +50.0 MiB   +10.0 MiB   60.0 MiB   -             2.00 s  t.py::a\n"
 		   "Tests needing more than 100.0 MiB, not marked memory_intensive; paste into "
@@ -910,13 +910,13 @@ static void test_memory_text_tables(void **state)
 	t = memory_text_of(&m, &o);
 	assert_string_equal(
 		t, "Tests by peak memory growth (top 4 of 4, measured in the kernel):\n"
-		   "  growth      retained    peak rss   children      time  test\n"
+		   "  growth      retained    peak rss   children      time    test\n"
 		   "  +200.0 MiB  +0 B        220.0 MiB  -             1.50 s  t.py::b\n"
 		   "  +30.0 MiB   +30.0 MiB   50.0 MiB   150.0 MiB     0.25 s  t.py::c\n"
 		   "  +50.0 MiB   +10.0 MiB   60.0 MiB   -             2.00 s  t.py::a\n"
 		   "  +1.0 MiB    -8.0 MiB    51.0 MiB   -             0.25 s  t.py::d\n"
 		   "Tests that left memory resident (top 2):\n"
-		   "  growth      retained    peak rss   children      time  test\n"
+		   "  growth      retained    peak rss   children      time    test\n"
 		   "  +30.0 MiB   +30.0 MiB   50.0 MiB   150.0 MiB     0.25 s  t.py::c\n"
 		   "  +50.0 MiB   +10.0 MiB   60.0 MiB   -             2.00 s  t.py::a\n");
 	free(t);
@@ -925,10 +925,10 @@ static void test_memory_text_tables(void **state)
 	t = memory_text_of(&m, &o);
 	assert_string_equal(
 		t, "Tests by peak memory growth (top 1 of 4, measured in the kernel):\n"
-		   "  growth      retained    peak rss   children      time  test\n"
+		   "  growth      retained    peak rss   children      time    test\n"
 		   "  +200.0 MiB  +0 B        220.0 MiB  -             1.50 s  t.py::b\n"
 		   "Tests that left memory resident (top 1):\n"
-		   "  growth      retained    peak rss   children      time  test\n"
+		   "  growth      retained    peak rss   children      time    test\n"
 		   "  +30.0 MiB   +30.0 MiB   50.0 MiB   150.0 MiB     0.25 s  t.py::c\n");
 	free(t);
 	/* No tables, nothing over the threshold: nothing at all. */
@@ -984,7 +984,7 @@ static void test_memory_text_unfinished_rows(void **state)
 	/* Both up to the last record at 4.5 s; worker ids in brackets; nothing retained. */
 	assert_string_equal(
 		t, "Tests by peak memory growth (top 2 of 2, measured in the kernel):\n"
-		   "  growth      retained    peak rss   children      time  test\n"
+		   "  growth      retained    peak rss   children      time    test\n"
 		   "  +2.0 MiB    -           12.0 MiB   -             3.50 s  t.py::hang [gw0]\n"
 		   "  +0 B        killed      10.0 MiB   -             2.50 s  t.py::big [gw1]\n");
 	free(t);
