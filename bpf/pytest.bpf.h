@@ -83,18 +83,24 @@ static __always_inline bool tkt_current_tracked(void)
 	return tkt_tracked(bpf_get_current_pid_tgid() >> 32);
 }
 
-SEC("uprobe")
-int BPF_KPROBE(tkt_setenv, const char *name, const char *value)
+/* setenv(name, value) and unsetenv(name): which of our names, if any. */
+static __always_inline __u16 tkt_name_key(const char *name)
 {
 	char buf[TKT_KEY_LEN + 2] = {};
-	__u16 key;
 
 	if (!tkt_current_tracked())
 		return 0;
 	/* One byte more than the name: a longer name (PYTEST_XDIST_WORKER_COUNT) reads 21. */
 	if (bpf_probe_read_user_str(buf, sizeof(buf), name) != TKT_KEY_LEN + 1)
 		return 0;
-	key = tkt_env_key(buf, '\0');
+	return tkt_env_key(buf, '\0');
+}
+
+SEC("uprobe")
+int BPF_KPROBE(tkt_setenv, const char *name, const char *value)
+{
+	__u16 key = tkt_name_key(name);
+
 	if (key)
 		tkt_emit_env(key, TKT_ENV_SET, value);
 	return 0;
@@ -103,15 +109,8 @@ int BPF_KPROBE(tkt_setenv, const char *name, const char *value)
 SEC("uprobe")
 int BPF_KPROBE(tkt_unsetenv, const char *name)
 {
-	char buf[TKT_KEY_LEN + 2] = {};
-	__u16 key;
+	__u16 key = tkt_name_key(name);
 
-	if (!tkt_current_tracked())
-		return 0;
-	/* One byte more than the name: a longer name (PYTEST_XDIST_WORKER_COUNT) reads 21. */
-	if (bpf_probe_read_user_str(buf, sizeof(buf), name) != TKT_KEY_LEN + 1)
-		return 0;
-	key = tkt_env_key(buf, '\0');
 	if (key)
 		tkt_emit_env(key, TKT_ENV_UNSET, NULL);
 	return 0;

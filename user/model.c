@@ -474,6 +474,17 @@ static struct tkt_test_rec *cur_test(struct tkt_model *m, struct tkt_proc *p)
 	return p->cur_test >= 0 && (size_t)p->cur_test < m->ntests ? &m->tests[p->cur_test] : NULL;
 }
 
+/* A test's record ends at the boundary whose snapshot p holds. */
+static void test_end(struct tkt_model *m, struct tkt_proc *p, struct tkt_test_rec *t, uint64_t ts)
+{
+	t->ended = true;
+	t->end_ns = ts;
+	t->rss_end = p->env_snap.rss_pages * m->o.page_size;
+	t->faults = p->env_snap.faults - t->faults_start;
+	if (t->outcome == TKT_OUTCOME_RUNNING)
+		t->outcome = TKT_OUTCOME_COMPLETED;
+}
+
 /* A boundary closes the memory period of the phase before it. */
 static void test_boundary(struct tkt_model *m, struct tkt_proc *p, uint64_t ts)
 {
@@ -486,12 +497,7 @@ static void test_boundary(struct tkt_model *m, struct tkt_proc *p, uint64_t ts)
 		t->peak = p->env_snap.peak_pages * ps;
 	t->mmap_bytes += p->env_snap.mmap_bytes;
 	if (p->env_op == TKT_ENV_UNSET) {
-		t->ended = true;
-		t->end_ns = ts;
-		t->rss_end = p->env_snap.rss_pages * ps;
-		t->faults = p->env_snap.faults - t->faults_start;
-		if (t->outcome == TKT_OUTCOME_RUNNING)
-			t->outcome = TKT_OUTCOME_COMPLETED;
+		test_end(m, p, t, ts);
 		p->cur_test = -1;
 	}
 }
@@ -504,15 +510,8 @@ static void test_begin(struct tkt_model *m, struct tkt_proc *p, uint64_t ts)
 
 	if (t && t->nodeid == p->own.test && p->own.phase != TKT_PHASE_SETUP)
 		return; /* call and teardown continue the same record */
-	if (t && !t->ended) {
-		/* A new test without the old one's end: close it where we are. */
-		t->ended = true;
-		t->end_ns = ts;
-		t->rss_end = p->env_snap.rss_pages * ps;
-		t->faults = p->env_snap.faults - t->faults_start;
-		if (t->outcome == TKT_OUTCOME_RUNNING)
-			t->outcome = TKT_OUTCOME_COMPLETED;
-	}
+	if (t && !t->ended)
+		test_end(m, p, t, ts); /* a new test without the old one's end: close it here */
 	if (grow(&m->tests, &m->cap_tests, m->ntests, sizeof(*m->tests))) {
 		p->cur_test = -1;
 		return;
