@@ -312,7 +312,7 @@ int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, siz
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		snprintf(err, errsz,
 			 "this kernel has no BTF (/sys/kernel/btf/vmlinux): tktrace needs a kernel "
-			 "built with CONFIG_DEBUG_INFO_BTF=y (5.8 or later)");
+			 "built with CONFIG_DEBUG_INFO_BTF=y (5.19 or later)");
 		free(t);
 		return -ENOENT;
 	}
