@@ -64,7 +64,6 @@ struct {
 /* COMMAND's own tgid: it alone gets non-SIGKILL fatal signals reported. */
 __u32 root_tgid = 0;
 
-
 static __always_inline struct tkt_pstate *tkt_pstate_of(__u32 tgid)
 {
 	return bpf_map_lookup_elem(&tracked, &tgid);
@@ -72,7 +71,16 @@ static __always_inline struct tkt_pstate *tkt_pstate_of(__u32 tgid)
 
 static __always_inline bool tkt_tracked(__u32 tgid)
 {
-	return bpf_map_lookup_elem(&tracked, &tgid) != NULL;
+	return tkt_pstate_of(tgid) != NULL;
+}
+
+/* A process reached pages resident: raise its period and lifetime peaks. */
+static __always_inline void tkt_raise_peaks(struct tkt_pstate *st, __u64 pages)
+{
+	if (pages > st->peak_pages)
+		st->peak_pages = pages;
+	if (pages > st->life_peak_pages)
+		st->life_peak_pages = pages;
 }
 
 static __always_inline void tkt_count_drop(__u32 idx)

@@ -82,10 +82,8 @@ int BPF_PROG(tkt_rss_stat, struct mm_struct *mm, int member)
 		/* Another process on this CPU: hand the old one's peak to its state first. */
 		if (c->tracked) {
 			struct tkt_pstate *old = tkt_pstate_of(c->tgid);
-			if (old && c->peak_pages > old->peak_pages)
-				old->peak_pages = c->peak_pages;
-			if (old && c->peak_pages > old->life_peak_pages)
-				old->life_peak_pages = c->peak_pages;
+			if (old)
+				tkt_raise_peaks(old, c->peak_pages);
 		}
 		c->mm = (__u64)mm;
 		c->tgid = tgid;
@@ -120,7 +118,6 @@ int BPF_PROG(tkt_mmap, unsigned long addr, struct vm_unmapped_area_info *info)
 	if (!st)
 		return 0;
 	__sync_fetch_and_add(&st->mmap_bytes, len);
-	__sync_fetch_and_add(&st->mmap_count, 1);
 	return 0;
 }
 
@@ -145,11 +142,10 @@ static __always_inline void tkt_mem_snap(struct tkt_snap *s)
 	peak = tkt_fold_cpus(st, bpf_get_current_pid_tgid() >> 32, true);
 	s->peak_pages = peak > rss ? peak : rss;
 	s->mmap_bytes = st->mmap_bytes;
-	st->peak_pages = rss;
+	/* The new period starts at what is resident now. */
+	st->peak_pages = 0;
 	st->mmap_bytes = 0;
-	st->mmap_count = 0;
-	if (rss > st->life_peak_pages)
-		st->life_peak_pages = rss;
+	tkt_raise_peaks(st, rss);
 }
 
 #endif /* TKT_MEM_BPF_H */

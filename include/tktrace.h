@@ -73,8 +73,6 @@ struct tkt_pstate {
 	__u64 peak_pages;      /* highest rss since the last test phase boundary */
 	__u64 life_peak_pages; /* highest rss since the process was first seen */
 	__u64 mmap_bytes;      /* mmaps of at least TKT_BIG_MMAP since the last boundary */
-	__u32 mmap_count;
-	__u32 _pad;
 };
 
 #define TKT_BIG_MMAP (1u << 20)
@@ -153,7 +151,7 @@ _Static_assert(sizeof(struct tkt_hdr) == 24, "tkt_hdr layout");
 _Static_assert(sizeof(struct tkt_ev_fork) == 48, "tkt_ev_fork layout");
 _Static_assert(sizeof(struct tkt_ev_exec) == 560, "tkt_ev_exec layout");
 _Static_assert(sizeof(struct tkt_ev_exit) == 56, "tkt_ev_exit layout");
-_Static_assert(sizeof(struct tkt_pstate) == 32, "tkt_pstate layout");
+_Static_assert(sizeof(struct tkt_pstate) == 24, "tkt_pstate layout");
 _Static_assert(sizeof(struct tkt_snap) == 32, "tkt_snap layout");
 _Static_assert(sizeof(struct tkt_ev_env) == 72 + TKT_ENV_CHUNK, "tkt_ev_env layout");
 _Static_assert(sizeof(struct tkt_task) == 48, "tkt_task layout");
