@@ -11,7 +11,7 @@ BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 PYTHON ?= /usr/bin/python3
 CFLAGS ?= -O2 -g -Wall -Wextra
 LDLIBS_DYN := -lbpf -lelf -lz
-LDLIBS_STATIC := -static -l:libbpf.a -l:libelf.a -l:libz.a -lzstd
+LDLIBS_STATIC := -static -l:libbpf.a -l:libelf.a -l:libz.a
 
 ifeq ($(V),1)
 Q :=
