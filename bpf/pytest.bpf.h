@@ -36,33 +36,36 @@ struct tkt_env_ctx {
 static long tkt_env_chunk(__u32 i, void *data)
 {
 	struct tkt_env_ctx *c = data;
-	struct tkt_ev_env *e;
+	struct tkt_ev_env e;
+	__u32 len = 0;
 	long n = 0;
 
-	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
-	if (!e) {
+	/* Built on the stack and sent at its used length: node ids are mostly short, and a
+	 * fixed-size reservation would move the whole chunk through the ring every time. */
+	tkt_hdr_fill(&e.h, TKT_EV_ENV, c->id >> 32, (__u32)c->id);
+	e.key = c->key;
+	e.op = c->op;
+	e.chunk = i;
+	e._pad = 0;
+	e.snap = c->snap;
+	if (c->op == TKT_ENV_SET && c->value)
+		n = bpf_probe_read_user_str(e.data, TKT_ENV_CHUNK,
+					    c->value + (long)i * (TKT_ENV_CHUNK - 1));
+	if (n >= TKT_ENV_CHUNK) {
+		len = TKT_ENV_CHUNK - 1;
+		e.flags = 0;
+	} else {
+		len = n > 0 ? n - 1 : 0;
+		e.flags = TKT_ENV_F_LAST;
+	}
+	e.len = len;
+	len &= TKT_ENV_CHUNK - 1; /* bounds for the verifier */
+	if (bpf_ringbuf_output(&rb, &e, offsetof(struct tkt_ev_env, data) + len,
+			       tkt_bulk_flags())) {
 		tkt_count_drop(TKT_DROP_BULK);
 		return 1;
 	}
-	tkt_hdr_fill(&e->h, TKT_EV_ENV, c->id >> 32, (__u32)c->id);
-	e->key = c->key;
-	e->op = c->op;
-	e->chunk = i;
-	e->_pad = 0;
-	e->snap = c->snap;
-	if (c->op == TKT_ENV_SET && c->value)
-		n = bpf_probe_read_user_str(e->data, TKT_ENV_CHUNK,
-					    c->value + (long)i * (TKT_ENV_CHUNK - 1));
-	if (n >= TKT_ENV_CHUNK) {
-		e->len = TKT_ENV_CHUNK - 1;
-		e->flags = 0;
-		bpf_ringbuf_submit(e, tkt_bulk_flags());
-		return 0; /* more to come */
-	}
-	e->len = n > 0 ? n - 1 : 0;
-	e->flags = TKT_ENV_F_LAST;
-	bpf_ringbuf_submit(e, tkt_bulk_flags());
-	return 1;
+	return e.flags & TKT_ENV_F_LAST ? 1 : 0; /* 0: more to come */
 }
 
 /* Send a value in chunks so node ids of any length up to 32 KiB arrive whole. */

@@ -8,8 +8,8 @@
 
 #define TKT_COMM_LEN 16
 #define TKT_ARGS_MAX 512     /* argv bytes captured at exec (NUL separated) */
-#define TKT_ENV_CHUNK 1024   /* env values arrive in chunks of this size ... */
-#define TKT_ENV_MAX_CHUNKS 32 /* ... so a node id may be up to 32 KiB */
+#define TKT_ENV_CHUNK 256     /* env values arrive in chunks of at most this size ... */
+#define TKT_ENV_MAX_CHUNKS 128 /* ... so a node id may be up to 32 KiB */
 #define TKT_CG_DEPTH 8       /* memory cgroup levels captured, victim's first */
 #define TKT_CG_NAME 64
 

@@ -752,12 +752,18 @@ int tkt_model_apply(struct tkt_model *m, const void *data, size_t len)
 	const struct tkt_hdr *h = data;
 	static const size_t sizes[] = {
 		[TKT_EV_FORK] = sizeof(struct tkt_ev_fork), [TKT_EV_EXEC] = sizeof(struct tkt_ev_exec),
-		[TKT_EV_EXIT] = sizeof(struct tkt_ev_exit), [TKT_EV_ENV] = sizeof(struct tkt_ev_env),
+		[TKT_EV_EXIT] = sizeof(struct tkt_ev_exit), [TKT_EV_ENV] = offsetof(struct tkt_ev_env, data),
 		[TKT_EV_OOM] = sizeof(struct tkt_ev_oom),   [TKT_EV_SIGNAL] = sizeof(struct tkt_ev_signal),
 	};
 
 	if (len < sizeof(*h) || h->type < TKT_EV_FORK || h->type > TKT_EV_SIGNAL ||
 	    len < sizes[h->type]) {
+		m->lost_events++;
+		return -EINVAL;
+	}
+	/* Env records come at their used length. */
+	if (h->type == TKT_EV_ENV &&
+	    len < offsetof(struct tkt_ev_env, data) + ((const struct tkt_ev_env *)data)->len) {
 		m->lost_events++;
 		return -EINVAL;
 	}

@@ -350,7 +350,7 @@ static void test_pytest_process_execs_other_program(void **state)
 static void test_chunked_env_value(void **state)
 {
 	struct tkt_model m;
-	size_t n = 3000;
+	size_t n = 3 * (TKT_ENV_CHUNK - 1) - 20; /* three chunks with its phase */
 	char *id = malloc(n + 1), *val = malloc(n + 16);
 
 	(void)state;
@@ -371,6 +371,33 @@ static void test_chunked_env_value(void **state)
 	tkt_model_free(&m);
 	free(id);
 	free(val);
+}
+
+/* Env records arrive at their used length; one that claims more data than it carries is
+ * malformed and counted, never read past its end. */
+static void test_env_record_at_used_length(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_env e;
+	const char *val = "t.py::short (call)";
+	size_t hdr = offsetof(struct tkt_ev_env, data);
+
+	(void)state;
+	start_pytest_root(&m);
+	memset(&e, 0, sizeof(e));
+	hdr_fill(&e.h, TKT_EV_ENV, ROOT, T0 + 10);
+	e.key = TKT_ENV_CURRENT_TEST;
+	e.op = TKT_ENV_SET;
+	e.flags = TKT_ENV_F_LAST;
+	e.len = (uint32_t)strlen(val);
+	memcpy(e.data, val, e.len);
+	assert_int_equal(tkt_model_apply(&m, &e, hdr + e.len), 0);
+	assert_attr(&m, ROOT, "t.py::short", TKT_PHASE_CALL, NULL);
+	assert_int_equal(m.lost_events, 0);
+	hdr_fill(&e.h, TKT_EV_ENV, ROOT, T0 + 20);
+	assert_int_equal(tkt_model_apply(&m, &e, hdr + e.len - 1), -EINVAL);
+	assert_int_equal(m.lost_events, 1);
+	tkt_model_free(&m);
 }
 
 /* Exactly two full chunks: the BPF side sends a third, empty chunk with the LAST flag. */
@@ -413,7 +440,7 @@ static char *long_value(size_t n, const char *sfx)
 static void test_chunked_env_missing_middle_chunk(void **state)
 {
 	struct tkt_model m;
-	char *v = long_value(2500, " (call)");
+	char *v = long_value(2 * (TKT_ENV_CHUNK - 1) + 100, " (call)");
 
 	(void)state;
 	start_pytest_root(&m);
@@ -435,7 +462,7 @@ static void test_chunked_env_missing_middle_chunk(void **state)
 static void test_chunked_env_key_switch(void **state)
 {
 	struct tkt_model m;
-	char *v = long_value(1500, " (call)");
+	char *v = long_value(TKT_ENV_CHUNK + 100, " (call)");
 
 	(void)state;
 	start_pytest_root(&m);
@@ -458,7 +485,7 @@ static void test_chunked_env_missing_first_chunk(void **state)
 	char *v;
 
 	(void)state;
-	v = long_value(1500, " (call)");
+	v = long_value(TKT_ENV_CHUNK + 100, " (call)");
 	start_pytest_root(&m);
 	rec_test(&m, T0 + 10, ROOT, "t.py::before", "setup"); /* one chunk: env_next ends at 1 */
 	assert_int_equal(env_nchunks(strlen(v)), 2);
@@ -1805,6 +1832,7 @@ int main(void)
 		cmocka_unit_test(test_pytest_process_execs_other_program),
 		cmocka_unit_test(test_chunked_env_value),
 		cmocka_unit_test(test_chunked_env_exact_multiple),
+		cmocka_unit_test(test_env_record_at_used_length),
 		cmocka_unit_test(test_chunked_env_missing_middle_chunk),
 		cmocka_unit_test(test_chunked_env_key_switch),
 		cmocka_unit_test(test_chunked_env_missing_first_chunk),
