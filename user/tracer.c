@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -301,12 +302,20 @@ static void errmsg(char *err, size_t errsz, const char *what, int e)
 int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, size_t errsz)
 {
 	struct tkt_tracer *t = calloc(1, sizeof(*t));
+	struct utsname u;
 	int e;
 
 	if (!t)
 		return -ENOMEM;
 	t->model = m;
 	libbpf_set_print(libbpf_print);
+	/* Ring buffers (5.8), bpf_loop (5.17), percpu lookups by CPU (5.19). */
+	if (uname(&u) == 0 && !tkt_kernel_at_least(u.release, 5, 19)) {
+		snprintf(err, errsz, "Linux %s is too old for tktrace: it needs 5.19 or later "
+			 "(BPF ring buffers, bpf_loop, BTF tracepoints)", u.release);
+		free(t);
+		return -ENOTSUP;
+	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		snprintf(err, errsz,
 			 "this kernel has no BTF (/sys/kernel/btf/vmlinux): tktrace needs a kernel "

@@ -47,5 +47,8 @@ int tkt_shell_quote(struct tkt_buf *b, const char *s);
 
 /* Copy a fixed-size kernel comm into a NUL-terminated string. */
 void tkt_comm_copy(char dst[17], const char *src);
+/* Whether a kernel release string ("6.1.0-18-amd64", "5.15.0-91-generic") is at least
+ * major.minor; false when it does not start with a version. */
+bool tkt_kernel_at_least(const char *release, int major, int minor);
 
 #endif /* TKT_UTIL_H */
