@@ -1,11 +1,16 @@
 #!/usr/bin/python3
 """tktrace benchmark: wall time of `pytest SUITE` with and without `tktrace -q --`, median of
-paired runs (alternating order), plus BPF program costs and tracer memory from --stats.
-Run as root: sudo make bench [BENCH_RUNS=7] [BENCH_SUITES="faults numpy many forks"] [BENCH_XDIST=1]."""
+paired runs (alternating order), then, from one more run with kernel.bpf_stats_enabled and
+--stats, the hottest BPF program's cost, map memory, tracer peak RSS, report latency and lost
+events; last, the tracer's heap per test over a 10000-test xdist soak. One table, with the
+issue's targets. Run as root: sudo make bench [BENCH_RUNS=7] [BENCH_SUITES="faults numpy many
+forks"] [BENCH_XDIST=1]."""
+import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +21,10 @@ RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 SUITES = os.environ.get("BENCH_SUITES", "faults numpy many forks").split()
 XDIST = os.environ.get("BENCH_XDIST", "1") == "1"
 STATS = "/proc/sys/kernel/bpf_stats_enabled"
+MiB = 1 << 20
+# The targets of issue 4.
+MAX_RATIO, MAX_PROG_NS, MAX_MAPS, MAX_RSS, MAX_READY_MS, MAX_TEST_BYTES = \
+    1.03, 200, 16 * MiB, 32 * MiB, 200, 200
 
 
 def pytest_argv(suite, xdist):
@@ -25,8 +34,8 @@ def pytest_argv(suite, xdist):
     return argv
 
 
-def timed(argv):
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+def timed(argv, env=None):
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env or {}))
     t = time.perf_counter()
     p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     dt = time.perf_counter() - t
@@ -50,53 +59,84 @@ def paired(suite, xdist):
     return statistics.median(base), statistics.median(traced), statistics.median(ratios)
 
 
-def stats_run(suite, xdist):
-    _, err = timed([TKTRACE, "-q", "--stats", "--"] + pytest_argv(suite, xdist))
-    rows = {}
+def stats_run(argv, env=None):
+    """One run with --stats and --json: program costs, memory, latency, lost events."""
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "r.json"
+        _, err = timed([TKTRACE, "-q", "--stats", "--json", str(out), "--"] + argv, env)
+        rep = json.loads(out.read_text())
+    rows = {"lost_events": rep["lost_events"], "tests": rep["tests_seen"],
+            "nodeid_bytes": sum(len(t["nodeid"].encode()) + 1 for t in rep["tests"]),
+            "progs": {}}
     for line in err.splitlines():
         if not line.startswith("tktrace stats: "):
             continue
         parts = line[len("tktrace stats: "):].split()
         if len(parts) == 4 and parts[0] != "program":
-            rows[parts[0]] = (int(parts[1]), float(parts[3]))
+            if int(parts[1]):
+                rows["progs"][parts[0]] = (int(parts[1]), float(parts[3]))
         elif len(parts) == 2:
-            rows[parts[0]] = parts[1]
+            rows[parts[0]] = int(parts[1])
         elif parts[0] == "tests":
-            rows["report_ready_ms"] = parts[-1]
+            rows["report_ready_ms"] = float(parts[-1])
     return rows
+
+
+def mark(ok):
+    return "" if ok else " !"
 
 
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: needs root (tktrace loads BPF programs): sudo make bench")
     old = Path(STATS).read_text().strip()
-    print(f"tktrace benchmark: {RUNS} paired runs per row, median; machine: {os.uname().release}, "
-          f"{os.cpu_count()} CPUs")
-    print(f"{'suite':<14}{'pytest s':>10}{'traced s':>10}{'ratio':>8}{'target':>8}")
-    results = []
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
+                if ln.startswith("model name")), "?")
+    print(f"tktrace benchmark: {RUNS} paired runs per row, median ratio; Linux "
+          f"{os.uname().release}, {os.cpu_count()} CPUs ({cpu})")
+    print("targets: ratio <= 1.03, hottest program < 200 ns/run, maps <= 16 MiB, tracer rss "
+          "<= 32 MiB, report <= 200 ms, 0 lost, <= 200 B/test; '!' marks a miss")
+    hdr = (f"{'suite':<12}{'pytest s':>9}{'traced s':>9}{'ratio':>8}  {'hottest program':<24}"
+           f"{'ns/run':>7}{'maps MiB':>9}{'rss MiB':>8}{'ready ms':>9}{'lost':>6}")
+    print(hdr)
+    misses = 0
     try:
         for suite in SUITES:
             for xdist in ([False, True] if XDIST else [False]):
                 b, t, r = paired(suite, xdist)
+                Path(STATS).write_text("1")
+                try:
+                    s = stats_run(pytest_argv(suite, xdist))
+                finally:
+                    Path(STATS).write_text(old)
+                hot, (runs, ns) = max(s["progs"].items(), key=lambda kv: kv[1][0])
+                maps, rss = s["map_memory_bytes"], s["tracer_peak_rss_bytes"]
+                checks = [r <= MAX_RATIO, ns < MAX_PROG_NS, maps <= MAX_MAPS, rss <= MAX_RSS,
+                          s["report_ready_ms"] <= MAX_READY_MS, s["lost_events"] == 0]
+                misses += checks.count(False)
                 name = suite + (" -n 2" if xdist else "")
-                ok = "ok" if r <= 1.03 else "OVER"
-                print(f"{name:<14}{b:>10.3f}{t:>10.3f}{r:>8.3f}{ok:>8}", flush=True)
-                results.append((name, r))
-        Path(STATS).write_text("1")
-        print("\nBPF programs (kernel.bpf_stats_enabled; includes the stats' own clock reads), "
-              "tracer memory:")
-        for suite in SUITES:
-            rows = stats_run(suite, False)
-            progs = {k: v for k, v in rows.items() if isinstance(v, tuple) and v[0] > 0}
-            hot = max(progs.items(), key=lambda kv: kv[1][0])
-            print(f"  {suite}: " + ", ".join(f"{k} {v[1]:.0f} ns x{v[0]}" for k, v in
-                                             sorted(progs.items(), key=lambda kv: -kv[1][0])))
-            print(f"  {suite}: hottest {hot[0]} {hot[1][1]:.0f} ns/run; maps "
-                  f"{int(rows.get('map_memory_bytes', 0)) / 2**20:.1f} MiB; tracer peak rss "
-                  f"{int(rows.get('tracer_peak_rss_bytes', 0)) / 2**20:.1f} MiB; report ready "
-                  f"{rows.get('report_ready_ms')} ms")
+                print(f"{name:<12}{b:>9.2f}{t:>9.2f}{r:>7.3f}{mark(checks[0]):<1} "
+                      f"{hot:<24}{ns:>6.0f}{mark(checks[1]):<1}{maps / MiB:>8.1f}"
+                      f"{mark(checks[2]):<1}{rss / MiB:>7.1f}{mark(checks[3]):<1}"
+                      f"{s['report_ready_ms']:>8.1f}{mark(checks[4]):<1}"
+                      f"{s['lost_events']:>5}{mark(checks[5]):<1}", flush=True)
+        # Heap per test: the difference between a short and a long soak, less the node ids.
+        small, big = 2000, 10000
+        soak = {}
+        for n in (small, big):
+            soak[n] = stats_run(pytest_argv("soak", True), {"BENCH_SOAK_TESTS": str(n)})
+        dheap = soak[big]["tracer_heap_bytes"] - soak[small]["tracer_heap_bytes"]
+        dids = soak[big]["nodeid_bytes"] - soak[small]["nodeid_bytes"]
+        per_test = (dheap - dids) / (big - small)
+        ok = per_test <= MAX_TEST_BYTES and soak[big]["lost_events"] == 0
+        misses += not ok
+        print(f"soak -n 2: {big} tests, {soak[big]['lost_events']} lost, tracer heap "
+              f"{soak[big]['tracer_heap_bytes'] / MiB:.1f} MiB, rss "
+              f"{soak[big]['tracer_peak_rss_bytes'] / MiB:.1f} MiB; {per_test:.0f} B per test "
+              f"beyond its node id{mark(ok)}")
     finally:
         Path(STATS).write_text(old)
+    print(f"{misses} target(s) missed" if misses else "all targets met")
     return 0
 
 

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
@@ -359,6 +360,14 @@ int main(int argc, char **argv)
 	if (cli.stats) {
 		tkt_buf_reset(&out);
 		tkt_tracer_stats(tracer, &out);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+		{
+			/* Heap in use, for the per-test memory budget that make bench checks. */
+			struct mallinfo2 mi = mallinfo2();
+			tkt_buf_printf(&out, "tktrace stats: tracer_heap_bytes %zu\n",
+				       mi.uordblks + mi.hblkhd);
+		}
+#endif
 		tkt_buf_printf(&out, "tktrace stats: tests %zu, processes %zu, report_ready_ms %.1f\n",
 			       model.ntests, model.procs_seen, (double)(now_ns() - t_exit) / 1e6);
 		fputs(out.data, stderr);

@@ -371,7 +371,8 @@ static int grow(void *arrp, size_t *cap, size_t n, size_t elem)
 
 	if (n < *cap)
 		return 0;
-	ncap = *cap ? *cap * 2 : 8;
+	/* 1.5x: a long run's per-test array wastes a sixth on average, not a quarter. */
+	ncap = *cap ? *cap + *cap / 2 : 8;
 	p = realloc(*arr, ncap * elem);
 	if (!p)
 		return -ENOMEM;

@@ -105,12 +105,53 @@ void tkt_buf_free(struct tkt_buf *b)
 	b->len = b->cap = 0;
 }
 
-/* Open-addressing set of strings keyed by FNV-1a. */
+/* Strings live in 64 KiB blocks: one malloc per node id would add its own header and
+ * rounding to every test a long run records. */
+#define INTERN_BLOCK (64 * 1024)
+
+struct intern_block {
+	struct intern_block *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* Open-addressing set of strings keyed by FNV-1a, at most 3/4 full. */
 struct tkt_intern {
 	char **slots;
 	size_t cap;
 	size_t count;
+	struct intern_block *blocks; /* the first one is filled */
 };
+
+static char *intern_store(struct tkt_intern *t, const char *s, size_t len)
+{
+	struct intern_block *b = t->blocks;
+	char *out;
+
+	if (!b || b->cap - b->used < len + 1) {
+		/* A string too big for a block gets its own, behind the one being filled. */
+		size_t cap = len + 1 > INTERN_BLOCK / 4 ? len + 1 : INTERN_BLOCK - sizeof(*b);
+		struct intern_block *n = malloc(sizeof(*n) + cap);
+
+		if (!n)
+			return NULL;
+		n->used = 0;
+		n->cap = cap;
+		if (b && cap != INTERN_BLOCK - sizeof(*b)) {
+			n->next = b->next;
+			b->next = n;
+		} else {
+			n->next = b;
+			t->blocks = n;
+		}
+		b = n;
+	}
+	out = b->data + b->used;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	b->used += len + 1;
+	return out;
+}
 
 static uint64_t fnv1a(const char *s, size_t len)
 {
@@ -166,7 +207,8 @@ const char *tkt_intern(struct tkt_intern *t, const char *s, size_t len)
 
 	if (!s)
 		return NULL;
-	if ((t->count + 1) * 2 > t->cap && intern_grow(t))
+	len = strnlen(s, len); /* a C string: up to an embedded NUL */
+	if ((t->count + 1) * 4 > t->cap * 3 && intern_grow(t))
 		return NULL;
 	i = fnv1a(s, len) & (t->cap - 1);
 	while (t->slots[i]) {
@@ -174,7 +216,7 @@ const char *tkt_intern(struct tkt_intern *t, const char *s, size_t len)
 			return t->slots[i];
 		i = (i + 1) & (t->cap - 1);
 	}
-	t->slots[i] = strndup(s, len);
+	t->slots[i] = intern_store(t, s, len);
 	if (!t->slots[i])
 		return NULL;
 	t->count++;
@@ -190,8 +232,11 @@ void tkt_intern_free(struct tkt_intern *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->cap; i++)
-		free(t->slots[i]);
+	while (t->blocks) {
+		struct intern_block *b = t->blocks;
+		t->blocks = b->next;
+		free(b);
+	}
 	free(t->slots);
 	free(t);
 }

@@ -583,6 +583,40 @@ static void test_kernel_at_least(void **state)
 	assert_false(tkt_kernel_at_least(NULL, 5, 19));
 }
 
+/* Many strings across blocks and table growth, and big ones in blocks of their own: each
+ * comes back whole and identical, and equal strings stay one. */
+static void test_intern_many_and_big(void **state)
+{
+	struct tkt_intern *t = tkt_intern_new();
+	static const char *ptrs[5000];
+	char buf[64], *big = malloc(40000);
+
+	(void)state;
+	assert_non_null(t);
+	assert_non_null(big);
+	memset(big, 'x', 39999);
+	big[39999] = '\0';
+	for (int i = 0; i < 5000; i++) {
+		int n = snprintf(buf, sizeof(buf), "tests/test_soak.py::test_soak[%d]", i);
+		ptrs[i] = tkt_intern(t, buf, (size_t)n);
+		assert_non_null(ptrs[i]);
+		if (i == 2500) /* a big one in the middle of a filling block */
+			assert_non_null(tkt_intern(t, big, 39999));
+	}
+	assert_int_equal(tkt_intern_count(t), 5001);
+	for (int i = 0; i < 5000; i++) {
+		int n = snprintf(buf, sizeof(buf), "tests/test_soak.py::test_soak[%d]", i);
+		assert_ptr_equal(tkt_intern(t, buf, (size_t)n), ptrs[i]);
+		assert_string_equal(ptrs[i], buf);
+	}
+	assert_int_equal(strlen(tkt_intern(t, big, 39999)), 39999);
+	assert_int_equal(tkt_intern_count(t), 5001);
+	/* An embedded NUL ends the string, as in C. */
+	assert_ptr_equal(tkt_intern(t, "tests/test_soak.py::test_soak[7]\0tail", 37), ptrs[7]);
+	tkt_intern_free(t);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -600,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_json_writer_pretty),
 		cmocka_unit_test(test_json_writer_deep),
 		cmocka_unit_test(test_kernel_at_least),
+		cmocka_unit_test(test_intern_many_and_big),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
