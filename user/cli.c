@@ -16,7 +16,7 @@ void tkt_cli_usage(FILE *f)
 	      "as the invoking user. tktrace exits with COMMAND's status (128+N for signal N).\n"
 	      "\n"
 	      "Options:\n"
-	      "  --json FILE          write the JSON report (docs/json.md) to FILE\n"
+	      "  --json FILE          write the JSON report (docs/json.md) to FILE ('-': stdout)\n"
 	      "  --memory-limit SIZE  run COMMAND in a new memory cgroup limited to SIZE\n"
 	      "                       (e.g. 512M, 2G; cgroup v1 or v2), removed afterwards\n"
 	      "  --cgroup DIR         run COMMAND in the existing cgroup DIR (v1 or v2)\n"

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -88,15 +89,51 @@ static int write_oom_adj(const char *val)
 
 static int open_output(const char *path, const struct tkt_creds *creds, char *err, size_t errsz)
 {
-	/* O_NOFOLLOW: never write through a link planted at the output path. */
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	/* O_NOFOLLOW: never write through a link planted at the output path. No O_TRUNC until
+	 * the file is known to be ours to overwrite; O_NONBLOCK: a FIFO must not hang us. */
+	int fd;
+	struct stat st;
 
+	if (strcmp(path, "-") == 0) { /* after COMMAND's own output */
+		fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			snprintf(err, errsz, "cannot write the report to stdout: %s", strerror(errno));
+		return fd;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
+	if (fstat(fd, &st)) {
+		snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (S_ISREG(st.st_mode)) {
+		/* A hard link planted in a shared directory would make us overwrite its target;
+		 * a file someone else owns there is not ours to fill either. */
+		if (st.st_nlink > 1 ||
+		    (st.st_uid != 0 && st.st_uid != geteuid() && (!creds->drop || st.st_uid != creds->uid))) {
+			snprintf(err, errsz, "refusing to overwrite %s: %s", path,
+				 st.st_nlink > 1 ? "it has other hard links" : "another user owns it");
+			close(fd);
+			return -1;
+		}
+		if (ftruncate(fd, 0)) {
+			snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	} else if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errsz, "cannot write %s: %s", path, strerror(EISDIR));
+		close(fd);
+		return -1;
+	}
+	/* Blocking again for the writes (a pipe reader, /dev/stdout). */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	/* Leave no root-owned file in the invoking user's tree. */
-	if (creds->drop && fchown(fd, creds->uid, creds->gid))
+	if (S_ISREG(st.st_mode) && creds->drop && fchown(fd, creds->uid, creds->gid))
 		tkt_debug("cannot give %s to uid %u: %s", path, creds->uid, strerror(errno));
 	return fd;
 }

@@ -277,3 +277,37 @@ def test_output_is_a_directory_is_one_line(root, tmp_path, opt):
     proc = subprocess.run([TKTRACE, opt, str(tmp_path), "--", "true"], cwd=tmp_path,
                           env=inner_env(), capture_output=True, text=True)
     one_line_error(proc, 125, str(tmp_path), "Is a directory")
+
+
+def test_hard_link_at_output_path_is_refused(root, tmp_path):
+    """A hard link planted at the output path (in a shared directory) is not written through."""
+    precious = tmp_path / "precious.txt"
+    precious.write_text("do not overwrite\n")
+    planted = tmp_path / "report.json"
+    os.link(precious, planted)
+    proc = subprocess.run([TKTRACE, "--json", str(planted), "--", "touch", str(tmp_path / "ran")],
+                          cwd=tmp_path, env=inner_env(), capture_output=True, text=True)
+    one_line_error(proc, 125, str(planted), "hard links")
+    assert precious.read_text() == "do not overwrite\n"
+    assert not (tmp_path / "ran").exists()
+
+
+def test_file_of_another_user_at_output_path_is_refused(root, tmp_path):
+    planted = tmp_path / "report.json"
+    planted.write_text("someone else's\n")
+    os.chown(planted, 65534, 65534)  # nobody
+    proc = subprocess.run([TKTRACE, "--per-test-file", str(planted), "--", "true"],
+                          cwd=tmp_path, env=inner_env(), capture_output=True, text=True)
+    one_line_error(proc, 125, str(planted), "another user owns it")
+    assert planted.read_text() == "someone else's\n"
+
+
+def test_json_to_stdout(root, tmp_path):
+    """--json -: the report follows COMMAND's own output on stdout (here a pipe)."""
+    proc = subprocess.run([TKTRACE, "-q", "--json", "-", "--", "echo", "hi"], cwd=tmp_path,
+                          env=inner_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    first, rest = proc.stdout.split("\n", 1)
+    assert first == "hi"
+    rep = json.loads(rest)
+    assert rep["command"] == ["echo", "hi"] and rep["exit_code"] == 0
