@@ -109,6 +109,8 @@ static void child_main(char *const argv[], const struct tkt_creds *c, const char
 			close(fd);
 		}
 	}
+	/* Its own process group; the parent sets it too, so neither waits for the other. */
+	setpgid(0, 0);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
 	sigemptyset(&none);
@@ -142,7 +144,7 @@ int tkt_launch_prepare(struct tkt_launch *l, char *const argv[], const struct tk
 	pid_t parent = getpid();
 
 	memset(l, 0, sizeof(*l));
-	l->gate_fd = l->err_fd = -1;
+	l->gate_fd = l->err_fd = l->tty_fd = -1;
 	if (pipe2(gate, O_CLOEXEC))
 		return -errno;
 	if (pipe2(err, O_CLOEXEC)) {
@@ -168,9 +170,69 @@ int tkt_launch_prepare(struct tkt_launch *l, char *const argv[], const struct tk
 	}
 	close(gate[0]);
 	close(err[1]);
+	setpgid(l->pid, l->pid);
 	l->gate_fd = gate[1];
 	l->err_fd = err[0];
 	return 0;
+}
+
+/* Make pgrp the terminal's foreground group; SIGTTOU blocked, as a background caller would
+ * otherwise be stopped by it. */
+static int set_fg(int fd, pid_t pgrp)
+{
+	sigset_t ttou, old;
+	int r;
+
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, &old);
+	r = tcsetpgrp(fd, pgrp);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+/* If tktrace is in the foreground of its terminal, COMMAND's group takes it over: Ctrl-C and
+ * Ctrl-Z then reach COMMAND and its workers, and its reads from the terminal work. */
+static void take_tty(struct tkt_launch *l)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (tcgetpgrp(fd) != getpgrp() || set_fg(fd, l->pid)) {
+		close(fd);
+		return;
+	}
+	l->tty_fd = fd;
+	l->tty_pgrp = getpgrp();
+}
+
+void tkt_launch_release_tty(struct tkt_launch *l)
+{
+	if (l->tty_fd < 0)
+		return;
+	set_fg(l->tty_fd, l->tty_pgrp);
+	close(l->tty_fd);
+	l->tty_fd = -1;
+}
+
+void tkt_launch_signal(struct tkt_launch *l, int sig)
+{
+	if (l->pid <= 0)
+		return;
+	if (kill(-l->pid, sig) && errno == ESRCH)
+		kill(l->pid, sig);
+}
+
+void tkt_launch_job_stopped(struct tkt_launch *l)
+{
+	if (l->tty_fd < 0)
+		return; /* not a terminal job: someone else stopped it and will continue it */
+	set_fg(l->tty_fd, l->tty_pgrp);
+	raise(SIGSTOP); /* our job now shows as stopped in the shell; `fg` continues us */
+	if (tcgetpgrp(l->tty_fd) == l->tty_pgrp)
+		set_fg(l->tty_fd, l->pid);
+	kill(-l->pid, SIGCONT);
 }
 
 int tkt_launch_go(struct tkt_launch *l, bool *setup_failed)
@@ -178,8 +240,12 @@ int tkt_launch_go(struct tkt_launch *l, bool *setup_failed)
 	int e = 0;
 	ssize_t n;
 
-	if (write(l->gate_fd, "g", 1) != 1)
-		return -errno;
+	take_tty(l);
+	if (write(l->gate_fd, "g", 1) != 1) {
+		e = -errno;
+		tkt_launch_release_tty(l);
+		return e;
+	}
 	close(l->gate_fd);
 	l->gate_fd = -1;
 	do {
@@ -203,4 +269,5 @@ void tkt_launch_abort(struct tkt_launch *l)
 	if (l->pid > 0)
 		waitpid(l->pid, NULL, 0);
 	l->pid = 0;
+	tkt_launch_release_tty(l);
 }

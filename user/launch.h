@@ -15,10 +15,15 @@ struct tkt_creds {
 	char shell[256];
 };
 
+/* COMMAND runs in a process group of its own (pgid = pid), so signals can be forwarded to
+ * all of it (xdist workers included) without hitting tktrace's own group: the shell or CI
+ * job that started tktrace. When tktrace owns the terminal, COMMAND's group gets it. */
 struct tkt_launch {
 	pid_t pid;
 	int gate_fd; /* write end: one byte lets COMMAND exec */
 	int err_fd;  /* read end: errno of a failed exec, EOF on success */
+	int tty_fd;  /* the controlling terminal handed to COMMAND, or -1 */
+	pid_t tty_pgrp; /* its foreground group before: ours */
 };
 
 /* From SUDO_UID/SUDO_GID (when running as root under sudo and as_root is false). */
@@ -33,5 +38,12 @@ int tkt_launch_prepare(struct tkt_launch *l, char *const argv[], const struct tk
 int tkt_launch_go(struct tkt_launch *l, bool *setup_failed);
 /* Kill and reap a child that never got through the gate. */
 void tkt_launch_abort(struct tkt_launch *l);
+/* Send sig to COMMAND's process group (to COMMAND alone if the group is gone). */
+void tkt_launch_signal(struct tkt_launch *l, int sig);
+/* COMMAND was stopped from the terminal (Ctrl-Z): take the terminal back, stop tktrace too so
+ * the shell sees the job stopped, and on `fg` hand the terminal back and continue COMMAND. */
+void tkt_launch_job_stopped(struct tkt_launch *l);
+/* Give the terminal back to tktrace's group (at the end). */
+void tkt_launch_release_tty(struct tkt_launch *l);
 
 #endif /* TKT_LAUNCH_H */

@@ -22,17 +22,16 @@
 #include "tracer.h"
 #include "util.h"
 
-/* The only global state: which signal arrived, and how. */
+/* The only global state: which signal arrived. */
 static volatile sig_atomic_t pending_sig;
-static volatile sig_atomic_t pending_sig_from_tty;
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	if (sig == SIGCHLD)
 		return; /* only to interrupt the poll */
+	(void)si;
 	pending_sig = sig;
-	pending_sig_from_tty = si && si->si_code == SI_KERNEL;
 }
 
 static uint64_t now_ns(void)
@@ -326,7 +325,11 @@ int main(int argc, char **argv)
 	}
 
 	for (;;) {
-		pid_t w = waitpid(child.pid, &status, WNOHANG);
+		pid_t w = waitpid(child.pid, &status, WNOHANG | WUNTRACED);
+		if (w == child.pid && WIFSTOPPED(status)) {
+			tkt_launch_job_stopped(&child);
+			continue;
+		}
 		if (w == child.pid)
 			break;
 		if (w < 0 && errno != EINTR) {
@@ -335,10 +338,8 @@ int main(int argc, char **argv)
 		}
 		if (pending_sig) {
 			int s = pending_sig;
-			/* A key pressed at the terminal reached COMMAND already; a kill(1) did not. */
-			if (!pending_sig_from_tty)
-				kill(child.pid, s);
 			pending_sig = 0;
+			tkt_launch_signal(&child, s);
 		}
 		if (now_ns() - last_sample >= 100 * 1000 * 1000ULL) {
 			sample_cgroup(&model, &cg, child.pid, cg_cur, sizeof(cg_cur));
@@ -351,6 +352,7 @@ int main(int argc, char **argv)
 		}
 	}
 	t_exit = now_ns();
+	tkt_launch_release_tty(&child);
 	tkt_tracer_drain(tracer);
 
 	run.argv = cli.argv;

@@ -489,7 +489,35 @@ def test_signal_forwarded_to_trapping_command(root, tmp_path, sig):
     assert rep["exit_code"] == 7
     assert rep["cause"] == "exit"
     assert rep["kills"] == []
-    assert first_line(err).startswith("tktrace: ") and "exited with status 7" in err
+    # The whole group got it: sh may report its sleep child's death before tktrace's summary.
+    assert err.splitlines()[-1].startswith("tktrace: sh exited with status 7"), err
+
+
+def test_signal_reaches_commands_whole_process_group(root, tmp_path):
+    """A forwarded SIGTERM reaches COMMAND's children too (xdist workers, say), not just it."""
+    script = f'sleep 60 & echo $! > child; trap "" TERM; touch ready; wait'
+    report = tmp_path / "r.json"
+    proc = subprocess.Popen([TKTRACE, "--json", str(report), "--", "sh", "-c", script],
+                            cwd=tmp_path, env=inner_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        while not (tmp_path / "ready").exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.time() < deadline, "COMMAND never started"
+            time.sleep(0.02)
+        child = int((tmp_path / "child").read_text())
+        assert os.getpgid(child) != os.getpgid(0), "COMMAND should not share our group"
+        os.kill(proc.pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    # sh ignored it; its child died of it, which ended sh's wait (before, it slept on).
+    assert proc.returncode == 0, err
+    assert not os.path.exists(f"/proc/{child}") or \
+        open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[0] in "ZX"
 
 
 def test_sigint_kills_untrapping_command(root, tmp_path):

@@ -311,3 +311,55 @@ def test_json_to_stdout(root, tmp_path):
     assert first == "hi"
     rep = json.loads(rest)
     assert rep["command"] == ["echo", "hi"] and rep["exit_code"] == 0
+
+
+def test_ctrl_c_at_a_terminal_reaches_command_once(root, tmp_path):
+    """At a terminal COMMAND's own process group is in the foreground: it reads the terminal,
+    and Ctrl-C reaches it once (not once from the terminal and again from tktrace)."""
+    import pty
+    (tmp_path / "count.py").write_text(textwrap.dedent('''
+        import signal, sys, time
+        n = 0
+        def on_int(s, f):
+            global n
+            n += 1
+        signal.signal(signal.SIGINT, on_int)
+        line = sys.stdin.readline()  # stopped by SIGTTIN unless in the foreground
+        open("ready", "w").write(line)
+        t = time.monotonic()
+        while time.monotonic() - t < 1.5:
+            time.sleep(0.05)
+        open("count", "w").write(str(n))
+    '''))
+    pid, fd = pty.fork()
+    if pid == 0:  # a new session with the pty as its terminal, like a login
+        try:
+            os.chdir(tmp_path)
+            os.execve(TKTRACE, [TKTRACE, "-q", "--", "/usr/bin/python3", "count.py"], inner_env())
+        finally:
+            os._exit(127)
+    out = b""
+    try:
+        os.write(fd, b"hello\n")
+        assert wait_for(lambda: (tmp_path / "ready").exists(), timeout=20), "no terminal read"
+        os.write(fd, b"\x03")
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the session ended
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
+    assert (tmp_path / "ready").read_text() == "hello\n"
+    assert (tmp_path / "count").read_text() == "1", out
+    assert os.waitstatus_to_exitcode(status) == 0, out
