@@ -97,7 +97,9 @@ void tkt_gha_file(struct tkt_buf *b, const char *cwd, const char *nodeid, const 
 	wl = workspace ? strlen(workspace) : 0;
 	while (wl > 1 && workspace[wl - 1] == '/')
 		wl--;
-	if (wl && full.data[0] == '/' && strncmp(full.data, workspace, wl) == 0 &&
+	if (wl == 1 && workspace[0] == '/' && full.data[0] == '/' && full.len > 1)
+		tkt_buf_append(b, full.data + 1, full.len - 1);
+	else if (wl && full.data[0] == '/' && strncmp(full.data, workspace, wl) == 0 &&
 	    full.data[wl] == '/')
 		tkt_buf_append(b, full.data + wl + 1, full.len - wl - 1);
 	else
