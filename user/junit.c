@@ -12,27 +12,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static void put(struct tkt_buf *b, const char *s)
+{
+	tkt_buf_append(b, s, strlen(s));
+}
+
 void tkt_xml_escape(struct tkt_buf *b, const char *s)
 {
 	for (; s && *s; s++) {
 		unsigned char c = *s;
 		switch (c) {
 		case '&':
-			tkt_buf_append(b, "&amp;", 5);
+			put(b, "&amp;");
 			break;
 		case '<':
-			tkt_buf_append(b, "&lt;", 4);
+			put(b, "&lt;");
 			break;
 		case '>':
-			tkt_buf_append(b, "&gt;", 4);
+			put(b, "&gt;");
 			break;
 		case '"':
-			tkt_buf_append(b, "&quot;", 6);
+			put(b, "&quot;");
 			break;
 		default:
 			/* XML 1.0 allows no other control characters, not even escaped. */
 			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-				tkt_buf_append(b, "?", 1);
+				put(b, "?");
 			else
 				tkt_buf_append(b, s, 1);
 		}
@@ -62,16 +67,16 @@ void tkt_junit_names(const char *nodeid, struct tkt_buf *classname, struct tkt_b
 	/* Classes between the file and the function, joined by dots. */
 	for (const char *p = first; p < last;) {
 		const char *q = strstr(p + 2, "::");
-		tkt_buf_append(classname, ".", 1);
+		put(classname, ".");
 		tkt_buf_append(classname, p + 2, q - p - 2);
 		p = q;
 	}
 	if (*last)
 		tkt_buf_append(name, last + 2, strlen(last + 2));
 	if (!name->data)
-		tkt_buf_append(name, "", 0);
+		put(name, "");
 	if (!classname->data)
-		tkt_buf_append(classname, "", 0);
+		put(classname, "");
 }
 
 /* Decode the value of attribute attr in the start tag [tag, tag_end) into out; false if absent. */
@@ -147,7 +152,7 @@ static bool attr_value(const char *tag, const char *tag_end, const char *attr, s
 				tkt_buf_append(out, q++, 1);
 		}
 		if (!out->data)
-			tkt_buf_append(out, "", 0);
+			put(out, "");
 		return true;
 	}
 	return false;
@@ -256,15 +261,15 @@ static void testcase_xml(struct tkt_buf *b, const struct tkt_junit_kill *k)
 	struct tkt_buf cls = { 0 }, name = { 0 };
 
 	tkt_junit_names(k->nodeid, &cls, &name);
-	tkt_buf_append(b, "<testcase classname=\"", 21);
+	put(b, "<testcase classname=\"");
 	tkt_xml_escape(b, cls.data);
-	tkt_buf_append(b, "\" name=\"", 8);
+	put(b, "\" name=\"");
 	tkt_xml_escape(b, name.data);
-	tkt_buf_append(b, "\" time=\"0\"><error message=\"", 28);
+	put(b, "\" time=\"0\"><error message=\"");
 	tkt_xml_escape(b, k->message);
-	tkt_buf_append(b, "\">", 2);
+	put(b, "\">");
 	tkt_xml_escape(b, k->details);
-	tkt_buf_append(b, "</error></testcase>", 19);
+	put(b, "</error></testcase>");
 	tkt_buf_free(&cls);
 	tkt_buf_free(&name);
 }
@@ -311,7 +316,7 @@ int tkt_junit_merge(struct tkt_buf *out, const char *xml, size_t len,
 	*added = 0;
 	tkt_buf_append(&cur, xml, len);
 	if (!cur.data)
-		tkt_buf_append(&cur, "", 0);
+		put(&cur, "");
 	for (size_t i = 0; i < nkills; i++) {
 		const char *s = cur.data, *end = cur.data + cur.len;
 		const struct tkt_junit_kill *k = &kills[i];
@@ -326,22 +331,22 @@ int tkt_junit_merge(struct tkt_buf *out, const char *xml, size_t len,
 		}
 		if (!cl) { /* <testcase .../>: open it to hold an error */
 			tkt_buf_append(&next, s, te - 1 - s);
-			tkt_buf_append(&next, "><error message=\"", 17);
+			put(&next, "><error message=\"");
 			tkt_xml_escape(&next, k->message);
-			tkt_buf_append(&next, "\">", 2);
+			put(&next, "\">");
 			tkt_xml_escape(&next, k->details);
-			tkt_buf_append(&next, "</error></testcase>", 19);
+			put(&next, "</error></testcase>");
 			tkt_buf_append(&next, te + 1, end - te - 1);
 		} else if ((ins = next_tag(te + 1, cl, "failure", &fe)) ||
 			   (ins = next_tag(te + 1, cl, "error", &fe))) {
 			/* The explanation first in the failure's text (xdist: "worker crashed"). */
 			bool self = fe[-1] == '/';
 			tkt_buf_append(&next, s, (self ? fe - 1 : fe) - s);
-			tkt_buf_append(&next, ">", 1);
+			put(&next, ">");
 			tkt_xml_escape(&next, k->message);
-			tkt_buf_append(&next, "\n", 1);
+			put(&next, "\n");
 			tkt_xml_escape(&next, k->details);
-			tkt_buf_append(&next, "\n", 1);
+			put(&next, "\n");
 			if (self) {
 				const char *nm = strncmp(ins + 1, "failure", 7) == 0 ? "failure" : "error";
 				tkt_buf_printf(&next, "</%s>", nm);
@@ -349,11 +354,11 @@ int tkt_junit_merge(struct tkt_buf *out, const char *xml, size_t len,
 			tkt_buf_append(&next, fe + 1, end - fe - 1);
 		} else {
 			tkt_buf_append(&next, s, cl - s);
-			tkt_buf_append(&next, "<error message=\"", 16);
+			put(&next, "<error message=\"");
 			tkt_xml_escape(&next, k->message);
-			tkt_buf_append(&next, "\">", 2);
+			put(&next, "\">");
 			tkt_xml_escape(&next, k->details);
-			tkt_buf_append(&next, "</error>", 8);
+			put(&next, "</error>");
 			tkt_buf_append(&next, cl, end - cl);
 		}
 		(*added)++;
@@ -400,7 +405,7 @@ int tkt_junit_minimal(struct tkt_buf *out, const struct tkt_junit_kill *kills, s
 		       nkills, nkills, duration_s);
 	for (size_t i = 0; i < nkills; i++)
 		testcase_xml(out, &kills[i]);
-	tkt_buf_append(out, "</testsuite></testsuites>\n", 26);
+	put(out, "</testsuite></testsuites>\n");
 	return 0;
 }
 
@@ -430,7 +435,7 @@ static int read_file(const char *path, struct tkt_buf *b, struct stat *st)
 	}
 	close(fd);
 	if (!b->data)
-		tkt_buf_append(b, "", 0);
+		put(b, "");
 	return 0;
 }
 
