@@ -229,8 +229,17 @@ int tkt_launch_go(struct tkt_launch *l, bool *setup_failed)
 	int e = 0;
 	ssize_t n;
 
-	if (write(l->gate_fd, "g", 1) != 1)
-		return -errno;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+
+	/* A child that failed before the gate (its switch of user) has closed it: no SIGPIPE,
+	 * its error is in err_fd. */
+	sigaction(SIGPIPE, &ign, &old);
+	n = write(l->gate_fd, "g", 1);
+	e = errno;
+	sigaction(SIGPIPE, &old, NULL);
+	if (n != 1 && e != EPIPE)
+		return -e;
+	e = 0;
 	close(l->gate_fd);
 	l->gate_fd = -1;
 	do {
