@@ -185,8 +185,10 @@ static void github_outputs(const struct tkt_model *m, const struct tkt_run *run,
 
 	if (!ga || strcmp(ga, "true"))
 		return;
+	/* A command must start a line: COMMAND may have left its last one unfinished. */
+	tkt_buf_append(&b, "\n", 1);
 	tkt_gha_annotations(&b, m, run, &o);
-	if (b.len) {
+	if (b.len > 1) {
 		fflush(stdout);
 		if (write_all(STDOUT_FILENO, b.data, b.len))
 			tkt_debug("cannot write annotations: %s", strerror(errno));
