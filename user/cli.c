@@ -47,6 +47,10 @@ void tkt_cli_usage(FILE *f)
 	      "  sudo tktrace --memory-limit 2G -- pytest 'tests/test_big.py::test_load[10M]'\n"
 	      "  sudo tktrace --top 10 --per-test-file mem.jsonl -- pytest -n 4\n"
 	      "\n"
+	      "Under GitHub Actions (GITHUB_ACTIONS=true) it also prints ::error annotations at\n"
+	      "the killed tests' def lines and appends a Markdown summary to $GITHUB_STEP_SUMMARY.\n"
+	      "Subcommands: tktrace report, tktrace explain-kmsg, tktrace watch (see man tktrace).\n"
+	      "\n"
 	      "Exit status: COMMAND's; 125 if tktrace failed, 126 if COMMAND is not executable,\n"
 	      "127 if COMMAND was not found.\n",
 	      f);

@@ -143,6 +143,7 @@ static void sample_cgroup(struct tkt_model *m, const struct tkt_cgroup *cg, pid_
 static int run_untraced(const struct tkt_cli *cli, const char *why, const char *oom_adj)
 {
 	struct tkt_creds creds;
+	const char *ga;
 	bool setup_failed;
 	int r;
 
@@ -152,6 +153,18 @@ static int run_untraced(const struct tkt_cli *cli, const char *why, const char *
 	if (tkt_creds_from_env(&creds, cli->as_root)) {
 		tkt_error("SUDO_UID/SUDO_GID are malformed; use --as-root to run as root");
 		return TKT_EXIT_FAIL;
+	}
+	ga = getenv("GITHUB_ACTIONS");
+	if (ga && strcmp(ga, "true") == 0) {
+		struct tkt_buf b = { 0 };
+		static const char head[] = "\n::warning title=tktrace%3A not tracing::";
+		tkt_buf_append(&b, head, sizeof(head) - 1);
+		tkt_gha_escape(&b, why, false);
+		tkt_buf_printf(&b, "; --best-effort ran %s untraced.\n", cli->argv[0]);
+		fflush(stdout);
+		if (b.data && write_all(STDOUT_FILENO, b.data, b.len))
+			tkt_debug("cannot write annotations: %s", strerror(errno));
+		tkt_buf_free(&b);
 	}
 	fflush(NULL);
 	r = tkt_exec_untraced(cli->argv, &creds, oom_adj, &setup_failed);

@@ -219,13 +219,13 @@ def test_static_binary_drops_privileges_without_nss(root, static_bin, tmp_path):
 
 # -- --best-effort ----------------------------------------------------------------------------
 
-def as_nobody(args, **kw):
+def as_nobody(args, env=None):
     setpriv = shutil.which("setpriv")
     if not setpriv:
         pytest.skip("setpriv (util-linux) is not installed: cannot run tktrace as nobody")
     return subprocess.run([setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-                           *args], cwd="/", env=inner_env(), capture_output=True, text=True,
-                          timeout=60, **kw)
+                           *args], cwd="/", env=env or inner_env(), capture_output=True,
+                          text=True, timeout=60)
 
 
 @pytest.fixture
@@ -257,6 +257,13 @@ def test_best_effort_without_privileges_runs_command(root, nobody_bin):
     assert proc.returncode == -15, proc
     proc = as_nobody([str(nobody_bin), "--best-effort", "--", "/nonexistent/cmd"])
     assert proc.returncode == 127, proc
+    # In GitHub Actions the job shows why the tests ran untraced.
+    proc = as_nobody([str(nobody_bin), "--best-effort", "--", "/bin/sh", "-c", "exit 4"],
+                     env=inner_env({"GITHUB_ACTIONS": "true"}))
+    assert proc.returncode == 4, proc
+    cmds = [parse_command(l) for l in workflow_commands(proc.stdout)]
+    assert len(cmds) == 1 and cmds[0][0] == "warning", proc.stdout
+    assert "no privileges" in cmds[0][2] and "untraced" in cmds[0][2], cmds
 
 
 def test_best_effort_without_btf(root, tmp_path):
