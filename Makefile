@@ -49,7 +49,9 @@ $(BUILD)/tktrace: $(BUILD)/user/main.o $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS_DYN) -o $@
 
-# Fully static binary for machines without libbpf/libelf/zlib.
+# Fully static binary for machines without libbpf/libelf/zlib. glibc warns that getpwuid and
+# getgrouplist need its NSS modules at run time: the static binary reads /etc/passwd and
+# /etc/group itself and calls NSS only for users not there (docs/ci.md).
 static: $(BUILD)/tktrace-static
 $(BUILD)/tktrace-static: $(BUILD)/user/main.o $(USER_OBJS)
 	$(call msg,LINK,$@)
