@@ -1,6 +1,6 @@
 # tktrace build: bpf/*.bpf.c -> build/*.bpf.o -> bpftool gen skeleton -> build/*.skel.h -> user/*.c
 .DELETE_ON_ERROR:
-.PHONY: all clean test test-unit test-e2e demo deps static bench
+.PHONY: all clean test test-unit test-e2e demo deps static bench install
 
 ARCH ?= $(shell uname -m)
 BPF_ARCH := $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(ARCH)))
@@ -49,11 +49,30 @@ $(BUILD)/tktrace: $(BUILD)/user/main.o $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS_DYN) -o $@
 
-# Fully static binary for machines without libbpf/libelf/zlib.
+# Fully static binary for machines without libbpf/libelf/zlib. glibc warns that getpwuid and
+# getgrouplist need its NSS modules at run time: the static binary reads /etc/passwd and
+# /etc/group itself and calls NSS only for users not there (docs/ci.md).
 static: $(BUILD)/tktrace-static
 $(BUILD)/tktrace-static: $(BUILD)/user/main.o $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS_STATIC) -o $@
+
+# make install PREFIX=/usr [DESTDIR=pkgroot] [TKTRACE_BIN=build/tktrace-static]: the binary, the
+# man page and the systemd units in packaging/ (their @BINDIR@ set to where the binary goes).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+TKTRACE_BIN ?= $(BUILD)/tktrace
+install: $(TKTRACE_BIN)
+	$(call msg,INSTALL,$(DESTDIR)$(BINDIR)/tktrace)
+	$(Q)install -D -m 0755 $(TKTRACE_BIN) $(DESTDIR)$(BINDIR)/tktrace
+	$(Q)install -D -m 0644 man/tktrace.1 $(DESTDIR)$(MANDIR)/man1/tktrace.1
+	$(Q)set -e; for u in $(wildcard packaging/*.service); do \
+		install -d -m 0755 $(DESTDIR)$(UNITDIR); \
+		sed 's|@BINDIR@|$(BINDIR)|g' $$u > $(DESTDIR)$(UNITDIR)/$${u##*/}; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/}; \
+	done
 
 # Unit tests: pure logic only (no BPF, no root).
 $(BUILD)/tests/%: tests/unit/%.c $(USER_OBJS) | $(BUILD)/tests
@@ -63,7 +82,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(USER_OBJS) | $(BUILD)/tests
 test-unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
-test-e2e: $(BUILD)/tktrace
+test-e2e: $(BUILD)/tktrace $(BUILD)/tktrace-static
 	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e
 
 test: test-unit test-e2e

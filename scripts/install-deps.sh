@@ -3,7 +3,7 @@
 set -eu
 
 BUILD_PKGS="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config"
-TEST_PKGS="libcmocka-dev python3-pytest python3-pytest-xdist python3-numpy util-linux"
+TEST_PKGS="libcmocka-dev python3-pytest python3-pytest-xdist python3-numpy util-linux strace"
 
 want="$BUILD_PKGS"
 [ "${1:-}" = "--test" ] && want="$BUILD_PKGS $TEST_PKGS"

@@ -28,6 +28,13 @@ void tkt_cli_usage(FILE *f)
 	      "  --per-test-file FILE write per-test memory as JSON lines, sorted by node id\n"
 	      "  --stats              after the run, print each BPF program's cost (needs\n"
 	      "                       sysctl kernel.bpf_stats_enabled=1), map and tracer memory\n"
+	      "  --warn-at PERCENT    when COMMAND's memory cgroup reaches PERCENT of its limit,\n"
+	      "                       say which tests are running (default 90; 0: off)\n"
+	      "  --junitxml-merge FILE\n"
+	      "                       add the kill explanation to the killed test case in pytest's\n"
+	      "                       JUnit XML FILE (written if pytest could not write it)\n"
+	      "  --best-effort        when tracing is impossible (no privileges, no BTF, BPF load\n"
+	      "                       failure), warn and run COMMAND untraced\n"
 	      "  -q, --quiet          no report when nothing was killed\n"
 	      "  -v, --verbose        say what is attached; twice for libbpf's debug output\n"
 	      "      --as-root        under sudo, run COMMAND as root instead of the invoking user\n"
@@ -40,6 +47,10 @@ void tkt_cli_usage(FILE *f)
 	      "  sudo tktrace --memory-limit 2G -- pytest 'tests/test_big.py::test_load[10M]'\n"
 	      "  sudo tktrace --top 10 --per-test-file mem.jsonl -- pytest -n 4\n"
 	      "\n"
+	      "Under GitHub Actions (GITHUB_ACTIONS=true) it also prints ::error annotations at\n"
+	      "the killed tests' def lines and appends a Markdown summary to $GITHUB_STEP_SUMMARY.\n"
+	      "Subcommands: tktrace report, tktrace explain-kmsg, tktrace watch (see man tktrace).\n"
+	      "\n"
 	      "Exit status: COMMAND's; 125 if tktrace failed, 126 if COMMAND is not executable,\n"
 	      "127 if COMMAND was not found.\n",
 	      f);
@@ -48,7 +59,7 @@ void tkt_cli_usage(FILE *f)
 int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t errsz)
 {
 	enum { OPT_JSON = 256, OPT_MEMLIMIT, OPT_AS_ROOT, OPT_CGROUP, OPT_TOP, OPT_THRESHOLD,
-	       OPT_MARKER, OPT_PER_TEST, OPT_STATS };
+	       OPT_MARKER, OPT_PER_TEST, OPT_STATS, OPT_WARN_AT, OPT_BEST_EFFORT, OPT_JUNIT };
 	static const struct option opts[] = {
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "memory-limit", required_argument, NULL, OPT_MEMLIMIT },
@@ -58,6 +69,9 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 		{ "marker", required_argument, NULL, OPT_MARKER },
 		{ "per-test-file", required_argument, NULL, OPT_PER_TEST },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "warn-at", required_argument, NULL, OPT_WARN_AT },
+		{ "best-effort", no_argument, NULL, OPT_BEST_EFFORT },
+		{ "junitxml-merge", required_argument, NULL, OPT_JUNIT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "as-root", no_argument, NULL, OPT_AS_ROOT },
@@ -71,6 +85,7 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 	c->top = -1;
 	c->intensive_threshold = 100ULL << 20;
 	c->marker = "memory_intensive";
+	c->warn_at = 90;
 	optind = 0; /* full reset: tests parse several times */
 	opterr = 0;
 	/* '+': stop at COMMAND, so its own options are left alone. */
@@ -132,6 +147,31 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 			break;
 		case OPT_STATS:
 			c->stats = true;
+			break;
+		case OPT_WARN_AT: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			bool digits = end != optarg;
+			if (*end == '%')
+				end++;
+			if (!digits || *end || v < 0 || v > 100) {
+				snprintf(err, errsz,
+					 "invalid --warn-at '%s': give a percentage of the memory limit from 0 (off) to 100, like 90",
+					 optarg);
+				return TKT_EXIT_FAIL;
+			}
+			c->warn_at = v;
+			break;
+		}
+		case OPT_BEST_EFFORT:
+			c->best_effort = true;
+			break;
+		case OPT_JUNIT:
+			if (!*optarg) {
+				snprintf(err, errsz, "--junitxml-merge needs a file name");
+				return TKT_EXIT_FAIL;
+			}
+			c->junit_path = optarg;
 			break;
 		case 'q':
 			c->quiet = true;

@@ -24,6 +24,9 @@ struct tkt_cli {
 	int verbose;
 	bool as_root;
 	bool stats; /* --stats: BPF program costs and tracer memory, for benchmarks */
+	unsigned warn_at;       /* --warn-at: percent of the cgroup limit (default 90); 0: off */
+	bool best_effort;       /* --best-effort: run COMMAND untraced when tracing is impossible */
+	const char *junit_path; /* --junitxml-merge: pytest's JUnit XML to annotate */
 	bool help;
 	bool version;
 	char **argv; /* COMMAND and its arguments */

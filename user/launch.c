@@ -15,13 +15,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cli.h"
+#include "passwd.h"
 
 int tkt_creds_from_env(struct tkt_creds *c, bool as_root)
 {
 	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
 	struct passwd *pw;
+	struct tkt_pwent fpw;
+	bool files_first, from_files = false;
 	char *end;
 	long uid, gid;
+	int n;
 
 	memset(c, 0, sizeof(*c));
 	if (as_root || geteuid() != 0 || !su || !sg)
@@ -35,12 +39,29 @@ int tkt_creds_from_env(struct tkt_creds *c, bool as_root)
 	c->drop = true;
 	c->uid = uid;
 	c->gid = gid;
-	pw = getpwuid(uid);
-	if (pw) {
+	files_first = tkt_is_static();
+	if (files_first && tkt_files_user("/etc/passwd", uid, &fpw) == 0) {
+		from_files = true;
+	} else if ((pw = getpwuid(uid))) {
 		snprintf(c->user, sizeof(c->user), "%s", pw->pw_name);
 		snprintf(c->home, sizeof(c->home), "%s", pw->pw_dir);
 		snprintf(c->shell, sizeof(c->shell), "%s", pw->pw_shell);
+	} else if (!files_first && tkt_files_user("/etc/passwd", uid, &fpw) == 0) {
+		from_files = true;
 	}
+	if (from_files) {
+		snprintf(c->user, sizeof(c->user), "%s", fpw.name);
+		snprintf(c->home, sizeof(c->home), "%s", fpw.home);
+		snprintf(c->shell, sizeof(c->shell), "%s", fpw.shell);
+	}
+	if (!c->user[0])
+		return 0; /* unknown user: no supplementary groups */
+	/* The groups now, in the parent: the child only calls setgroups(). */
+	n = sizeof(c->groups) / sizeof(c->groups[0]);
+	if (from_files || getgrouplist(c->user, c->gid, c->groups, &n) < 0)
+		n = tkt_files_groups("/etc/group", c->user, c->gid, c->groups,
+				     sizeof(c->groups) / sizeof(c->groups[0]));
+	c->ngroups = n;
 	return 0;
 }
 
@@ -84,6 +105,52 @@ int tkt_command_lookup(const char *argv0, char *resolved, size_t sz)
 	return last;
 }
 
+/* Become the invoking user (under sudo), with its groups and environment. */
+static int drop_privileges(const struct tkt_creds *c)
+{
+	if (!c->drop)
+		return 0;
+	errno = 0;
+	if (setgroups(c->ngroups, c->ngroups ? c->groups : NULL) || setgid(c->gid) ||
+	    setuid(c->uid))
+		return -(errno ? errno : EPERM);
+	if (c->home[0])
+		setenv("HOME", c->home, 1);
+	if (c->user[0]) {
+		setenv("USER", c->user, 1);
+		setenv("LOGNAME", c->user, 1);
+	}
+	return 0;
+}
+
+static void write_oom_adj(const char *oom_adj)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, oom_adj, strlen(oom_adj)) < 0)
+			(void)0;
+		close(fd);
+	}
+}
+
+int tkt_exec_untraced(char *const argv[], const struct tkt_creds *c, const char *oom_adj,
+		      bool *setup_failed)
+{
+	int r;
+
+	*setup_failed = false;
+	if (oom_adj)
+		write_oom_adj(oom_adj);
+	r = drop_privileges(c);
+	if (r) {
+		*setup_failed = true;
+		return r;
+	}
+	execvp(argv[0], argv);
+	return -errno;
+}
+
 /* err > 0: exec failed with that errno; err < 0: setting up the child failed. */
 static void child_fail(int err_fd, int err)
 {
@@ -98,34 +165,18 @@ static void child_main(char *const argv[], const struct tkt_creds *c, const char
 {
 	sigset_t none;
 	char b;
-	int fd;
 
 	/* The tracer's -1000 shield must not pass to COMMAND: restore the original. */
-	if (oom_adj) {
-		fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			if (write(fd, oom_adj, strlen(oom_adj)) < 0)
-				(void)0;
-			close(fd);
-		}
-	}
+	if (oom_adj)
+		write_oom_adj(oom_adj);
 	/* Its own process group; the parent sets it too, so neither waits for the other. */
 	setpgid(0, 0);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (c->drop) {
-		if ((c->user[0] ? initgroups(c->user, c->gid) : setgroups(0, NULL)) ||
-		    setgid(c->gid) || setuid(c->uid))
-			child_fail(err_wr, -(errno ? errno : EPERM));
-		if (c->home[0])
-			setenv("HOME", c->home, 1);
-		if (c->user[0]) {
-			setenv("USER", c->user, 1);
-			setenv("LOGNAME", c->user, 1);
-		}
-	}
+	if (drop_privileges(c))
+		child_fail(err_wr, -(errno ? errno : EPERM));
 	/* After the uid change, which clears it; then make sure the parent is still there. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
@@ -237,15 +288,22 @@ void tkt_launch_job_stopped(struct tkt_launch *l)
 
 int tkt_launch_go(struct tkt_launch *l, bool *setup_failed)
 {
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
 	int e = 0;
 	ssize_t n;
 
 	take_tty(l);
-	if (write(l->gate_fd, "g", 1) != 1) {
-		e = -errno;
+	/* A child that failed before the gate (its switch of user) has closed it: no SIGPIPE,
+	 * its error is in err_fd. */
+	sigaction(SIGPIPE, &ign, &old);
+	n = write(l->gate_fd, "g", 1);
+	e = errno;
+	sigaction(SIGPIPE, &old, NULL);
+	if (n != 1 && e != EPIPE) {
 		tkt_launch_release_tty(l);
-		return e;
+		return -e;
 	}
+	e = 0;
 	close(l->gate_fd);
 	l->gate_fd = -1;
 	do {
@@ -256,6 +314,7 @@ int tkt_launch_go(struct tkt_launch *l, bool *setup_failed)
 	*setup_failed = n == sizeof(e) && e < 0;
 	if (n != sizeof(e))
 		return 0;
+	tkt_launch_release_tty(l); /* no COMMAND to hand the terminal to */
 	return e < 0 ? e : -e;
 }
 

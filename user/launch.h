@@ -13,6 +13,8 @@ struct tkt_creds {
 	char user[64];
 	char home[512];
 	char shell[256];
+	int ngroups; /* supplementary groups to set (from NSS or /etc/group); 0: none */
+	gid_t groups[256];
 };
 
 /* COMMAND runs in a process group of its own (pgid = pid), so signals can be forwarded to
@@ -26,7 +28,9 @@ struct tkt_launch {
 	pid_t tty_pgrp; /* its foreground group before: ours */
 };
 
-/* From SUDO_UID/SUDO_GID (when running as root under sudo and as_root is false). */
+/* From SUDO_UID/SUDO_GID (when running as root under sudo and as_root is false). The name,
+ * home and groups come from NSS, or from /etc/passwd and /etc/group when NSS has no answer;
+ * a static binary reads the files first (NSS there would dlopen modules of another libc). */
 int tkt_creds_from_env(struct tkt_creds *c, bool as_root);
 /* Find argv0 like execvp would: 0, -ENOENT (127) or -EACCES (126). */
 int tkt_command_lookup(const char *argv0, char *resolved, size_t sz);
@@ -36,6 +40,11 @@ int tkt_launch_prepare(struct tkt_launch *l, char *const argv[], const struct tk
 /* Open the gate; returns 0 once COMMAND has exec'd, or -errno of the failed exec (or of the
  * failed switch to the invoking user, with *setup_failed set). */
 int tkt_launch_go(struct tkt_launch *l, bool *setup_failed);
+/* --best-effort: become COMMAND itself, untraced (oom_adj restored, the invoking user under
+ * sudo), so its exit status and signals are tktrace's. Returns only on failure: -errno, with
+ * *setup_failed when the switch of user failed. */
+int tkt_exec_untraced(char *const argv[], const struct tkt_creds *c, const char *oom_adj,
+		      bool *setup_failed);
 /* Kill and reap a child that never got through the gate. */
 void tkt_launch_abort(struct tkt_launch *l);
 /* Send sig to COMMAND's process group (to COMMAND alone if the group is gone). */

@@ -15,12 +15,15 @@
 #include <unistd.h>
 #include "cgroup.h"
 #include "cli.h"
+#include "gha.h"
+#include "junit.h"
 #include "launch.h"
 #include "marks.h"
 #include "model.h"
 #include "report.h"
 #include "tracer.h"
 #include "util.h"
+#include "warn.h"
 
 /* The only global state: which signal arrived. */
 static volatile sig_atomic_t pending_sig;
@@ -173,6 +176,153 @@ static void sample_cgroup(struct tkt_model *m, const struct tkt_cgroup *cg, pid_
 		tkt_model_cg_sample(m, now_ns(), usage);
 }
 
+/* --best-effort: tracing is impossible; become COMMAND, untraced. Returns only on failure. */
+static int run_untraced(const struct tkt_cli *cli, const char *why, const char *oom_adj)
+{
+	struct tkt_creds creds;
+	const char *ga;
+	bool setup_failed;
+	int r;
+
+	tkt_error("warning: %s", why);
+	tkt_error("warning: --best-effort: running %s untraced%s", cli->argv[0],
+		  cli->memory_limit_arg || cli->cgroup_path ? ", without --memory-limit/--cgroup" : "");
+	if (tkt_creds_from_env(&creds, cli->as_root)) {
+		tkt_error("SUDO_UID/SUDO_GID are malformed; use --as-root to run as root");
+		return TKT_EXIT_FAIL;
+	}
+	ga = getenv("GITHUB_ACTIONS");
+	if (ga && strcmp(ga, "true") == 0) {
+		struct tkt_buf b = { 0 };
+		static const char head[] = "\n::warning title=tktrace%3A not tracing::";
+		tkt_buf_append(&b, head, sizeof(head) - 1);
+		tkt_gha_escape(&b, why, false);
+		tkt_buf_printf(&b, "; --best-effort ran %s untraced.\n", cli->argv[0]);
+		fflush(stdout);
+		if (b.data && write_all(STDOUT_FILENO, b.data, b.len))
+			tkt_debug("cannot write annotations: %s", strerror(errno));
+		tkt_buf_free(&b);
+	}
+	fflush(NULL);
+	r = tkt_exec_untraced(cli->argv, &creds, oom_adj, &setup_failed);
+	if (setup_failed) {
+		tkt_error("cannot run %s as uid %u: %s (use --as-root?)", cli->argv[0], creds.uid,
+			  strerror(-r));
+		return TKT_EXIT_FAIL;
+	}
+	tkt_error("%s: %s", cli->argv[0], r == -ENOENT ? "command not found" : strerror(-r));
+	return r == -ENOENT ? TKT_EXIT_NOTFOUND : TKT_EXIT_NOEXEC;
+}
+
+static unsigned def_line(const char *cwd, const char *nodeid)
+{
+	return tkt_test_def_line(cwd, nodeid);
+}
+
+/* GITHUB_ACTIONS=true: annotations on stdout, the Markdown summary appended to
+ * $GITHUB_STEP_SUMMARY. */
+static void github_outputs(const struct tkt_model *m, const struct tkt_run *run,
+			   const struct tkt_cli *cli, const struct tkt_creds *creds)
+{
+	const char *ga = getenv("GITHUB_ACTIONS"), *sum = getenv("GITHUB_STEP_SUMMARY");
+	struct tkt_gha_opts o = {
+		.workspace = getenv("GITHUB_WORKSPACE"),
+		.top = cli->top >= 0 ? cli->top : 5,
+		.def_line = def_line,
+	};
+	struct tkt_buf b = { 0 };
+	int fd;
+
+	if (!ga || strcmp(ga, "true"))
+		return;
+	/* A command must start a line: COMMAND may have left its last one unfinished. */
+	tkt_buf_append(&b, "\n", 1);
+	tkt_gha_annotations(&b, m, run, &o);
+	if (b.len > 1) {
+		fflush(stdout);
+		if (write_all(STDOUT_FILENO, b.data, b.len))
+			tkt_debug("cannot write annotations: %s", strerror(errno));
+	}
+	if (!sum || !*sum || (cli->quiet && !m->nooms && !m->nkills && !m->nwarnings))
+		goto out;
+	tkt_buf_reset(&b);
+	tkt_gha_summary(&b, m, run, &o);
+	fd = open(sum, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		tkt_error("cannot append to GITHUB_STEP_SUMMARY %s: %s", sum, strerror(errno));
+		goto out;
+	}
+	if (creds->drop && lseek(fd, 0, SEEK_END) == 0 && fchown(fd, creds->uid, creds->gid))
+		tkt_debug("cannot give %s to uid %u: %s", sum, creds->uid, strerror(errno));
+	if (write_all(fd, b.data, b.len))
+		tkt_error("writing GITHUB_STEP_SUMMARY %s failed: %s", sum, strerror(errno));
+	close(fd);
+out:
+	tkt_buf_free(&b);
+}
+
+/* --junitxml-merge: each killed test (once) with the text report as its details. */
+static int junit_outputs(const struct tkt_model *m, const struct tkt_run *run,
+			 const struct tkt_cli *cli, const struct tkt_creds *creds, time_t started)
+{
+	size_t cap = m->nooms + m->nkills, n = 0;
+	struct tkt_junit_kill *k = calloc(cap ? cap : 1, sizeof(*k));
+	char (*msgs)[512] = calloc(cap ? cap : 1, sizeof(*msgs));
+	struct tkt_junit_io io = {
+		.started = started,
+		.duration_s = run->duration_s,
+		.chown = creds->drop,
+		.uid = creds->uid,
+		.gid = creds->gid,
+	};
+	struct tkt_buf text = { 0 };
+	char err[512];
+	int r = 0;
+
+	if (!k || !msgs) {
+		free(k);
+		free(msgs);
+		tkt_error("out of memory");
+		return -ENOMEM;
+	}
+	tkt_report_text(&text, m, run, false);
+	for (size_t i = 0; i < m->nooms + m->nkills; i++) {
+		const struct tkt_party *p = i < m->nooms ? &m->ooms[i].victim :
+							   &m->kills[i - m->nooms].target;
+		const char *ph = tkt_phase_name(p->attr.phase);
+		bool dup = false;
+
+		if (!p->attr.test)
+			continue;
+		for (size_t j = 0; j < n; j++)
+			dup |= strcmp(k[j].nodeid, p->attr.test) == 0;
+		if (dup)
+			continue;
+		if (i < m->nooms)
+			snprintf(msgs[n], sizeof(msgs[n]),
+				 "tktrace: killed by the OOM killer in its %s phase%s%s (pid %u)",
+				 ph ? ph : "?", p->attr.worker ? " on worker " : "",
+				 p->attr.worker ? p->attr.worker : "", p->pid);
+		else
+			snprintf(msgs[n], sizeof(msgs[n]),
+				 "tktrace: killed by SIGKILL from pid %u (%s) in its %s phase (pid %u)",
+				 m->kills[i - m->nooms].sender_pid, m->kills[i - m->nooms].sender_comm,
+				 ph ? ph : "?", p->pid);
+		k[n].nodeid = p->attr.test;
+		k[n].message = msgs[n];
+		k[n].details = text.data ? text.data : "";
+		n++;
+	}
+	if (tkt_junit_merge_file(cli->junit_path, k, n, &io, err, sizeof(err))) {
+		tkt_error("--junitxml-merge: %s", err);
+		r = -EIO;
+	}
+	tkt_buf_free(&text);
+	free(k);
+	free(msgs);
+	return r;
+}
+
 static void install_handlers(void)
 {
 	struct sigaction sa;
@@ -204,6 +354,7 @@ int main(int argc, char **argv)
 	bool have_oom_adj, setup_failed = false;
 	int json_fd = -1, status = 0, rc = TKT_EXIT_FAIL, r;
 	uint64_t t0, t_exit;
+	time_t started = 0;
 
 	r = tkt_cli_parse(&cli, argc, argv, err, sizeof(err));
 	if (r) {
@@ -231,6 +382,9 @@ int main(int argc, char **argv)
 		return TKT_EXIT_NOEXEC;
 	}
 	if (!have_bpf_caps()) {
+		if (cli.best_effort)
+			return run_untraced(&cli, "no privileges to load BPF programs (not root, no "
+					    "CAP_BPF and CAP_PERFMON)", NULL);
 		tkt_error("needs root to load its BPF programs: run it with sudo "
 			  "(or grant CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)");
 		return TKT_EXIT_FAIL;
@@ -264,11 +418,13 @@ int main(int argc, char **argv)
 		tkt_info("cannot shield tktrace from the OOM killer: %s", strerror(-r));
 
 	t0 = now_ns();
+	started = time(NULL);
 	tkt_cgroup_detect(&cg, "/proc/self/mounts");
 	mo.t0_ns = t0;
 	mo.page_size = sysconf(_SC_PAGESIZE);
 	mo.retained_noise = TKT_RETAINED_NOISE;
 	mo.cg_mount = cg.version ? cg.mount : NULL;
+	mo.warn_pct = cli.warn_at;
 	if (tkt_model_init(&model, &mo)) {
 		tkt_error("out of memory");
 		goto out;
@@ -276,6 +432,17 @@ int main(int argc, char **argv)
 	r = tkt_tracer_open(&tracer, &model, err, sizeof(err));
 	if (!r)
 		r = tkt_tracer_attach(tracer, err, sizeof(err));
+	if (r && cli.best_effort) {
+		/* Nothing was started: leave no empty report files behind. */
+		if (json_fd >= 0)
+			unlink(cli.json_path);
+		if (per_test_fd >= 0)
+			unlink(cli.per_test_path);
+		tkt_tracer_destroy_async(tracer);
+		tracer = NULL;
+		rc = run_untraced(&cli, err, have_oom_adj ? oom_adj : NULL);
+		goto out;
+	}
 	if (r) {
 		tkt_error("%s", err);
 		goto out;
@@ -342,8 +509,16 @@ int main(int argc, char **argv)
 			tkt_launch_signal(&child, s);
 		}
 		if (now_ns() - last_sample >= 100 * 1000 * 1000ULL) {
+			size_t nw = model.nwarnings;
 			sample_cgroup(&model, &cg, child.pid, cg_cur, sizeof(cg_cur));
 			last_sample = now_ns();
+			if (model.nwarnings > nw) {
+				/* Live: the tests are still running, the report comes at the end. */
+				tkt_buf_reset(&out);
+				tkt_warn_text(&out, &model, &model.warnings[nw]);
+				fputs(out.data, stderr);
+				tkt_buf_reset(&out);
+			}
 		}
 		r = tkt_tracer_poll(tracer, 100);
 		if (r && r != -EINTR) {
@@ -396,6 +571,9 @@ int main(int argc, char **argv)
 			rc = rc ? rc : TKT_EXIT_FAIL;
 		}
 	}
+	github_outputs(&model, &run, &cli, &creds);
+	if (cli.junit_path && junit_outputs(&model, &run, &cli, &creds, started))
+		rc = rc ? rc : TKT_EXIT_FAIL;
 	if (cli.stats) {
 		tkt_buf_reset(&out);
 		tkt_tracer_stats(tracer, &out);

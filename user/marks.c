@@ -87,6 +87,21 @@ static bool decorated(const char *src, const char *line, const char *marker)
 	return false;
 }
 
+/* The def line of the test: inside its class when the node id names one. */
+static const char *test_def(const char *src, size_t len, const char *func, const char *cls)
+{
+	const char *def = find_def(src, len, "def", func);
+
+	if (def && cls[0]) {
+		/* Class::test: the method of that class, not a namesake before it. */
+		const char *c = find_def(src, len, "class", cls);
+		const char *in = c ? find_def(c, src + len - c, "def", func) : NULL;
+		if (in)
+			def = in;
+	}
+	return def;
+}
+
 int tkt_marker_in_source(const char *src, size_t len, const char *nodeid, const char *marker)
 {
 	char func[512], cls[512];
@@ -95,14 +110,7 @@ int tkt_marker_in_source(const char *src, size_t len, const char *nodeid, const 
 	split_nodeid(nodeid, func, sizeof(func), cls, sizeof(cls));
 	if (!func[0])
 		return -1;
-	def = find_def(src, len, "def", func);
-	if (def && cls[0]) {
-		/* Class::test: the method of that class, not a namesake before it. */
-		const char *c = find_def(src, len, "class", cls);
-		const char *in = c ? find_def(c, src + len - c, "def", func) : NULL;
-		if (in)
-			def = in;
-	}
+	def = test_def(src, len, func, cls);
 	if (!def)
 		return -1;
 	if (decorated(src, def, marker))
@@ -135,21 +143,35 @@ int tkt_marker_in_source(const char *src, size_t len, const char *nodeid, const 
 	return 0;
 }
 
-int tkt_test_marked(const char *dir, const char *nodeid, const char *marker)
+unsigned tkt_def_line_in_source(const char *src, size_t len, const char *nodeid)
+{
+	char func[512], cls[512];
+	const char *def;
+	unsigned line = 1;
+
+	split_nodeid(nodeid, func, sizeof(func), cls, sizeof(cls));
+	if (!func[0] || !(def = test_def(src, len, func, cls)))
+		return 0;
+	for (const char *p = src; p < def; p++)
+		line += *p == '\n';
+	return line;
+}
+
+/* The test file of nodeid, relative to dir, read whole (at most 8 MiB); NULL on failure. */
+static char *read_test_file(const char *dir, const char *nodeid, size_t *lenp)
 {
 	char path[4096];
 	const char *sep = strstr(nodeid, "::");
 	char *src = NULL;
 	size_t len = 0, cap = 0, n;
 	FILE *f;
-	int r;
 
 	if (!sep)
-		return -1;
+		return NULL;
 	snprintf(path, sizeof(path), "%s/%.*s", dir ? dir : ".", (int)(sep - nodeid), nodeid);
 	f = fopen(path, "re");
 	if (!f)
-		return -1;
+		return NULL;
 	for (;;) {
 		if (len + 4096 > cap) {
 			char *p;
@@ -164,10 +186,34 @@ int tkt_test_marked(const char *dir, const char *nodeid, const char *marker)
 			break;
 	}
 	fclose(f);
+	if (src)
+		src[len] = '\0';
+	*lenp = len;
+	return src;
+}
+
+int tkt_test_marked(const char *dir, const char *nodeid, const char *marker)
+{
+	size_t len;
+	char *src = read_test_file(dir, nodeid, &len);
+	int r;
+
 	if (!src)
 		return -1;
-	src[len] = '\0';
 	r = tkt_marker_in_source(src, len, nodeid, marker);
 	free(src);
 	return r;
+}
+
+unsigned tkt_test_def_line(const char *dir, const char *nodeid)
+{
+	size_t len;
+	char *src = read_test_file(dir, nodeid, &len);
+	unsigned line;
+
+	if (!src)
+		return 0;
+	line = tkt_def_line_in_source(src, len, nodeid);
+	free(src);
+	return line;
 }

@@ -78,6 +78,7 @@ void tkt_model_free(struct tkt_model *m)
 	free(m->kills);
 	free(m->tests);
 	free(m->cg_samples);
+	free(m->warnings);
 	tkt_intern_free(m->strings);
 	memset(m, 0, sizeof(*m));
 }
@@ -809,12 +810,14 @@ void tkt_model_set_cgroup(struct tkt_model *m, const char *path, bool has_limit,
 	m->cg_peak = 0;
 	m->cg_stride = 1;
 	m->cg_skip = 0;
+	m->warn_above = false;
 }
 
 void tkt_model_cg_sample(struct tkt_model *m, uint64_t ts_ns, uint64_t bytes)
 {
 	if (bytes > m->cg_peak)
 		m->cg_peak = bytes;
+	tkt_model_warn_check(m, ts_ns, bytes);
 	if (!m->cg_samples) {
 		m->cg_samples = calloc(TKT_CG_SAMPLES, sizeof(*m->cg_samples));
 		if (!m->cg_samples)

@@ -127,12 +127,34 @@ struct tkt_kill_rec {
 	bool kernel; /* SEND_SIG_PRIV: the kernel, not a process, sent it */
 };
 
+/* A pytest process, and the test it ran, when COMMAND's memory cgroup neared its limit. */
+struct tkt_resident {
+	uint32_t pid;
+	const char *worker;
+	const char *test; /* NULL between tests */
+	enum tkt_phase phase;
+};
+
+#define TKT_WARN_RESIDENTS 32 /* processes listed per warning; the rest are counted */
+#define TKT_WARNINGS_MAX 64   /* warnings kept; later ones are counted */
+#define TKT_WARN_REARM_PCT 5  /* warn again only after usage fell this far below the mark */
+
+/* --warn-at: COMMAND's memory cgroup crossed warn_pct % of its limit. */
+struct tkt_warning {
+	uint64_t ts_ns;
+	uint64_t usage, limit;
+	unsigned pct; /* the threshold crossed */
+	size_t nres, more;
+	struct tkt_resident res[TKT_WARN_RESIDENTS];
+};
+
 struct tkt_model_opts {
 	uint32_t root_pid;
 	uint64_t t0_ns;       /* CLOCK_MONOTONIC at start; times are reported from here */
 	uint64_t page_size;
 	const char *cg_mount; /* where the memory controller's hierarchy is mounted */
 	uint64_t retained_noise; /* blame ignores tests that left less than this */
+	unsigned warn_pct;       /* --warn-at: percent of the cgroup limit; 0: off */
 };
 
 struct tkt_model {
@@ -168,6 +190,11 @@ struct tkt_model {
 	uint64_t (*cg_samples)[2]; /* ns, bytes */
 	size_t ncg_samples;
 	uint32_t cg_stride, cg_skip;
+	/* --warn-at crossings, in order; warn_above: no new one until usage falls back. */
+	struct tkt_warning *warnings;
+	size_t nwarnings;
+	size_t warnings_dropped;
+	bool warn_above;
 };
 
 #define TKT_CG_SAMPLES 2048
@@ -178,6 +205,9 @@ uint64_t tkt_test_growth(const struct tkt_test_rec *t);
 /* Record one usage sample of COMMAND's memory cgroup. */
 void tkt_model_cg_sample(struct tkt_model *m, uint64_t ts_ns, uint64_t bytes);
 void tkt_model_set_cgroup(struct tkt_model *m, const char *path, bool has_limit, uint64_t limit);
+/* --warn-at: record a warning when usage crosses o.warn_pct % of the limit (once per
+ * crossing; re-armed below warn_pct - TKT_WARN_REARM_PCT). True when one was recorded. */
+bool tkt_model_warn_check(struct tkt_model *m, uint64_t ts_ns, uint64_t usage);
 
 int tkt_model_init(struct tkt_model *m, const struct tkt_model_opts *o);
 void tkt_model_free(struct tkt_model *m);

@@ -149,6 +149,33 @@ static void json_party(struct tkt_json *j, const char *key, const struct tkt_par
 	tkt_json_obj_end(j);
 }
 
+/* --warn-at crossings: when, how full, and which tests were resident. */
+static void json_warnings(struct tkt_json *j, const struct tkt_model *m)
+{
+	tkt_json_arr_begin(j, "warnings");
+	for (size_t i = 0; i < m->nwarnings; i++) {
+		const struct tkt_warning *w = &m->warnings[i];
+		tkt_json_obj_begin(j, NULL);
+		tkt_json_double(j, "time_s", tkt_model_time_s(m, w->ts_ns), 3);
+		tkt_json_uint(j, "threshold_percent", w->pct);
+		tkt_json_uint(j, "usage_bytes", w->usage);
+		tkt_json_uint(j, "limit_bytes", w->limit);
+		tkt_json_arr_begin(j, "running");
+		for (size_t k = 0; k < w->nres; k++) {
+			tkt_json_obj_begin(j, NULL);
+			tkt_json_uint(j, "pid", w->res[k].pid);
+			tkt_json_str(j, "worker", w->res[k].worker);
+			tkt_json_str(j, "test", w->res[k].test);
+			tkt_json_str(j, "phase", tkt_phase_name(w->res[k].phase));
+			tkt_json_obj_end(j);
+		}
+		tkt_json_arr_end(j);
+		tkt_json_uint(j, "more_processes", w->more);
+		tkt_json_obj_end(j);
+	}
+	tkt_json_arr_end(j);
+}
+
 int tkt_report_json(struct tkt_buf *out, const struct tkt_model *m, const struct tkt_run *r)
 {
 	struct tkt_json j;
@@ -234,6 +261,7 @@ int tkt_report_json(struct tkt_buf *out, const struct tkt_model *m, const struct
 	}
 	tkt_json_arr_end(&j);
 	tkt_json_obj_end(&j);
+	json_warnings(&j, m);
 	tkt_json_obj_end(&j);
 	tkt_buf_free(&tmp);
 	return 0;

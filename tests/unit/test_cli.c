@@ -291,6 +291,46 @@ static void test_memory_report_defaults(void **state)
 	assert_null(c.per_test_path);
 }
 
+static void test_ci_options(void **state)
+{
+	static const char *bad[] = { "", "%", "x", "101", "-1", "90%%", "9 0", "50.5" };
+	static const struct {
+		const char *arg;
+		unsigned pct;
+	} good[] = { { "0", 0 }, { "90", 90 }, { "75%", 75 }, { "100", 100 } };
+	struct tkt_cli c;
+	char *d[] = { "tktrace", "pytest", NULL };
+	char *a[] = { "tktrace", "--best-effort", "--junitxml-merge", "j.xml", "--", "pytest", NULL };
+	char *e[] = { "tktrace", "--junitxml-merge", "", "pytest", NULL };
+
+	(void)state;
+	assert_int_equal(parse(&c, d), 0);
+	assert_int_equal(c.warn_at, 90);
+	assert_false(c.best_effort);
+	assert_null(c.junit_path);
+	assert_int_equal(parse(&c, a), 0);
+	assert_true(c.best_effort);
+	assert_string_equal(c.junit_path, "j.xml");
+	assert_string_equal(c.argv[0], "pytest");
+	assert_int_equal(parse(&c, e), 125);
+	assert_string_equal(err, "--junitxml-merge needs a file name");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char *w[] = { "tktrace", "--warn-at", (char *)good[i].arg, "pytest", NULL };
+		assert_int_equal(parse(&c, w), 0);
+		assert_int_equal(c.warn_at, good[i].pct);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *w[] = { "tktrace", "--warn-at", (char *)bad[i], "pytest", NULL };
+		char want[256];
+		assert_int_equal(parse(&c, w), 125);
+		snprintf(want, sizeof(want),
+			 "invalid --warn-at '%s': give a percentage of the memory limit from 0 (off) "
+			 "to 100, like 90",
+			 bad[i]);
+		assert_string_equal(err, want);
+	}
+}
+
 static void test_top_option(void **state)
 {
 	static const char *bad[] = { "abc", "-1", "", "5x", "1.5", "100001", "99999999999999999999" };
@@ -444,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_error_buffer_truncated),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_memory_report_defaults),
+		cmocka_unit_test(test_ci_options),
 		cmocka_unit_test(test_top_option),
 		cmocka_unit_test(test_intensive_threshold_option),
 		cmocka_unit_test(test_marker_option),

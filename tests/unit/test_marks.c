@@ -358,6 +358,35 @@ static void test_test_marked_large_file(void **state)
 	assert_int_equal(tkt_test_marked(tmp, "tests/test_empty.py::test_x", MARKER), -1);
 }
 
+/* ---- the def line, for GitHub annotations ---- */
+
+static void test_def_line(void **state)
+{
+	static const char src[] = "import pytest\n"                 /* 1 */
+				  "\n"                              /* 2 */
+				  "def test_m():\n"                 /* 3: a namesake at module level */
+				  "    pass\n"                      /* 4 */
+				  "class TestC:\n"                  /* 5 */
+				  "    @pytest.mark.parametrize('x', [1])\n" /* 6 */
+				  "    def test_m(self, x):\n"      /* 7 */
+				  "        pass\n"                  /* 8 */
+				  "\n"                              /* 9 */
+				  "    async def test_a(self):\n"   /* 10 */
+				  "        pass\n"                  /* 11 */
+				  "def test_m_more():\n";           /* 12 */
+
+	(void)state;
+	assert_int_equal(tkt_def_line_in_source(src, strlen(src), "t.py::test_m"), 3);
+	assert_int_equal(tkt_def_line_in_source(src, strlen(src), "t.py::TestC::test_m[1]"), 7);
+	assert_int_equal(tkt_def_line_in_source(src, strlen(src), "t.py::TestC::test_a"), 10);
+	assert_int_equal(tkt_def_line_in_source(src, strlen(src), "t.py::test_m_more"), 12);
+	assert_int_equal(tkt_def_line_in_source(src, strlen(src), "t.py::test_gone"), 0);
+	assert_int_equal(tkt_def_line_in_source(src, strlen(src), "t.py"), 0);
+	write_file("tests/test_lines.py", src);
+	assert_int_equal(tkt_test_def_line(tmp, "tests/test_lines.py::TestC::test_m[1]"), 7);
+	assert_int_equal(tkt_test_def_line(tmp, "tests/test_nofile.py::test_m"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_test_marked_file),
 		cmocka_unit_test(test_test_marked_large_file),
+		cmocka_unit_test(test_def_line),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

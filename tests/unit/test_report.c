@@ -202,7 +202,8 @@ static void test_json_clean_run_exact(void **state)
 				    "    \"limit_bytes\": null,\n"
 				    "    \"peak_usage_bytes\": 0,\n"
 				    "    \"samples\": []\n"
-				    "  }\n"
+				    "  },\n"
+				    "  \"warnings\": []\n"
 				    "}\n");
 	tkt_buf_free(&b);
 	tkt_model_free(&m);
@@ -253,7 +254,7 @@ static void test_json_oom_of_command(void **state)
 		   "\"rss_start_bytes\":0,\"rss_end_bytes\":null,\"page_faults\":0,"
 		   "\"mmap_bytes\":0,\"outcome\":\"killed\"}],"
 		   "\"cgroup\":{\"path\":null,\"limit_bytes\":null,\"peak_usage_bytes\":0,"
-		   "\"samples\":[]}}");
+		   "\"samples\":[]},\"warnings\":[]}");
 	free(j);
 	tkt_model_free(&m);
 }
@@ -325,7 +326,7 @@ static void test_json_oom_workers(void **state)
 			   "\"rss_start_bytes\":0,\"rss_end_bytes\":0,\"page_faults\":0,"
 			   "\"mmap_bytes\":0,\"outcome\":\"completed\"}],"
 			   "\"cgroup\":{\"path\":null,\"limit_bytes\":null,\"peak_usage_bytes\":0,"
-			   "\"samples\":[]}}");
+			   "\"samples\":[]},\"warnings\":[]}");
 	free(j);
 	tkt_model_free(&m);
 }
@@ -364,7 +365,7 @@ static void test_json_kills_and_lost_events(void **state)
 			   "\"rss_start_bytes\":0,\"rss_end_bytes\":null,\"page_faults\":0,"
 			   "\"mmap_bytes\":0,\"outcome\":\"killed\"}],"
 			   "\"cgroup\":{\"path\":null,\"limit_bytes\":null,\"peak_usage_bytes\":0,"
-			   "\"samples\":[]}}");
+			   "\"samples\":[]},\"warnings\":[]}");
 	free(j);
 	tkt_model_free(&m);
 }
@@ -773,7 +774,8 @@ static void test_json_tests_and_cgroup_exact(void **state)
 			   "\"page_faults\":0,\"mmap_bytes\":0,\"outcome\":\"interrupted\"}],"
 			   "\"cgroup\":{\"path\":\"/sys/fs/cgroup/tktrace-7\",\"limit_bytes\":536870912,"
 			   "\"peak_usage_bytes\":3000000,"
-			   "\"samples\":[[0.500,1000000],[1.250,3000000],[2.000,2000000]]}}");
+			   "\"samples\":[[0.500,1000000],[1.250,3000000],[2.000,2000000]]},"
+			   "\"warnings\":[]}");
 	free(j);
 	/* Unlimited: null; another cgroup starts a new series (no samples of the old one). */
 	tkt_model_set_cgroup(&m, "/sys/fs/cgroup/user.slice", false, 0);

@@ -1,0 +1,453 @@
+"""CI features end to end, with the real tktrace on real OOM kills in memory cgroups of at most
+1 GiB: GitHub Actions annotations and job summary, the static binary, --best-effort, --warn-at
+and --junitxml-merge. Expected values come from what the inner tests record themselves
+(their node ids, pids, workers) and from the test sources, never hard-coded."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import (MAX_LIMIT, PYTHON, REPO, SUITES, TKTRACE, MemCgroup, inner_env,
+                      inner_pytest, need_root, nodeids_written, run_tktrace)
+
+MiB = 1 << 20
+LIMIT = 400 * MiB
+NOBODY = 65534
+
+# A suite in a sub-directory, the hog a parametrized method of a class, with a namesake
+# function before the class: the annotation must point at the method's def line.
+CLASS_SUITE = '''\
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ALLOC = int(os.environ["E2E_ALLOC"])
+
+
+def test_hog():
+    pass
+
+
+class TestBig:
+    def test_small(self):
+        pass
+
+    @pytest.mark.parametrize("n", [1])
+    def test_hog(self, request, n):
+        Path("nodeid-hog.txt").write_text(request.node.nodeid)
+        big = np.ones(ALLOC, dtype=np.uint8)  # every page touched
+        assert big[-1] == 1, "should have been OOM-killed"
+'''
+
+
+def def_line(path, func, cls=None):
+    """1-based line of `def func` (inside `class cls` when given), read from the source."""
+    lines = Path(path).read_text().splitlines()
+    start = 0
+    if cls:
+        start = next(i for i, l in enumerate(lines) if re.match(rf"class {cls}\b", l))
+    for i in range(start, len(lines)):
+        if re.match(rf"\s*(async\s+)?def {func}\(", lines[i]):
+            return i + 1
+    raise AssertionError(f"no def {func} in {path}")
+
+
+def gha_env(work, summary, extra=None):
+    env = inner_env({"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary),
+                     "GITHUB_WORKSPACE": str(work), "E2E_ALLOC": str(LIMIT + 200 * MiB)})
+    if extra:
+        env.update(extra)
+    return env
+
+
+def workflow_commands(stdout):
+    return [l for l in stdout.splitlines() if l.startswith("::")]
+
+
+def parse_command(line):
+    """'::error file=a,line=3,title=t::msg' -> ('error', {'file': 'a', ...}, 'msg')."""
+    m = re.match(r"::(\w+) ?([^:]*)::(.*)$", line)
+    assert m, line
+    props = dict(p.split("=", 1) for p in m.group(2).split(",") if p)
+    unesc = lambda s: s.replace("%0A", "\n").replace("%0D", "\r").replace("%3A", ":") \
+        .replace("%2C", ",").replace("%25", "%")
+    return m.group(1), {k: unesc(v) for k, v in props.items()}, unesc(m.group(3))
+
+
+# -- GitHub Actions ---------------------------------------------------------------------------
+
+def test_github_actions_error_and_summary(root, memcg, tmp_path):
+    cg = memcg(LIMIT)
+    work = tmp_path / "proj"
+    (work / "tests").mkdir(parents=True)
+    (work / "tests" / "test_big.py").write_text(CLASS_SUITE)
+    summary = tmp_path / "summary.md"
+    summary.write_text("# earlier step\n")  # the runner's file: appended to, not replaced
+    run = run_tktrace(inner_pytest("tests/test_big.py"), work, cgroup=cg,
+                      env=gha_env(work, summary))
+    nodeid = nodeids_written(work)["hog"]
+    assert nodeid == "tests/test_big.py::TestBig::test_hog[1]"
+    assert run.report and len(run.report["oom_kills"]) == 1, run
+    assert run.rc == 137, run
+
+    cmds = [parse_command(l) for l in workflow_commands(run.stdout)]
+    errors = [c for c in cmds if c[0] == "error"]
+    assert len(errors) == 1, run.stdout
+    _, props, msg = errors[0]
+    assert props["file"] == "tests/test_big.py", props  # relative to GITHUB_WORKSPACE
+    want = def_line(work / "tests/test_big.py", "test_hog", cls="TestBig")
+    assert want != def_line(work / "tests/test_big.py", "test_hog")
+    assert int(props["line"]) == want, props
+    assert nodeid in msg and "OOM killer" in msg and "call phase" in msg, msg
+    assert run.report["oom_kills"][0]["rerun"] in msg, msg
+
+    text = summary.read_text()
+    assert text.startswith("# earlier step\n### tktrace: "), text
+    assert "was killed by the OOM killer" in text.splitlines()[1], text
+    assert f"| victim | `{nodeid}` | call |" in text, text
+    assert "#### Tests by memory needed" in text, text
+    # The summary is the job's, readable as Markdown: no workflow commands in it.
+    assert "::error" not in text
+
+    # Plain text elsewhere: the same run without GITHUB_ACTIONS prints no workflow command.
+    env = gha_env(work, summary)
+    del env["GITHUB_ACTIONS"]
+    before = summary.read_text()
+    run2 = run_tktrace(inner_pytest("tests/test_big.py"), work, cgroup=memcg(LIMIT), env=env)
+    assert run2.rc == 137, run2
+    assert workflow_commands(run2.stdout) == [], run2.stdout
+    assert summary.read_text() == before
+    assert "killed by the OOM killer" in run2.stderr
+
+
+# -- static binary ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def static_bin():
+    """build/tktrace-static next to the tested binary (made here if missing)."""
+    path = Path(os.environ.get("TKTRACE_STATIC") or Path(TKTRACE).parent / "tktrace-static")
+    if not path.exists():
+        build = path.parent
+        proc = subprocess.run(["make", "-C", str(REPO), f"BUILD={build}", "static"],
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert path.exists()
+    return path
+
+
+def test_static_binary_is_static(static_bin):
+    if not shutil.which("ldd"):
+        pytest.skip("ldd is not installed")
+    proc = subprocess.run(["ldd", str(static_bin)], capture_output=True, text=True)
+    assert "not a dynamic executable" in proc.stdout + proc.stderr, proc
+    # No program interpreter (PT_INTERP) among its ELF program headers.
+    import struct
+    data = static_bin.read_bytes()
+    assert data[:4] == b"\x7fELF" and data[4] == 2, "not a 64-bit ELF"
+    end = "<" if data[5] == 1 else ">"
+    phoff, = struct.unpack_from(end + "Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from(end + "HH", data, 0x36)
+    types = [struct.unpack_from(end + "I", data, phoff + i * phentsize)[0] for i in range(phnum)]
+    assert types and 3 not in types, types
+
+
+def test_static_binary_traces_oom_without_its_libraries(root, memcg, suite, static_bin):
+    """Under an empty LD_LIBRARY_PATH and with libbpf and libelf hidden (a mount namespace
+    binds /dev/null over them), the dynamic tktrace cannot start; the static one traces."""
+    if not shutil.which("unshare"):
+        pytest.skip("unshare (util-linux) is not installed")
+    libs = []
+    for name in ("libbpf.so.1", "libelf.so.1"):
+        for d in ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
+                  "/usr/lib64", "/lib64"):
+            p = Path(d) / name
+            if p.exists():
+                libs.append(str(p.resolve()))
+                break
+    assert libs, "libbpf/libelf not found: how was the dynamic tktrace linked?"
+    hide = " && ".join(f"mount --bind /dev/null {l}" for l in libs)
+
+    def hidden(binary, cg, work):
+        args = [str(binary), "--json", str(work / "r.json"), "--", *cg.join_cmd(),
+                *inner_pytest("test_oom_call.py")]
+        env = inner_env({"E2E_ALLOC": str(LIMIT + 200 * MiB), "LD_LIBRARY_PATH": ""})
+        return subprocess.run(["unshare", "-m", "sh", "-c",
+                               f"mount --make-rprivate / && {hide} && exec \"$@\"", "sh", *args],
+                              cwd=work, env=env, capture_output=True, text=True, timeout=180)
+
+    work = suite("test_oom_call.py")
+    dyn = hidden(TKTRACE, memcg(LIMIT), work)
+    assert dyn.returncode == 127 and "error while loading shared libraries" in dyn.stderr, dyn
+    proc = hidden(static_bin, memcg(LIMIT), work)
+    assert proc.returncode == 137, proc
+    rep = json.loads((work / "r.json").read_text())
+    assert len(rep["oom_kills"]) == 1, rep
+    assert rep["oom_kills"][0]["victim"]["test"] == nodeids_written(work)["call"], rep
+
+
+def test_static_binary_drops_privileges_without_nss(root, static_bin, tmp_path):
+    """Under sudo (SUDO_UID/SUDO_GID) the static binary runs COMMAND as that user with its
+    groups from /etc/group, without loading any NSS module."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed: cannot see which files are opened")
+    import pwd
+    try:
+        nobody = pwd.getpwuid(NOBODY)
+    except KeyError:
+        pytest.skip("no user 65534 in /etc/passwd")
+    out = tmp_path / "strace.txt"
+    env = inner_env({"SUDO_UID": str(NOBODY), "SUDO_GID": str(nobody.pw_gid)})
+    proc = subprocess.run(["strace", "-o", str(out), "-e", "trace=openat", str(static_bin), "-q",
+                           "--", "/bin/sh", "-c", "id -u; id -g; echo $USER $HOME"],
+                          cwd="/", env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc
+    assert proc.stdout.split() == [str(NOBODY), str(nobody.pw_gid), nobody.pw_name,
+                                   nobody.pw_dir], proc
+    opened = out.read_text()
+    assert "/etc/passwd" in opened and "/etc/group" in opened, opened
+    assert "libnss" not in opened, opened
+
+
+# -- --best-effort ----------------------------------------------------------------------------
+
+def as_nobody(args, env=None):
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.skip("setpriv (util-linux) is not installed: cannot run tktrace as nobody")
+    return subprocess.run([setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                           *args], cwd="/", env=env or inner_env(), capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.fixture
+def nobody_bin():
+    """A copy of tktrace nobody can reach, whatever the permissions of the checkout."""
+    d = Path(tempfile.mkdtemp(prefix="tktrace-ci-"))
+    d.chmod(0o755)
+    exe = d / "tktrace"
+    shutil.copy2(TKTRACE, exe)
+    exe.chmod(0o755)
+    yield exe
+    shutil.rmtree(d)
+
+
+def test_best_effort_without_privileges_runs_command(root, nobody_bin):
+    # Without --best-effort: tktrace's own failure, nothing run.
+    proc = as_nobody([str(nobody_bin), "--", "/bin/sh", "-c", "echo ran; exit 7"])
+    assert proc.returncode == 125 and "ran" not in proc.stdout, proc
+    # With it: COMMAND runs, as nobody, untraced, and its status passes through exactly.
+    for status in (0, 7, 255):
+        proc = as_nobody([str(nobody_bin), "--best-effort", "--", "/bin/sh", "-c",
+                          f"id -u; exit {status}"])
+        assert proc.returncode == status, proc
+        assert proc.stdout.split() == [str(NOBODY)], proc
+        assert "--best-effort: running /bin/sh untraced" in proc.stderr, proc
+        assert "no privileges" in proc.stderr, proc
+    # A signal too: tktrace has become COMMAND, so COMMAND's death is its own.
+    proc = as_nobody([str(nobody_bin), "--best-effort", "--", "/bin/sh", "-c", "kill -TERM $$"])
+    assert proc.returncode == -15, proc
+    proc = as_nobody([str(nobody_bin), "--best-effort", "--", "/nonexistent/cmd"])
+    assert proc.returncode == 127, proc
+    # In GitHub Actions the job shows why the tests ran untraced.
+    proc = as_nobody([str(nobody_bin), "--best-effort", "--", "/bin/sh", "-c", "exit 4"],
+                     env=inner_env({"GITHUB_ACTIONS": "true"}))
+    assert proc.returncode == 4, proc
+    cmds = [parse_command(l) for l in workflow_commands(proc.stdout)]
+    assert len(cmds) == 1 and cmds[0][0] == "warning", proc.stdout
+    assert "no privileges" in cmds[0][2] and "untraced" in cmds[0][2], cmds
+
+
+def test_best_effort_without_btf(root, tmp_path):
+    """As root on a kernel without BTF (a tmpfs hides /sys/kernel/btf in a mount namespace)."""
+    if not shutil.which("unshare"):
+        pytest.skip("unshare (util-linux) is not installed")
+    report = tmp_path / "r.json"
+
+    def no_btf(*opts):
+        return subprocess.run(["unshare", "-m", "sh", "-c",
+                               "mount --make-rprivate / && mount -t tmpfs none /sys/kernel/btf "
+                               "&& exec \"$@\"", "sh", TKTRACE, *opts, "--", "/bin/sh", "-c",
+                               "echo ran; exit 3"],
+                              env=inner_env(), capture_output=True, text=True, timeout=60)
+
+    proc = no_btf("--json", str(report))
+    assert proc.returncode == 125 and "ran" not in proc.stdout, proc
+    assert "no BTF" in proc.stderr, proc
+    proc = no_btf("--best-effort", "--json", str(report))
+    assert proc.returncode == 3 and proc.stdout == "ran\n", proc
+    assert "no BTF" in proc.stderr and "untraced" in proc.stderr, proc
+    assert not report.exists(), "an empty report file was left behind"
+
+
+# -- --warn-at --------------------------------------------------------------------------------
+
+WARN_SUITE = '''\
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+GROW = int(os.environ["E2E_GROW"])
+
+
+def record(name, request):
+    Path(f"nodeid-{name}.txt").write_text(request.node.nodeid)
+    Path(f"worker-{name}.txt").write_text(os.environ.get("PYTEST_XDIST_WORKER", ""))
+
+
+def test_grower(request):
+    record("grower", request)
+    deadline = time.time() + 60
+    while not Path("sleeper-ready.txt").exists():
+        assert time.time() < deadline
+        time.sleep(0.05)
+    chunks = []
+    for _ in range(GROW // (10 << 20)):
+        chunks.append(np.ones(10 << 20, dtype=np.uint8))
+        time.sleep(0.02)
+    time.sleep(1.5)  # held above the threshold for many samples: still one warning
+    Path("grower-done.txt").write_text("1")
+
+
+def test_sleeper(request):
+    record("sleeper", request)
+    Path("sleeper-ready.txt").write_text("1")
+    deadline = time.time() + 60
+    while not Path("grower-done.txt").exists():
+        assert time.time() < deadline
+        time.sleep(0.05)
+'''
+
+
+def test_warn_at_reports_resident_tests(root, tmp_path):
+    work = tmp_path / "suite"
+    work.mkdir()
+    (work / "test_warn.py").write_text(WARN_SUITE)
+    limit = 600 * MiB
+    assert limit <= MAX_LIMIT
+    # Three Pythons (controller, two workers) take ~150 MiB; the grower adds 300 MiB more:
+    # past 50 % of the limit, far from an OOM kill.
+    env = inner_env({"E2E_GROW": str(300 * MiB)})
+    run = run_tktrace(inner_pytest("-n", "2", "--dist", "load", "test_warn.py"), work,
+                      opts=("--memory-limit", "600M", "--warn-at", "50"), env=env)
+    assert run.rc == 0, run
+    ids = nodeids_written(work)
+    workers = {n: (work / f"worker-{n}.txt").read_text() for n in ("grower", "sleeper")}
+    assert workers["grower"] != workers["sleeper"], "xdist ran both tests on one worker"
+    rep = run.report
+    assert rep["oom_kills"] == [], run
+    warnings = rep["warnings"]
+    assert len(warnings) == 1, warnings  # once per crossing
+    w = warnings[0]
+    assert w["threshold_percent"] == 50 and w["limit_bytes"] == limit, w
+    assert w["usage_bytes"] >= limit // 2, w
+    running = {r["test"]: r for r in w["running"] if r["test"]}
+    for name in ("grower", "sleeper"):
+        r = running.get(ids[name])
+        assert r, f"{ids[name]} not resident in {w}"
+        assert r["worker"] == workers[name] and r["phase"] == "call", r
+    # Printed live, once, with the same tests.
+    assert run.stderr.count("tktrace: warning: memory cgroup") == 1, run
+    block = run.stderr.split("tktrace: warning: memory cgroup", 1)[1]
+    assert f"worker {workers['grower']}: {ids['grower']} [call]" in block, run
+    assert f"worker {workers['sleeper']}: {ids['sleeper']} [call]" in block, run
+
+
+def test_warn_at_off(root, tmp_path):
+    work = tmp_path / "suite"
+    work.mkdir()
+    (work / "test_warn.py").write_text(WARN_SUITE)
+    run = run_tktrace(inner_pytest("-n", "2", "test_warn.py"), work,
+                      opts=("--memory-limit", "600M", "--warn-at", "0"),
+                      env=inner_env({"E2E_GROW": str(300 * MiB)}))
+    assert run.rc == 0, run
+    assert run.report["warnings"] == [], run.report["warnings"]
+    assert "tktrace: warning: memory cgroup" not in run.stderr
+
+
+# -- --junitxml-merge -------------------------------------------------------------------------
+
+def junit_cases(path):
+    root = ET.parse(path).getroot()  # well-formed, or this raises
+    return root, {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
+
+
+def test_junitxml_merge_xdist_worker_killed(root, tmp_path):
+    """pytest-xdist records the test a crashed worker ran as a failure; tktrace adds why."""
+    need_root()
+    cg = MemCgroup(700 * MiB)
+    try:
+        work = tmp_path / "suite"
+        work.mkdir()
+        shutil.copy(SUITES / "test_oom_xdist.py", work)
+        env = inner_env({"E2E_HOLD": str(450 * MiB), "E2E_CHUNK": str(20 * MiB),
+                         "E2E_GROW_MAX": str(500 * MiB)})
+        junit = work / "junit.xml"
+        run = run_tktrace(inner_pytest("-n", "2", "--dist", "load", "test_oom_xdist.py",
+                                       f"--junitxml={junit}"), work, cgroup=cg, env=env,
+                          opts=("--junitxml-merge", str(junit)))
+    finally:
+        cg.remove()
+    ids = nodeids_written(work)
+    rep = run.report
+    assert rep and rep["oom_kills"], run
+    victim = rep["oom_kills"][0]["victim"]
+    assert victim["test"] == ids["holder"], rep
+    root_el, cases = junit_cases(junit)
+    case = cases[("test_oom_xdist", "test_holder")]
+    # xdist reports the crash as an error ("failed on setup with ...") or a failure.
+    fail = case.find("failure") if case.find("failure") is not None else case.find("error")
+    assert fail is not None, ET.tostring(case)
+    assert "crashed" in fail.get("message"), fail.attrib  # xdist's own, kept
+    text = fail.text or ""
+    assert text.startswith("tktrace: killed by the OOM killer in its call phase on worker "
+                           f"{victim['worker']}"), text
+    assert rep["oom_kills"][0]["rerun"] in text, text
+    assert "crashed" in text  # xdist's text follows
+    # The grower's case is pytest's own, untouched unless it was killed too.
+    if len(rep["oom_kills"]) == 1:
+        assert cases[("test_oom_xdist", "test_grower")].find("error") is None
+
+
+def test_junitxml_merge_pytest_killed(root, memcg, suite):
+    """pytest itself OOM-killed writes no XML: tktrace writes one with the killed test as an
+    error, replacing a previous run's file."""
+    cg = memcg(LIMIT)
+    work = suite("test_oom_call.py")
+    junit = work / "junit.xml"
+    junit.write_text("<testsuites><testsuite tests='9'/></testsuites>")
+    old = time.time() - 3600
+    os.utime(junit, (old, old))
+    run = run_tktrace(inner_pytest("test_oom_call.py", f"--junitxml={junit}"), work, cgroup=cg,
+                      env=inner_env({"E2E_ALLOC": str(LIMIT + 200 * MiB)}),
+                      opts=("--junitxml-merge", str(junit)))
+    assert run.rc == 137, run
+    nodeid = nodeids_written(work)["call"]
+    root_el, cases = junit_cases(junit)
+    suite_el = root_el.find("testsuite")
+    assert suite_el.get("tests") == "1" and suite_el.get("errors") == "1", ET.tostring(root_el)
+    assert list(cases) == [("test_oom_call", "test_hog")], cases
+    err = cases[("test_oom_call", "test_hog")].find("error")
+    assert err.get("message").startswith("tktrace: killed by the OOM killer in its call phase")
+    assert nodeid in err.text and "rerun" in err.text, err.text
+    assert "killed before it wrote its JUnit XML" in junit.read_text()
+
+
+def test_junitxml_merge_nothing_killed(root, suite):
+    work = suite("cli_pass")
+    junit = work / "junit.xml"
+    run = run_tktrace(inner_pytest(f"--junitxml={junit}"), work,
+                      opts=("--junitxml-merge", str(junit)))
+    assert run.rc == 0, run
+    before = junit.read_bytes()
+    assert b"tktrace" not in before

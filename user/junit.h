@@ -1,0 +1,44 @@
+/* --junitxml-merge: add tktrace's explanation of a kill to the killed test's <testcase> in
+ * pytest's JUnit XML, or write a minimal file when pytest was killed before writing one. */
+#ifndef TKT_JUNIT_H
+#define TKT_JUNIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+#include "util.h"
+
+struct tkt_junit_kill {
+	const char *nodeid;
+	const char *message; /* one line: the error/failure message */
+	const char *details; /* the text report */
+};
+
+struct tkt_junit_io {
+	time_t started;     /* a file older than this was not written by this run's pytest */
+	double duration_s;  /* for a file tktrace writes itself */
+	bool chown;         /* give a new file to uid/gid (the invoking user under sudo) */
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Text with &, <, > and " escaped; control characters XML cannot hold become '?'. */
+void tkt_xml_escape(struct tkt_buf *b, const char *s);
+/* pytest's classname and name attributes of the <testcase> of nodeid. */
+void tkt_junit_names(const char *nodeid, struct tkt_buf *classname, struct tkt_buf *name);
+/* Pure: xml with each kill merged into out. A test case with a <failure>/<error> gets the
+ * explanation first in its text; one without gets an <error>; a test pytest did not record
+ * gets a new <testcase> in the first <testsuite> (its errors and tests counts raised).
+ * *added: kills written. -EINVAL when there is no <testsuite> to add to. */
+int tkt_junit_merge(struct tkt_buf *out, const char *xml, size_t len,
+		    const struct tkt_junit_kill *kills, size_t nkills, size_t *added);
+/* A whole JUnit file of the kills alone, for when pytest wrote none. */
+int tkt_junit_minimal(struct tkt_buf *out, const struct tkt_junit_kill *kills, size_t nkills,
+		      double duration_s);
+/* Merge into path atomically (temporary file in the same directory, rename; no links
+ * followed; the owner and mode kept). Nothing is written when nkills is 0. */
+int tkt_junit_merge_file(const char *path, const struct tkt_junit_kill *kills, size_t nkills,
+			 const struct tkt_junit_io *io, char *err, size_t errsz);
+
+#endif /* TKT_JUNIT_H */
