@@ -19,6 +19,7 @@
 #include "report.h"
 #include "tracer.h"
 #include "util.h"
+#include "watch.h"
 
 /* The only global state: which signal arrived, and how. */
 static volatile sig_atomic_t pending_sig;
@@ -168,6 +169,9 @@ int main(int argc, char **argv)
 	int json_fd = -1, status = 0, rc = TKT_EXIT_FAIL, r;
 	uint64_t t0, t_exit;
 
+	/* A subcommand, not a COMMAND named "watch": run one as "tktrace -- watch". */
+	if (argc > 1 && strcmp(argv[1], "watch") == 0)
+		return tkt_watch_main(argc - 1, argv + 1);
 	r = tkt_cli_parse(&cli, argc, argv, err, sizeof(err));
 	if (r) {
 		tkt_error("%s", err);
