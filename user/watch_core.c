@@ -89,11 +89,11 @@ bool tkt_container_of(const char *path, struct tkt_container *c)
 		while (start > path && start[-1] != '/')
 			start--;
 		n = end - start;
-		for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]) && !c->id[0]; i++)
+		for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]) && !c->id[0] && n; i++)
 			if (wrapped_hex(start, n, scopes[i].prefix, scopes[i].suffix, c->id,
 					sizeof(c->id)))
 				snprintf(c->runtime, sizeof(c->runtime), "%s", scopes[i].runtime);
-		if (!c->id[0] && n == 64 && all_hex(start, n)) {
+		if (!c->id[0] && !c->pod[0] && n == 64 && all_hex(start, n)) {
 			/* cgroupfs drivers: /docker/<id>, /kubepods/<qos>/pod<uid>/<id>, ... */
 			const char *pe = start > path ? start - 1 : start, *ps = pe;
 			while (ps > path && ps[-1] != '/')
@@ -107,8 +107,10 @@ bool tkt_container_of(const char *path, struct tkt_container *c)
 		}
 		if (c->id[0] && !kube)
 			return true;
-		if (c->id[0] && pod_uid(start, n, c->pod, sizeof(c->pod)))
-			return true;
+		/* Under kubepods the pod's level is above the container's (or is the leaf, for
+		 * the pod's own processes): nothing above it names this process. */
+		if (kube && pod_uid(start, n, c->pod, sizeof(c->pod)))
+			break;
 		end = start > path ? start - 1 : start;
 	}
 	if (!c->id[0] && !c->pod[0])
