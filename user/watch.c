@@ -67,7 +67,7 @@ struct watcher {
 	struct rec_ref *refs;
 	size_t nrefs, cap_refs;
 	uint32_t seq;
-	int err; /* first failure inside a callback */
+	bool warned_perm;
 };
 
 int tkt_watch_parse(struct tkt_watch_cli *c, int argc, char **argv, char *err, size_t errsz)
@@ -243,7 +243,15 @@ static void attach_libc(struct watcher *w, const char *path)
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = fns[i].func);
 		struct bpf_link *l = bpf_program__attach_uprobe_opts(fns[i].prog, -1, path, 0, &uo);
 		if (!l) {
-			tkt_debug("no uprobe on %s in %s: %s", fns[i].func, path, strerror(errno));
+			int e = errno;
+			tkt_debug("no uprobe on %s in %s: %s", fns[i].func, path, strerror(e));
+			/* Since 2025 (stable too) uprobe perf events take CAP_SYS_ADMIN again. */
+			if ((e == EACCES || e == EPERM) && !w->warned_perm) {
+				tkt_warn("watch: cannot probe setenv in %s: %s (uprobes need "
+					 "CAP_SYS_ADMIN); kills are logged without their test",
+					 path, strerror(e));
+				w->warned_perm = true;
+			}
 			continue;
 		}
 		w->links[w->nlinks++] = l;
@@ -432,7 +440,10 @@ static int watcher_open(struct watcher *w, int cg_version)
 			  "CONFIG_DEBUG_INFO_BTF=y (5.19 or later)");
 		return -ENOENT;
 	}
-	w->skel = tktrace_bpf__open();
+	/* Our types are all in vmlinux: naming its BTF keeps libbpf (1.1) from listing module
+	 * BTFs for the ___old flavours, which takes CAP_SYS_ADMIN. */
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = "/sys/kernel/btf/vmlinux");
+	w->skel = tktrace_bpf__open_opts(&oo);
 	if (!w->skel) {
 		e = -errno;
 		tkt_error("watch: failed to open the BPF object: %s", strerror(-e));

@@ -256,3 +256,21 @@ def test_watch_help():
     r = subprocess.run([TKTRACE, "watch", "--help"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0
     assert "Usage: tktrace watch" in r.stdout and "Examples:" in r.stdout
+
+
+def test_unit_file_verifies(tmp_path):
+    """packaging/tktrace-watch.service parses, every key known (pointed at this build)."""
+    import shutil
+    from conftest import REPO
+    if not shutil.which("systemd-analyze"):
+        pytest.skip("systemd-analyze not installed")
+    text = (REPO / "packaging" / "tktrace-watch.service").read_text()
+    assert "ExecStart=/usr/local/bin/tktrace watch --output /var/log/tktrace/watch.jsonl" in text
+    # The installed path and the man page may not exist here: use this build, drop the man page.
+    text = text.replace("/usr/local/bin/tktrace", TKTRACE)
+    text = "\n".join(l for l in text.splitlines() if not l.startswith("Documentation="))
+    unit = tmp_path / "tktrace-watch.service"
+    unit.write_text(text + "\n")
+    r = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(), r.stdout + r.stderr
