@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -553,6 +554,13 @@ int tkt_watch_main(int argc, char **argv)
 		close(r);
 	if (watcher_open(&w, cg.version))
 		goto out;
+#ifdef __GLIBC__
+	/* For a process that stays for days: loading parsed the kernel's BTF (megabytes, freed
+	 * since), give those pages back; and keep a burst's big buffers out of the heap (glibc
+	 * would otherwise raise its mmap threshold and keep them once freed). */
+	malloc_trim(0);
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
+#endif
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = w_on_signal; /* no SA_RESTART: the poll must wake up */
