@@ -528,9 +528,16 @@ int tkt_watch_main(int argc, char **argv)
 	tkt_log_set_level(cli.verbose >= 2 ? TKT_LOG_DEBUG : cli.verbose ? TKT_LOG_INFO : TKT_LOG_WARN);
 	tkt_cgroup_detect(&cg, "/proc/self/mounts");
 	if (cli.cgroup) {
-		if (tkt_watch_cg_filter(cli.cgroup, cg.version ? cg.mount : NULL, filter,
-					sizeof(filter))) {
-			tkt_error("watch: invalid --cgroup '%s'", cli.cgroup);
+		r = tkt_watch_cg_filter(cli.cgroup, cg.version ? cg.mount : NULL, filter,
+					sizeof(filter));
+		if (r == -EXDEV) {
+			tkt_error("watch: --cgroup %s is not in the hierarchy watch reports (%s): give a "
+				  "directory under it, or the path as /proc/PID/cgroup shows it",
+				  cli.cgroup, cg.version ? cg.mount : "none found");
+			return TKT_EXIT_FAIL;
+		}
+		if (r) {
+			tkt_error("watch: invalid --cgroup '%s': %s", cli.cgroup, strerror(-r));
 			return TKT_EXIT_FAIL;
 		}
 		wo.cg_filter = filter;

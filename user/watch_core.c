@@ -220,6 +220,8 @@ int tkt_watch_cg_filter(const char *arg, const char *mount, char *out, size_t sz
 	/* A directory under the mount, or a path as /proc/PID/cgroup shows it. */
 	if (ml && strncmp(arg, mount, ml) == 0 && (arg[ml] == '/' || arg[ml] == '\0'))
 		arg += ml;
+	else if (strncmp(arg, "/sys/fs/cgroup", 14) == 0 && (arg[14] == '/' || arg[14] == '\0'))
+		return -EXDEV; /* another hierarchy (v1's pids, hybrid's unified): never matches */
 	while (arg[0] == '/' && arg[1] == '/')
 		arg++;
 	n = strlen(arg);

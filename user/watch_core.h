@@ -82,7 +82,8 @@ void tkt_watch_lost(struct tkt_watch *w, uint64_t now_ns, uint64_t n, struct tkt
 void tkt_watch_free(struct tkt_watch *w);
 
 /* --cgroup's argument ("/sys/fs/cgroup/memory/a/b/" or "/a/b") as a path in the hierarchy
- * mounted at mount ("/a/b"). -EINVAL when it is not an absolute path. */
+ * mounted at mount ("/a/b"). -EINVAL when it is not an absolute path, -EXDEV when it is a
+ * directory of another cgroup hierarchy. */
 int tkt_watch_cg_filter(const char *arg, const char *mount, char *out, size_t sz);
 /* Is path filter itself or below it (whole components)? */
 bool tkt_cg_under(const char *path, const char *filter);

@@ -234,6 +234,7 @@ def test_watch_memory_stays_bounded_under_a_kill_storm(watch, tmp_path):
 
 @pytest.mark.parametrize("args, msg", [
     (["--cgroup", "relative"], "give an absolute path"),
+    (["--cgroup", "/sys/fs/cgroup/nonesuch-hierarchy/x"], "is not in the hierarchy watch reports"),
     (["--output"], "--output needs a value"),
     (["--bogus"], "unknown option '--bogus'"),
     (["extra"], "unexpected argument 'extra'"),
@@ -277,3 +278,24 @@ def test_unit_file_verifies(tmp_path):
     r = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(), r.stdout + r.stderr
+
+
+def test_watch_notifies_systemd_when_ready(tmp_path):
+    """Type=notify: READY=1 arrives on $NOTIFY_SOCKET once the programs are attached."""
+    import socket
+    need_root()
+    path = str(tmp_path / "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(30)
+    proc = subprocess.Popen([TKTRACE, "watch", "--output", str(tmp_path / "w.jsonl")],
+                            env={**os.environ, "NOTIFY_SOCKET": path}, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert sock.recv(64) == b"READY=1"
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        err = proc.communicate(timeout=30)[1]
+        sock.close()
+    assert proc.returncode == 0, err
+    assert "watch: ready" in err

@@ -97,6 +97,11 @@ static void test_cg_filter(void **state)
 	/* /sys/fs/cgroupX is not under /sys/fs/cgroup */
 	assert_int_equal(tkt_watch_cg_filter("/sys/fs/cgroupX/a", "/sys/fs/cgroup", f, sizeof(f)), 0);
 	assert_string_equal(f, "/sys/fs/cgroupX/a");
+	/* v1's other controllers, hybrid's unified tree: not the hierarchy paths come from */
+	assert_int_equal(tkt_watch_cg_filter("/sys/fs/cgroup/pids/ci", "/sys/fs/cgroup/memory", f,
+					     sizeof(f)), -EXDEV);
+	assert_int_equal(tkt_watch_cg_filter("/sys/fs/cgroup/memoryx", "/sys/fs/cgroup/memory", f,
+					     sizeof(f)), -EXDEV);
 	assert_int_equal(tkt_watch_cg_filter("rel", "/sys/fs/cgroup", f, sizeof(f)), -EINVAL);
 	assert_int_equal(tkt_watch_cg_filter("/a", NULL, f, sizeof(f)), 0);
 	assert_string_equal(f, "/a");
