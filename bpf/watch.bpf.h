@@ -37,8 +37,9 @@ static __always_inline struct cgroup_subsys_state *tkt_w_css(struct task_struct 
 		return NULL;
 	if (!watch_cg_v1) {
 		cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
-		return cg ? (void *)((unsigned long)cg + bpf_core_field_offset(struct cgroup, self)) :
-			    NULL;
+		if (!cg)
+			return NULL;
+		return (void *)((unsigned long)cg + bpf_core_field_offset(struct cgroup, self));
 	}
 	if (ssid < 0 || ssid >= 16)
 		return NULL;
@@ -81,7 +82,8 @@ static __always_inline void tkt_w_task(struct tkt_wtask *t, struct task_struct *
 		if (!parent)
 			break; /* the hierarchy's root: not part of the path */
 		t->cg_id[i] = BPF_CORE_READ(css, cgroup, kn, id);
-		bpf_probe_read_kernel_str(t->cg[i], TKT_WCG_NAME, BPF_CORE_READ(css, cgroup, kn, name));
+		bpf_probe_read_kernel_str(t->cg[i], TKT_WCG_NAME,
+					  BPF_CORE_READ(css, cgroup, kn, name));
 		css = parent;
 	}
 	t->ncg = i;

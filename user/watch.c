@@ -90,7 +90,8 @@ int tkt_watch_parse(struct tkt_watch_cli *c, int argc, char **argv, char *err, s
 		switch (o) {
 		case 'o':
 			if (!*optarg) {
-				snprintf(err, errsz, "watch: --output needs a file name, or - for stdout");
+				snprintf(err, errsz,
+					 "watch: --output needs a file name, or - for stdout");
 				return TKT_EXIT_FAIL;
 			}
 			c->output = optarg;
@@ -98,8 +99,8 @@ int tkt_watch_parse(struct tkt_watch_cli *c, int argc, char **argv, char *err, s
 		case 'c':
 			if (optarg[0] != '/') {
 				snprintf(err, errsz,
-					 "watch: invalid --cgroup '%s': give an absolute path, like "
-					 "/sys/fs/cgroup/system.slice or /docker",
+					 "watch: invalid --cgroup '%s': give an absolute path, "
+					 "like /sys/fs/cgroup/system.slice or /docker",
 					 optarg);
 				return TKT_EXIT_FAIL;
 			}
@@ -116,7 +117,8 @@ int tkt_watch_parse(struct tkt_watch_cli *c, int argc, char **argv, char *err, s
 				 argv[optind - 1]);
 			return TKT_EXIT_FAIL;
 		default:
-			snprintf(err, errsz, "watch: unknown option '%s' (see tktrace watch --help)",
+			snprintf(err, errsz,
+				 "watch: unknown option '%s' (see tktrace watch --help)",
 				 argv[optind - 1]);
 			return TKT_EXIT_FAIL;
 		}
@@ -237,7 +239,8 @@ static void attach_libc(struct watcher *w, const char *path)
 	if (stat(path, &st) || di_has(w->libcs, w->nlibcs, st.st_dev, st.st_ino))
 		return;
 	if (w->nlibcs == W_MAX_LIBCS) {
-		tkt_warn("watch: more than %d distinct C libraries; not probing %s", W_MAX_LIBCS, path);
+		tkt_warn("watch: more than %d distinct C libraries; not probing %s", W_MAX_LIBCS,
+			 path);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
@@ -462,8 +465,7 @@ static int watcher_open(struct watcher *w, int cg_version)
 	if (e) {
 		tkt_error("watch: failed to load the BPF programs: %s%s", strerror(-e),
 			  e == -EPERM || e == -EACCES ?
-				  " (run as root, or grant CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)" :
-				  "");
+				  " (run as root, or grant CAP_BPF and CAP_PERFMON)" : "");
 		return e;
 	}
 	w->rb = ring_buffer__new(bpf_map__fd(w->skel->maps.rb_urgent), on_record, w, NULL);
@@ -472,14 +474,17 @@ static int watcher_open(struct watcher *w, int cg_version)
 		tkt_error("watch: failed to set up the ring buffers: %s", strerror(-e));
 		return e;
 	}
-	struct bpf_program *progs[] = { w->skel->progs.tkt_w_signal, w->skel->progs.tkt_w_mark_victim,
-					w->skel->progs.tkt_w_exit };
+	struct bpf_program *progs[] = {
+		w->skel->progs.tkt_w_signal,
+		w->skel->progs.tkt_w_mark_victim,
+		w->skel->progs.tkt_w_exit,
+	};
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		struct bpf_link *l = bpf_program__attach(progs[i]);
 		if (!l) {
 			e = -errno;
-			tkt_error("watch: failed to attach %s: %s", bpf_program__section_name(progs[i]),
-				  strerror(-e));
+			tkt_error("watch: failed to attach %s: %s",
+				  bpf_program__section_name(progs[i]), strerror(-e));
 			return e;
 		}
 		w->links[w->nlinks++] = l;
@@ -525,14 +530,16 @@ int tkt_watch_main(int argc, char **argv)
 		tkt_watch_usage(stdout);
 		return 0;
 	}
-	tkt_log_set_level(cli.verbose >= 2 ? TKT_LOG_DEBUG : cli.verbose ? TKT_LOG_INFO : TKT_LOG_WARN);
+	tkt_log_set_level(cli.verbose >= 2 ? TKT_LOG_DEBUG :
+			  cli.verbose ? TKT_LOG_INFO : TKT_LOG_WARN);
 	tkt_cgroup_detect(&cg, "/proc/self/mounts");
 	if (cli.cgroup) {
 		r = tkt_watch_cg_filter(cli.cgroup, cg.version ? cg.mount : NULL, filter,
 					sizeof(filter));
 		if (r == -EXDEV) {
-			tkt_error("watch: --cgroup %s is not in the hierarchy watch reports (%s): give a "
-				  "directory under it, or the path as /proc/PID/cgroup shows it",
+			tkt_error("watch: --cgroup %s is not in the hierarchy watch reports (%s): "
+				  "give a directory under it, or the path as /proc/PID/cgroup "
+				  "shows it",
 				  cli.cgroup, cg.version ? cg.mount : "none found");
 			return TKT_EXIT_FAIL;
 		}
@@ -610,7 +617,8 @@ int tkt_watch_main(int argc, char **argv)
 			int nfd = open_out(cli.output);
 			w_reopen = 0;
 			if (nfd < 0) {
-				tkt_error("watch: cannot reopen %s: %s", cli.output, strerror(errno));
+				tkt_error("watch: cannot reopen %s: %s", cli.output,
+					  strerror(errno));
 				goto out;
 			}
 			close(fd);

@@ -552,7 +552,8 @@ static int apply_kill(struct tkt_watch *w, const struct tkt_ev_wkill *e, struct 
 	if (e->kind == TKT_WK_OOM) {
 		/* The OOM killer's SIGKILL to this victim, held back: this record tells it all. */
 		for (size_t i = 0; i < w->nheld;) {
-			if (w->held[i].pid == e->target.pid && e->h.ts_ns - w->held[i].ts < 1000000000ULL) {
+			if (w->held[i].pid == e->target.pid &&
+			    e->h.ts_ns - w->held[i].ts < 1000000000ULL) {
 				held_emit(w, i, NULL);
 				w->sigkills--;
 				continue;

@@ -299,3 +299,27 @@ def test_watch_notifies_systemd_when_ready(tmp_path):
         sock.close()
     assert proc.returncode == 0, err
     assert "watch: ready" in err
+
+
+def test_watch_names_the_xdist_worker_and_its_test(watch, memcg, tmp_path):
+    """pytest -n 2: the OOM-killed worker's test and worker id, its ancestry up to pytest."""
+    try:
+        import xdist  # noqa: F401
+    except ImportError:
+        pytest.skip("pytest-xdist is not installed")
+    w = watch()
+    cg = memcg(300 << 20)
+    (tmp_path / "test_hog.py").write_text(HOG_SUITE)
+    main = subprocess.Popen(cg.join_cmd() + inner_pytest("-n", "2", "-p", "xdist", "test_hog.py"),
+                            cwd=tmp_path, env=inner_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    out = main.communicate(timeout=180)[0].decode(errors="replace")
+    assert "crashed" in out or main.returncode != 0, out
+    lines = w.stop()
+    ooms = [l for l in lines if l["type"] == "oom_kill" and l["victim"]["cgroup"] == rel_path(cg)]
+    assert ooms, out
+    v = ooms[0]["victim"]
+    assert v["test"] == "test_hog.py::test_hog"
+    assert v["worker"] in ("gw0", "gw1")
+    assert v["test_pid"] == v["pid"]
+    assert main.pid in [a["pid"] for a in v["ancestry"]]
