@@ -296,7 +296,7 @@ void tkt_watch_free(struct tkt_watch *w)
 static void apply_env(struct tkt_watch *w, const struct tkt_ev_env *e)
 {
 	struct tkt_wentry *en;
-	size_t len = e->len < TKT_ENV_CHUNK ? e->len : TKT_ENV_CHUNK - 1;
+	size_t len = e->len; /* < TKT_ENV_CHUNK, checked */
 
 	if (e->key == TKT_ENV_XDIST_WORKER) {
 		if (e->op == TKT_ENV_SET) {
@@ -584,11 +584,15 @@ int tkt_watch_apply(struct tkt_watch *w, const void *rec, size_t len, struct tkt
 	if (len < sizeof(*h))
 		return -EINVAL;
 	switch (h->type) {
-	case TKT_EV_ENV:
-		if (len < sizeof(struct tkt_ev_env))
+	case TKT_EV_ENV: {
+		const struct tkt_ev_env *e = rec;
+		/* Sent at their used length: the header, then len bytes of data. */
+		if (len < offsetof(struct tkt_ev_env, data) ||
+		    e->len >= TKT_ENV_CHUNK || len < offsetof(struct tkt_ev_env, data) + e->len)
 			return -EINVAL;
-		apply_env(w, rec);
+		apply_env(w, e);
 		return 0;
+	}
 	case TKT_EV_EXIT:
 		if (len < sizeof(struct tkt_ev_exit))
 			return -EINVAL;

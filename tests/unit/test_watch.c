@@ -185,7 +185,9 @@ static void env_rec(struct tkt_watch *w, uint32_t pid, uint16_t key, uint16_t op
 		val = val ? val + len : NULL;
 		n -= len;
 		e.flags = n ? 0 : TKT_ENV_F_LAST;
-		assert_int_equal(tkt_watch_apply(w, &e, sizeof(e), NULL), 0);
+		/* At their used length, as the kernel sends them. */
+		assert_int_equal(tkt_watch_apply(w, &e, offsetof(struct tkt_ev_env, data) + len,
+						 NULL), 0);
 	} while (n);
 }
 
@@ -434,6 +436,19 @@ static void test_malformed_records(void **state)
 	(void)state;
 	watch_start(&w, NULL, 0);
 	assert_int_equal(tkt_watch_apply(&w, e, 10, &out), -EINVAL);
+	{
+		struct tkt_ev_env env = { 0 };
+
+		hdr_fill(&env.h, TKT_EV_ENV, 5, 1);
+		env.key = TKT_ENV_CURRENT_TEST;
+		env.op = TKT_ENV_SET;
+		env.len = 10; /* longer than what came */
+		assert_int_equal(tkt_watch_apply(&w, &env, offsetof(struct tkt_ev_env, data) + 9,
+						 &out), -EINVAL);
+		env.len = TKT_ENV_CHUNK;
+		assert_int_equal(tkt_watch_apply(&w, &env, sizeof(env), &out), -EINVAL);
+		assert_null(tkt_wtab_find(&w.tab, 5));
+	}
 	assert_int_equal(tkt_watch_apply(&w, e, sizeof(*e) - 1, &out), -EINVAL);
 	/* Counts past the arrays are clamped, not followed. */
 	e->target.nanc = 1000;
