@@ -28,7 +28,6 @@
 
 #define W_MAX_LIBCS 64
 #define W_MAX_ROOTS 256
-#define W_MAX_LINKS (3 + 3 * W_MAX_LIBCS)
 #define W_RESCAN_NS (3ULL * 1000 * 1000 * 1000)
 #define W_RESCAN_ALL_NS (600ULL * 1000 * 1000 * 1000) /* forget scanned pids: they get reused */
 #define W_URGENT_RING (4u << 20) /* ~850 kill records */
@@ -50,6 +49,15 @@ struct dev_ino {
 	ino_t ino;
 };
 
+/* A probed C library: its three uprobes, and when a scan last found it mapped. */
+struct libc_slot {
+	struct dev_ino id;
+	struct bpf_link *links[3];
+	uint64_t seen_ns;
+	bool used;
+	bool system; /* the host's own: kept */
+};
+
 struct rec_ref {
 	uint64_t ts;
 	uint32_t seq, off, len;
@@ -58,10 +66,12 @@ struct rec_ref {
 struct watcher {
 	struct tktrace_bpf *skel;
 	struct ring_buffer *rb;
-	struct bpf_link *links[W_MAX_LINKS];
+	struct bpf_link *links[3];
 	int nlinks;
-	struct dev_ino libcs[W_MAX_LIBCS], roots[W_MAX_ROOTS];
+	struct libc_slot libcs[W_MAX_LIBCS];
+	struct dev_ino roots[W_MAX_ROOTS];
 	int nlibcs, nroots;
+	uint64_t now_ns; /* of the scan under way */
 	uint8_t *seen; /* bitmap of pids whose maps were considered */
 	size_t seen_bits;
 	struct tkt_buf batch;
@@ -223,7 +233,24 @@ static bool di_has(const struct dev_ino *s, int n, dev_t dev, ino_t ino)
 	return false;
 }
 
-static void attach_libc(struct watcher *w, const char *path)
+static struct libc_slot *libc_find(struct watcher *w, dev_t dev, ino_t ino)
+{
+	for (int i = 0; i < W_MAX_LIBCS; i++)
+		if (w->libcs[i].used && w->libcs[i].id.dev == dev && w->libcs[i].id.ino == ino)
+			return &w->libcs[i];
+	return NULL;
+}
+
+static void libc_drop(struct watcher *w, struct libc_slot *c)
+{
+	for (int i = 0; i < 3; i++)
+		bpf_link__destroy(c->links[i]);
+	memset(c, 0, sizeof(*c));
+	w->nlibcs--;
+}
+
+/* 1: probed (now or before), 0: not a usable file. */
+static int attach_libc(struct watcher *w, const char *path, bool system)
 {
 	struct {
 		struct bpf_program *prog;
@@ -233,15 +260,23 @@ static void attach_libc(struct watcher *w, const char *path)
 		{ w->skel->progs.tkt_w_unsetenv, "unsetenv" },
 		{ w->skel->progs.tkt_w_putenv, "putenv" },
 	};
+	struct libc_slot *c;
 	struct stat st;
 	int ok = 0;
 
-	if (stat(path, &st) || di_has(w->libcs, w->nlibcs, st.st_dev, st.st_ino))
-		return;
-	if (w->nlibcs == W_MAX_LIBCS) {
-		tkt_warn("watch: more than %d distinct C libraries; not probing %s", W_MAX_LIBCS,
-			 path);
-		return;
+	if (stat(path, &st))
+		return 0;
+	c = libc_find(w, st.st_dev, st.st_ino);
+	if (c) {
+		c->seen_ns = w->now_ns;
+		return 1;
+	}
+	for (c = w->libcs; c < w->libcs + W_MAX_LIBCS && c->used; c++)
+		;
+	if (c == w->libcs + W_MAX_LIBCS) {
+		tkt_warn("watch: more than %d distinct C libraries in use; not probing %s",
+			 W_MAX_LIBCS, path);
+		return 1;
 	}
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = fns[i].func);
@@ -258,24 +293,29 @@ static void attach_libc(struct watcher *w, const char *path)
 			}
 			continue;
 		}
-		w->links[w->nlinks++] = l;
-		ok++;
+		c->links[ok++] = l;
 	}
-	w->libcs[w->nlibcs].dev = st.st_dev;
-	w->libcs[w->nlibcs].ino = st.st_ino;
+	c->id.dev = st.st_dev;
+	c->id.ino = st.st_ino;
+	c->seen_ns = w->now_ns;
+	c->used = true;
+	c->system = system;
 	w->nlibcs++;
 	tkt_info("watch: probing setenv/unsetenv/putenv in %s (%d probes)", path, ok);
+	return 1;
 }
 
-static void scan_maps(struct watcher *w, unsigned pid)
+/* Whether pid maps a C library (now probed). */
+static bool scan_maps(struct watcher *w, unsigned pid)
 {
 	char p[64], line[4096 + 256], full[PATH_MAX];
+	bool found = false;
 	FILE *f;
 
 	snprintf(p, sizeof(p), "/proc/%u/maps", pid);
 	f = fopen(p, "re");
 	if (!f)
-		return;
+		return false;
 	while (fgets(line, sizeof(line), f)) {
 		char *path = strchr(line, '/');
 		if (!path)
@@ -285,13 +325,15 @@ static void scan_maps(struct watcher *w, unsigned pid)
 			continue;
 		/* Through the process's root: a container maps its own libc. */
 		snprintf(full, sizeof(full), "/proc/%u/root%s", pid, path);
-		attach_libc(w, full);
+		found |= attach_libc(w, full, false) > 0;
 	}
 	fclose(f);
+	return found;
 }
 
-/* Pythons always (a venv or another build may bring its own libc); anything else once per
- * root directory (a container's processes share its libc). New pids only. */
+/* Pythons always (a venv or another build may bring its own libc); anything else until one
+ * process of its root directory maps a libc (a container's processes share theirs). New pids
+ * only. */
 static void scan_procs(struct watcher *w)
 {
 	DIR *d = opendir("/proc");
@@ -325,14 +367,33 @@ static void scan_procs(struct watcher *w)
 		snprintf(p, sizeof(p), "/proc/%lu/root/", pid);
 		if (stat(p, &st) || di_has(w->roots, w->nroots, st.st_dev, st.st_ino))
 			continue;
-		if (w->nroots < W_MAX_ROOTS) {
+		/* A static first process (tini, pause) does not settle its root. */
+		if (scan_maps(w, pid) && w->nroots < W_MAX_ROOTS) {
 			w->roots[w->nroots].dev = st.st_dev;
 			w->roots[w->nroots].ino = st.st_ino;
 			w->nroots++;
 		}
-		scan_maps(w, pid);
 	}
 	closedir(d);
+}
+
+/* Every W_RESCAN_ALL_NS: consider every process again (pids and container roots are reused)
+ * and stop probing the libraries no process maps any more (containers gone), so that days of
+ * new images neither use up the slots nor pin their files. */
+static void rescan_all(struct watcher *w)
+{
+	uint64_t start = w->now_ns;
+
+	memset(w->seen, 0, (w->seen_bits + 7) / 8);
+	w->nroots = 0;
+	scan_procs(w);
+	for (int i = 0; i < W_MAX_LIBCS; i++) {
+		struct libc_slot *c = &w->libcs[i];
+		if (c->used && !c->system && c->seen_ns < start) {
+			tkt_info("watch: no process maps a probed C library any more: unprobing it");
+			libc_drop(w, c);
+		}
+	}
 }
 
 /* ---- records ---- */
@@ -407,6 +468,9 @@ static uint64_t kernel_drops(struct watcher *w)
 
 static void watcher_free(struct watcher *w)
 {
+	for (int i = 0; i < W_MAX_LIBCS; i++)
+		if (w->libcs[i].used)
+			libc_drop(w, &w->libcs[i]);
 	for (int i = 0; i < w->nlinks; i++)
 		bpf_link__destroy(w->links[i]);
 	ring_buffer__free(w->rb);
@@ -499,9 +563,10 @@ static int watcher_open(struct watcher *w, int cg_version)
 	w->seen = calloc((w->seen_bits + 7) / 8, 1);
 	if (!w->seen)
 		return -ENOMEM;
+	w->now_ns = clock_ns(CLOCK_MONOTONIC);
 	for (size_t i = 0; i < sizeof(system_libcs) / sizeof(system_libcs[0]); i++)
 		if (access(system_libcs[i], R_OK) == 0)
-			attach_libc(w, system_libcs[i]);
+			attach_libc(w, system_libcs[i], true);
 	scan_procs(w);
 	if (!w->nlibcs)
 		tkt_warn("watch: found no C library to probe yet; tests will be named once one is "
@@ -606,11 +671,13 @@ int tkt_watch_main(int argc, char **argv)
 			if (d > last_drops)
 				tkt_watch_lost(&core, now, d - last_drops, &out);
 			last_drops = d;
+			w.now_ns = now;
 			if (now - last_reset >= W_RESCAN_ALL_NS) {
-				memset(w.seen, 0, (w.seen_bits + 7) / 8);
+				rescan_all(&w);
 				last_reset = now;
+			} else {
+				scan_procs(&w);
 			}
-			scan_procs(&w);
 			last_scan = now;
 		}
 		if (w_reopen && fd != STDOUT_FILENO) {

@@ -3,6 +3,7 @@ start (an OOM kill in a memory cgroup this test creates, a SIGKILL), while watch
 background."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -323,3 +324,43 @@ def test_watch_names_the_xdist_worker_and_its_test(watch, memcg, tmp_path):
     assert v["worker"] in ("gw0", "gw1")
     assert v["test_pid"] == v["pid"]
     assert main.pid in [a["pid"] for a in v["ancestry"]]
+
+
+def test_watch_probes_a_c_library_that_appears_later(watch, tmp_path):
+    """A C library first mapped after watch started (as a new container's) gets probed, and
+    the tests of the pytest using it are named."""
+    libc = Path("/lib/x86_64-linux-gnu/libc.so.6")
+    if not libc.exists():
+        pytest.skip("no /lib/x86_64-linux-gnu/libc.so.6 to copy")
+    w = watch("-v")
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    shutil.copy(libc, libdir / "libc.so.6")  # another inode: a library watch has not seen
+    (tmp_path / "test_late.py").write_text(
+        "import os, signal, subprocess, time\n"
+        "from pathlib import Path\n"
+        "def test_wait_for_probe():\n"
+        "    deadline = time.time() + 20\n"
+        "    while not Path('probed').exists():\n"
+        "        assert time.time() < deadline, 'watch never probed the new libc'\n"
+        "        time.sleep(0.1)\n"
+        "def test_kills_child():\n"
+        "    p = subprocess.Popen(['sleep', '60'])\n"
+        "    time.sleep(0.2)\n"
+        "    open('child.pid', 'w').write(str(p.pid))\n"
+        "    os.kill(p.pid, signal.SIGKILL)\n"
+        "    p.wait()\n")
+    proc = subprocess.Popen(inner_pytest("test_late.py"), cwd=tmp_path,
+                            env=inner_env({"LD_LIBRARY_PATH": str(libdir)}),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 20
+    while not any(str(libdir / "libc.so.6") in l and "probing" in l for l in w.stderr):
+        assert time.time() < deadline and proc.poll() is None, "".join(w.stderr)
+        time.sleep(0.1)
+    (tmp_path / "probed").write_text("")
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 0, out
+    child = int((tmp_path / "child.pid").read_text())
+    lines = w.stop()
+    kill = one(lines, type="sigkill", **{"target.pid": child})
+    assert kill["target"]["test"] == "test_late.py::test_kills_child"
