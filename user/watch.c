@@ -29,7 +29,9 @@
 #define W_MAX_LIBCS 64
 #define W_MAX_ROOTS 256
 #define W_RESCAN_NS (3ULL * 1000 * 1000 * 1000)
-#define W_RESCAN_ALL_NS (600ULL * 1000 * 1000 * 1000) /* forget scanned pids: they get reused */
+#ifndef W_RESCAN_ALL_NS /* forget scanned pids (they get reused), unprobe unused libraries */
+#define W_RESCAN_ALL_NS (600ULL * 1000 * 1000 * 1000)
+#endif
 #define W_URGENT_RING (4u << 20) /* ~850 kill records */
 #define W_BULK_RING (1u << 20)
 #define W_PYTEST_MAX 16384
