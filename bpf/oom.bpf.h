@@ -23,14 +23,14 @@ static __always_inline void tkt_task_fill(struct tkt_task *t, struct task_struct
 }
 
 /* The victim's memory cgroup and its ancestors, nearest first, with limit and usage. */
-static __always_inline void tkt_cg_fill(struct tkt_ev_oom *e, struct task_struct *task)
+static __always_inline void tkt_cg_fill(struct tkt_cg *cg, __u32 *ncg, struct task_struct *task)
 {
 	int ssid = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 	unsigned long cgs = (unsigned long)BPF_CORE_READ(task, cgroups);
 	struct cgroup_subsys_state *css = NULL;
 	__u32 i;
 
-	e->ncg = 0;
+	*ncg = 0;
 	if (!cgs || ssid < 0 || ssid >= 16)
 		return;
 	bpf_probe_read_kernel(&css, sizeof(css),
@@ -43,14 +43,14 @@ static __always_inline void tkt_cg_fill(struct tkt_ev_oom *e, struct task_struct
 		if (!css)
 			break;
 		memcg = (void *)((unsigned long)css - bpf_core_field_offset(struct mem_cgroup, css));
-		e->cg[i].id = BPF_CORE_READ(css, cgroup, kn, id);
-		e->cg[i].max_pages = BPF_CORE_READ(memcg, memory.max);
-		e->cg[i].usage_pages = BPF_CORE_READ(memcg, memory.usage.counter);
+		cg[i].id = BPF_CORE_READ(css, cgroup, kn, id);
+		cg[i].max_pages = BPF_CORE_READ(memcg, memory.max);
+		cg[i].usage_pages = BPF_CORE_READ(memcg, memory.usage.counter);
 		name = BPF_CORE_READ(css, cgroup, kn, name);
-		bpf_probe_read_kernel_str(e->cg[i].name, sizeof(e->cg[i].name), name);
+		bpf_probe_read_kernel_str(cg[i].name, sizeof(cg[i].name), name);
 		css = BPF_CORE_READ(css, parent);
 	}
-	e->ncg = i;
+	*ncg = i;
 }
 
 static __always_inline struct tkt_ev_oom *tkt_oom_reserve(void)
@@ -91,7 +91,7 @@ int tkt_mark_victim(__u64 *ctx)
 		tkt_task_fill(&e->victim, victim);
 		e->total_vm_pages = BPF_CORE_READ(victim, mm, total_vm);
 		e->oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
-		tkt_cg_fill(e, victim);
+		tkt_cg_fill(e->cg, &e->ncg, victim);
 	} else {
 		/* Only a thread id: it stands in for the tgid; the trigger's cgroup for the victim's. */
 		vtgid = (__u32)ctx[0];
@@ -101,7 +101,7 @@ int tkt_mark_victim(__u64 *ctx)
 		tkt_hdr_fill(&e->h, TKT_EV_OOM, vtgid, vtgid);
 		e->victim.pid = vtgid;
 		e->victim.tid = vtgid;
-		tkt_cg_fill(e, cur);
+		tkt_cg_fill(e->cg, &e->ncg, cur);
 	}
 	tkt_task_fill(&e->trigger, cur);
 	st = tkt_pstate_of(vtgid);

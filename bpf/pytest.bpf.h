@@ -86,17 +86,21 @@ static __always_inline bool tkt_current_tracked(void)
 	return tkt_tracked(bpf_get_current_pid_tgid() >> 32);
 }
 
-/* setenv(name, value) and unsetenv(name): which of our names, if any. */
-static __always_inline __u16 tkt_name_key(const char *name)
+/* setenv(name, value) and unsetenv(name): which of our names, if any, in any process. */
+static __always_inline __u16 tkt_name_key_any(const char *name)
 {
 	char buf[TKT_KEY_LEN + 2] = {};
 
-	if (!tkt_current_tracked())
-		return 0;
 	/* One byte more than the name: a longer name (PYTEST_XDIST_WORKER_COUNT) reads 21. */
 	if (bpf_probe_read_user_str(buf, sizeof(buf), name) != TKT_KEY_LEN + 1)
 		return 0;
 	return tkt_env_key(buf, '\0');
+}
+
+/* The same, for traced processes only. */
+static __always_inline __u16 tkt_name_key(const char *name)
+{
+	return tkt_current_tracked() ? tkt_name_key_any(name) : 0;
 }
 
 SEC("uprobe")
@@ -119,28 +123,37 @@ int BPF_KPROBE(tkt_unsetenv, const char *name)
 	return 0;
 }
 
-/* Python < 3.9 calls putenv("NAME=value"); glibc treats "NAME" alone as unset. */
-SEC("uprobe")
-int BPF_KPROBE(tkt_putenv, const char *string)
+/* Python < 3.9 calls putenv("NAME=value"); glibc treats "NAME" alone as unset. Which of
+ * our names string sets (op TKT_ENV_SET, *value after the '=') or unsets, if any. */
+static __always_inline __u16 tkt_putenv_key(const char *string, __u16 *op, const char **value)
 {
 	char buf[TKT_KEY_LEN + 2] = {};
-	__u16 key;
 	long n;
 
-	if (!tkt_current_tracked())
-		return 0;
 	n = bpf_probe_read_user_str(buf, sizeof(buf), string);
 	if (n == TKT_KEY_LEN + 1) {
-		key = tkt_env_key(buf, '\0');
-		if (key)
-			tkt_emit_env(key, TKT_ENV_UNSET, NULL);
-		return 0;
+		*op = TKT_ENV_UNSET;
+		*value = NULL;
+		return tkt_env_key(buf, '\0');
 	}
 	if (n < TKT_KEY_LEN + 2)
 		return 0;
-	key = tkt_env_key(buf, '=');
+	*op = TKT_ENV_SET;
+	*value = string + TKT_KEY_LEN + 1;
+	return tkt_env_key(buf, '=');
+}
+
+SEC("uprobe")
+int BPF_KPROBE(tkt_putenv, const char *string)
+{
+	const char *value = NULL;
+	__u16 key, op = 0;
+
+	if (!tkt_current_tracked())
+		return 0;
+	key = tkt_putenv_key(string, &op, &value);
 	if (key)
-		tkt_emit_env(key, TKT_ENV_SET, string + TKT_KEY_LEN + 1);
+		tkt_emit_env(key, op, value);
 	return 0;
 }
 

@@ -5,5 +5,6 @@
 #include "signal.bpf.h"
 #include "oom.bpf.h"
 #include "pytest.bpf.h"
+#include "watch.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

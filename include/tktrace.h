@@ -20,6 +20,7 @@ enum tkt_event_type {
 	TKT_EV_ENV = 4,
 	TKT_EV_OOM = 5,
 	TKT_EV_SIGNAL = 6,
+	TKT_EV_WKILL = 7, /* tktrace watch: any kill on the machine */
 };
 
 /* Which pytest variable an env record is about. */
@@ -139,6 +140,48 @@ struct tkt_ev_signal {
 	char sender_comm[TKT_COMM_LEN];
 };
 
+/* tktrace watch: a process as seen when it is killed, with what is gone once it is dead. */
+#define TKT_ANC_DEPTH 16  /* ancestors captured (real_parent chain) */
+#define TKT_WCG_DEPTH 12  /* cgroup path levels captured, leaf first */
+#define TKT_WCG_NAME 128  /* per level: fits "cri-containerd-<64 hex>.scope" */
+
+struct tkt_anc {
+	__u32 pid; /* tgid */
+	__u32 _pad;
+	char comm[TKT_COMM_LEN];
+};
+
+struct tkt_wtask {
+	__u32 pid; /* tgid */
+	__u32 tid;
+	char comm[TKT_COMM_LEN];
+	__u64 rss_pages; /* anon + file + shmem */
+	__u32 nanc;      /* ancestors filled, parent first */
+	__u32 ncg;       /* cgroup levels filled, leaf first, the root not included */
+	__u32 cg_trunc;  /* 1: levels above cg[ncg - 1] were left out */
+	__u32 _pad;
+	__u64 cg_id[TKT_WCG_DEPTH]; /* kernfs ids, to find the OOM's memcg in the path */
+	struct tkt_anc anc[TKT_ANC_DEPTH];
+	char cg[TKT_WCG_DEPTH][TKT_WCG_NAME];
+};
+
+enum tkt_wkill_kind {
+	TKT_WK_SIGKILL = 1,
+	TKT_WK_OOM = 2,
+};
+
+struct tkt_ev_wkill {
+	struct tkt_hdr h; /* h.pid: the target's (victim's) tgid */
+	__u32 kind;       /* enum tkt_wkill_kind */
+	__u32 flags;      /* TKT_SIG_F_KERNEL */
+	__s32 oom_score_adj;
+	__u32 ncg;        /* memcg levels in cg[] (OOM only) */
+	__u64 total_vm_pages;
+	struct tkt_wtask target; /* SIGKILL: the target; OOM: the victim */
+	struct tkt_wtask source; /* SIGKILL: the sender; OOM: the trigger */
+	struct tkt_cg cg[TKT_CG_DEPTH]; /* OOM: the victim's memcg chain with limits */
+};
+
 /* Indices of the per-CPU drop counters. */
 enum tkt_drop_idx {
 	TKT_DROP_BULK = 0,
@@ -158,5 +201,11 @@ _Static_assert(sizeof(struct tkt_task) == 48, "tkt_task layout");
 _Static_assert(sizeof(struct tkt_cg) == 88, "tkt_cg layout");
 _Static_assert(sizeof(struct tkt_ev_oom) == 24 + 96 + 24 + 8 * 88, "tkt_ev_oom layout");
 _Static_assert(sizeof(struct tkt_ev_signal) == 24 + 32 + 32, "tkt_ev_signal layout");
+
+_Static_assert(sizeof(struct tkt_anc) == 24, "tkt_anc layout");
+_Static_assert(sizeof(struct tkt_wtask) == 48 + 8 * TKT_WCG_DEPTH + 24 * TKT_ANC_DEPTH +
+				     TKT_WCG_DEPTH * TKT_WCG_NAME, "tkt_wtask layout");
+_Static_assert(sizeof(struct tkt_ev_wkill) == 48 + 2 * sizeof(struct tkt_wtask) + 8 * 88,
+	       "tkt_ev_wkill layout");
 
 #endif /* TKTRACE_H */

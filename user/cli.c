@@ -9,6 +9,8 @@
 void tkt_cli_usage(FILE *f)
 {
 	fputs("Usage: tktrace [OPTIONS] -- COMMAND [ARG...]\n"
+	      "       tktrace watch [--output FILE|-] [--cgroup PATH]  (every kill on the machine;\n"
+	      "                     see tktrace watch --help)\n"
 	      "\n"
 	      "Run COMMAND (usually a pytest suite) under eBPF tracing and explain every OOM kill\n"
 	      "and SIGKILL of it or its descendants by pytest test, phase and xdist worker.\n"

@@ -24,6 +24,7 @@
 #include "tracer.h"
 #include "util.h"
 #include "warn.h"
+#include "watch.h"
 
 /* The only global state: which signal arrived. */
 static volatile sig_atomic_t pending_sig;
@@ -356,6 +357,9 @@ int main(int argc, char **argv)
 	uint64_t t0, t_exit;
 	time_t started = 0;
 
+	/* A subcommand, not a COMMAND named "watch": run one as "tktrace -- watch". */
+	if (argc > 1 && strcmp(argv[1], "watch") == 0)
+		return tkt_watch_main(argc - 1, argv + 1);
 	r = tkt_cli_parse(&cli, argc, argv, err, sizeof(err));
 	if (r) {
 		tkt_error("%s", err);

@@ -45,6 +45,7 @@ struct tkt_tracer {
 	int nlinks;
 	struct libc_id libcs[MAX_LIBCS];
 	int nlibcs;
+	bool warned_perm;
 	struct pending_scan *pending;
 	size_t npending, cap_pending;
 	struct tkt_model *model;
@@ -138,7 +139,14 @@ static int attach_libc(struct tkt_tracer *t, const char *path)
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = fns[i].func);
 		struct bpf_link *l = bpf_program__attach_uprobe_opts(fns[i].prog, -1, path, 0, &uo);
 		if (!l) {
-			tkt_debug("no uprobe on %s in %s: %s", fns[i].func, path, strerror(errno));
+			int e = errno;
+			tkt_debug("no uprobe on %s in %s: %s", fns[i].func, path, strerror(e));
+			/* Since a 2025 fix (in stable kernels too) uprobes take CAP_SYS_ADMIN again. */
+			if ((e == EPERM || e == EACCES) && !t->warned_perm) {
+				tkt_warn("cannot probe setenv in %s: %s (uprobes need CAP_SYS_ADMIN); "
+					 "kills are reported without their tests", path, strerror(e));
+				t->warned_perm = true;
+			}
 			continue;
 		}
 		t->links[t->nlinks++] = l;
@@ -323,7 +331,12 @@ int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, siz
 		free(t);
 		return -ENOENT;
 	}
-	t->skel = tktrace_bpf__open();
+	{
+		/* Our types are all in vmlinux: naming its BTF keeps libbpf (< 1.3) from listing
+		 * module BTFs for the ___old flavours, which takes CAP_SYS_ADMIN. */
+		LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = "/sys/kernel/btf/vmlinux");
+		t->skel = tktrace_bpf__open_opts(&oo);
+	}
 	if (!t->skel) {
 		e = -errno;
 		errmsg(err, errsz, "failed to open the BPF object", e);

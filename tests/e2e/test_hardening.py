@@ -363,3 +363,23 @@ def test_ctrl_c_at_a_terminal_reaches_command_once(root, tmp_path):
     assert (tmp_path / "ready").read_text() == "hello\n"
     assert (tmp_path / "count").read_text() == "1", out
     assert os.waitstatus_to_exitcode(status) == 0, out
+
+
+def test_without_cap_sys_admin_tests_are_named_or_it_says_why(root, tmp_path):
+    """Some kernels (a 2025 fix, in stable too) want CAP_SYS_ADMIN for uprobes: then tktrace
+    must say that tests cannot be named, never leave them silently unnamed."""
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv(1) from util-linux to drop capabilities")
+    report = tmp_path / "r.json"
+    code = ("import os; os.environ['PYTEST_CURRENT_TEST'] = 't.py::hog (call)'; "
+            "os.kill(os.getpid(), 9)")
+    proc = subprocess.run(["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-all",
+                           TKTRACE, "--json", str(report), "--", "/usr/bin/python3", "-c", code],
+                          cwd=tmp_path, env=inner_env(), capture_output=True, text=True)
+    assert proc.returncode == 137, proc.stderr
+    target = json.loads(report.read_text())["kills"][0]["target"]
+    if "uprobes need CAP_SYS_ADMIN" in proc.stderr:
+        print("this kernel wants CAP_SYS_ADMIN for uprobes; tktrace said so")
+        assert target["test"] is None
+    else:
+        assert target["test"] == "t.py::hog", proc.stderr
