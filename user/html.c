@@ -378,7 +378,8 @@ static void axes_init(struct axes *a, const struct tkt_model *m, const struct tk
 	}
 	if (a->t_end <= 0)
 		a->t_end = 1;
-	mib = (double)data / (1 << 20) * 1.08; /* room above the highest point */
+	/* Room above the highest point; with kills, for their labels above the lines. */
+	mib = (double)data / (1 << 20) * (m->nooms || m->nkills ? 1.5 : 1.08);
 	if (mib < 1)
 		mib = 1;
 	double step = nice_step(mib / 5);
