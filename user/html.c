@@ -452,7 +452,7 @@ static void test_title(struct tkt_buf *b, const struct tkt_model *m, const struc
 	char s1[32], s2[32];
 	double st = tkt_model_time_s(m, t->start_ns);
 
-	ESC(b, t->nodeid);
+	tkt_html_escape(b, t->nodeid, 400);
 	tkt_buf_printf(b, "\n%.2f s to %.2f s, peak +%s", st, end_s,
 		       fmt_b(tkt_test_growth(t), s1, sizeof(s1)));
 	if (t->ended) {
