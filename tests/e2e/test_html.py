@@ -242,6 +242,33 @@ def test_html_screenshot_shows_the_kill_marker(html_run, tmp_path):
     assert len(pixels_near(img2, RSS_RGB)) > 200
 
 
+def test_html_tables_sort_in_the_browser(html_run, tmp_path):
+    """The page's own script sorts: click "peak growth" twice (largest first, then smallest)."""
+    chromium = find_chromium()
+    run, work, page = html_run
+    probe = ("<script>var th=[].slice.call(document.querySelectorAll('table.sort')[0].tHead.rows[0]"
+             ".cells).filter(function(c){return c.textContent==='peak growth'})[0];"
+             "function order(){return [].slice.call(document.querySelectorAll('table.sort')[0]"
+             ".tBodies[0].rows).map(function(r){return r.cells[0].textContent}).join(',')}"
+             "th.click();var a=order();th.click();"
+             "document.body.setAttribute('data-probe',a+'/'+order())</script></body>")
+    (tmp_path / "probe.html").write_text(page.replace("</body>", probe), encoding="utf-8")
+    with tempfile.TemporaryDirectory() as profile:
+        p = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--dump-dom", (tmp_path / "probe.html").as_uri()],
+            capture_output=True, text=True, timeout=120)
+    m = re.search(r'data-probe="([\d,]+)/([\d,]+)"', p.stdout)
+    assert m, p.stdout[-2000:] + p.stderr[-2000:]
+    tests = run.report["tests"]  # in the table's default order, # = index + 1
+    growth = [tests[int(i) - 1]["peak_growth_bytes"] for i in m.group(1).split(",")]
+    assert sorted(map(int, m.group(1).split(","))) == list(range(1, len(tests) + 1))
+    assert growth == sorted(growth, reverse=True) and growth[0] > growth[-1], growth
+    back = [tests[int(i) - 1]["peak_growth_bytes"] for i in m.group(2).split(",")]
+    assert back == sorted(back), back
+
+
 def test_html_output_is_not_written_through_a_link(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("tktrace needs root before it opens its outputs")
