@@ -90,19 +90,24 @@ def pixels_near(img, rgb, tol=8):
 
 def find_chromium():
     """Path of a working headless Chromium, or skip with the reason."""
-    path = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
-    if not path:
+    paths = [p for p in (shutil.which("chromium"), shutil.which("chromium-browser"),
+                         "/usr/bin/chromium") if p and os.path.exists(p)]
+    if not paths:
         pytest.skip("chromium is not installed (Debian: apt-get install chromium; "
                     "scripts/install-deps.sh --test does it)")
-    real = os.path.realpath(path)
-    try:
-        head = Path(real).read_bytes()[:4096]
-    except OSError:
-        head = b""
-    if real.startswith("/snap/") or (head.startswith(b"#!") and b"snap" in head
-                                     and b"/usr/lib/chromium" not in head):
-        pytest.skip(f"{path} is Ubuntu's snap shim; snaps do not run here: install a Chromium "
-                    "deb (Debian's chromium) to run the screenshot test")
+    for path in paths:
+        real = os.path.realpath(path)
+        try:
+            head = Path(real).read_bytes()[:4096]
+        except OSError:
+            head = b""
+        snap = ("/snap/" in path or os.path.basename(real) == "snap"
+                or (head.startswith(b"#!") and b"snap" in head and b"/usr/lib/chromium" not in head))
+        if not snap:
+            break
+    else:
+        pytest.skip(f"{paths[0]} is Ubuntu's snap shim; snaps do not run here: install a "
+                    "Chromium deb (Debian's chromium) to run the browser tests")
     try:
         v = subprocess.run([path, "--headless", "--no-sandbox", "--version"], capture_output=True,
                            text=True, timeout=60)
