@@ -19,6 +19,8 @@ void tkt_cli_usage(FILE *f)
 	      "\n"
 	      "Options:\n"
 	      "  --json FILE          write the JSON report (docs/json.md) to FILE ('-': stdout)\n"
+	      "  --html FILE          write the HTML report (docs/html.md) to FILE: kill explanation,\n"
+	      "                       memory timeline per pytest process, sortable test tables\n"
 	      "  --memory-limit SIZE  run COMMAND in a new memory cgroup limited to SIZE\n"
 	      "                       (e.g. 512M, 2G; cgroup v1 or v2), removed afterwards\n"
 	      "  --cgroup DIR         run COMMAND in the existing cgroup DIR (v1 or v2)\n"
@@ -61,9 +63,11 @@ void tkt_cli_usage(FILE *f)
 int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t errsz)
 {
 	enum { OPT_JSON = 256, OPT_MEMLIMIT, OPT_AS_ROOT, OPT_CGROUP, OPT_TOP, OPT_THRESHOLD,
-	       OPT_MARKER, OPT_PER_TEST, OPT_STATS, OPT_WARN_AT, OPT_BEST_EFFORT, OPT_JUNIT };
+	       OPT_MARKER, OPT_PER_TEST, OPT_STATS, OPT_WARN_AT, OPT_BEST_EFFORT, OPT_JUNIT,
+	       OPT_HTML };
 	static const struct option opts[] = {
 		{ "json", required_argument, NULL, OPT_JSON },
+		{ "html", required_argument, NULL, OPT_HTML },
 		{ "memory-limit", required_argument, NULL, OPT_MEMLIMIT },
 		{ "cgroup", required_argument, NULL, OPT_CGROUP },
 		{ "top", required_argument, NULL, OPT_TOP },
@@ -99,6 +103,13 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 				return TKT_EXIT_FAIL;
 			}
 			c->json_path = optarg;
+			break;
+		case OPT_HTML:
+			if (!*optarg) {
+				snprintf(err, errsz, "--html needs a file name");
+				return TKT_EXIT_FAIL;
+			}
+			c->html_path = optarg;
 			break;
 		case OPT_MEMLIMIT:
 			if (tkt_parse_size(optarg, &c->memory_limit) || c->memory_limit < (4u << 20)) {

@@ -16,11 +16,13 @@
 #include "cgroup.h"
 #include "cli.h"
 #include "gha.h"
+#include "html.h"
 #include "junit.h"
 #include "launch.h"
 #include "marks.h"
 #include "model.h"
 #include "report.h"
+#include "sample.h"
 #include "tracer.h"
 #include "util.h"
 #include "warn.h"
@@ -324,6 +326,18 @@ static int junit_outputs(const struct tkt_model *m, const struct tkt_run *run,
 	return r;
 }
 
+/* Resident memory of each live pytest process, for the HTML timelines. */
+static void sample_rss(struct tkt_model *m)
+{
+	uint32_t pids[64];
+	size_t n = tkt_model_live_pytest(m, pids, 64);
+	uint64_t bytes;
+
+	for (size_t i = 0; i < n; i++)
+		if (tkt_sample_rss(pids[i], m->o.page_size, &bytes) == 0)
+			tkt_model_rss_sample(m, pids[i], now_ns(), bytes);
+}
+
 static void install_handlers(void)
 {
 	struct sigaction sa;
@@ -350,7 +364,7 @@ int main(int argc, char **argv)
 	struct tkt_buf out = { 0 };
 	char err[512], resolved[4096], oom_adj[16] = "0", cg_cur[1024] = "";
 	int8_t *marked = NULL;
-	int per_test_fd = -1;
+	int per_test_fd = -1, html_fd = -1;
 	uint64_t last_sample = 0;
 	bool have_oom_adj, setup_failed = false;
 	int json_fd = -1, status = 0, rc = TKT_EXIT_FAIL, r;
@@ -411,6 +425,18 @@ int main(int argc, char **argv)
 			tkt_error("%s", err);
 			if (json_fd >= 0)
 				close(json_fd);
+			return TKT_EXIT_FAIL;
+		}
+	}
+
+	if (cli.html_path) {
+		html_fd = open_output(cli.html_path, &creds, err, sizeof(err));
+		if (html_fd < 0) {
+			tkt_error("%s", err);
+			if (json_fd >= 0)
+				close(json_fd);
+			if (per_test_fd >= 0)
+				close(per_test_fd);
 			return TKT_EXIT_FAIL;
 		}
 	}
@@ -515,6 +541,7 @@ int main(int argc, char **argv)
 		if (now_ns() - last_sample >= 100 * 1000 * 1000ULL) {
 			size_t nw = model.nwarnings;
 			sample_cgroup(&model, &cg, child.pid, cg_cur, sizeof(cg_cur));
+			sample_rss(&model);
 			last_sample = now_ns();
 			if (model.nwarnings > nw) {
 				/* Live: the tests are still running, the report comes at the end. */
@@ -604,9 +631,19 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	if (html_fd >= 0) {
+		tkt_buf_reset(&out);
+		tkt_report_html(&out, &model, &run);
+		if (write_all(html_fd, out.data, out.len)) {
+			tkt_error("writing %s failed: %s", cli.html_path, strerror(errno));
+			rc = rc ? rc : TKT_EXIT_FAIL;
+		}
+	}
 out:
 	if (json_fd >= 0)
 		close(json_fd);
+	if (html_fd >= 0)
+		close(html_fd);
 	if (per_test_fd >= 0)
 		close(per_test_fd);
 	free(marked);

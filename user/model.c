@@ -79,6 +79,9 @@ void tkt_model_free(struct tkt_model *m)
 	free(m->tests);
 	free(m->cg_samples);
 	free(m->warnings);
+	for (size_t i = 0; i < m->nrss; i++)
+		free(m->rss[i].pts);
+	free(m->rss);
 	tkt_intern_free(m->strings);
 	memset(m, 0, sizeof(*m));
 }
@@ -839,4 +842,80 @@ void tkt_model_cg_sample(struct tkt_model *m, uint64_t ts_ns, uint64_t bytes)
 	m->cg_samples[m->ncg_samples][0] = ts_ns;
 	m->cg_samples[m->ncg_samples][1] = bytes;
 	m->ncg_samples++;
+}
+
+const struct tkt_rss_series *tkt_model_rss_series(const struct tkt_model *m, uint32_t pid)
+{
+	for (size_t i = 0; i < m->nrss; i++)
+		if (m->rss[i].pid == pid)
+			return &m->rss[i];
+	return NULL;
+}
+
+static void rss_store(struct tkt_rss_series *s)
+{
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 4 : 64;
+		void *p;
+
+		if (ncap > TKT_RSS_SAMPLES)
+			ncap = TKT_RSS_SAMPLES;
+		p = realloc(s->pts, ncap * sizeof(s->pts[0]));
+		if (!p)
+			return;
+		s->pts = p;
+		s->cap = ncap;
+	}
+	s->pts[s->n][0] = s->pend_ts;
+	s->pts[s->n][1] = s->pend_bytes;
+	s->n++;
+	s->pend_n = 0;
+	if (s->n == TKT_RSS_SAMPLES) {
+		/* Full: pairs become one point, the larger of the two, and windows double. */
+		for (size_t i = 0; i < s->n / 2; i++) {
+			uint64_t *a = s->pts[2 * i], *b = s->pts[2 * i + 1];
+			memcpy(s->pts[i], b[1] > a[1] ? b : a, sizeof(s->pts[0]));
+		}
+		s->n /= 2;
+		s->stride *= 2;
+	}
+}
+
+void tkt_model_rss_sample(struct tkt_model *m, uint32_t pid, uint64_t ts_ns, uint64_t bytes)
+{
+	struct tkt_rss_series *s = (struct tkt_rss_series *)tkt_model_rss_series(m, pid);
+	struct tkt_proc *p = tkt_model_find(m, pid);
+
+	if (!s) {
+		if (m->nrss >= TKT_RSS_SERIES ||
+		    grow(&m->rss, &m->cap_rss, m->nrss, sizeof(*m->rss))) {
+			m->rss_dropped++;
+			return;
+		}
+		s = &m->rss[m->nrss++];
+		memset(s, 0, sizeof(*s));
+		s->pid = pid;
+		s->stride = 1;
+	}
+	if (p && p->is_pytest && p->own.worker)
+		s->worker = p->own.worker;
+	if (bytes > s->max_bytes)
+		s->max_bytes = bytes;
+	if (s->pend_n == 0 || bytes > s->pend_bytes) {
+		s->pend_ts = ts_ns;
+		s->pend_bytes = bytes;
+	}
+	if (++s->pend_n >= s->stride)
+		rss_store(s);
+}
+
+size_t tkt_model_live_pytest(const struct tkt_model *m, uint32_t *pids, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->nbuckets && n < max; i++)
+		for (const struct tkt_proc *p = m->buckets[i]; p && n < max; p = p->hnext)
+			if (p->is_pytest && p->alive)
+				pids[n++] = p->pid;
+	return n;
 }

@@ -195,9 +195,30 @@ struct tkt_model {
 	size_t nwarnings;
 	size_t warnings_dropped;
 	bool warn_above;
+	/* Resident memory of each pytest process over time (tkt_model_rss_sample). */
+	struct tkt_rss_series *rss;
+	size_t nrss, cap_rss;
+	uint64_t rss_dropped; /* samples of processes past TKT_RSS_SERIES */
 };
 
 #define TKT_CG_SAMPLES 2048
+
+/* A pytest process's resident memory, sampled from user space, downsampled to at most
+ * TKT_RSS_SAMPLES points: each point is the largest sample of its window (a peak survives
+ * the downsampling), windows double in length when the array is full. */
+#define TKT_RSS_SAMPLES 1024
+#define TKT_RSS_SERIES 256 /* processes with a series; later ones are not sampled */
+
+struct tkt_rss_series {
+	uint32_t pid;
+	const char *worker;       /* its xdist worker, once known */
+	uint64_t (*pts)[2];       /* ns, bytes */
+	size_t n, cap;
+	uint32_t stride;          /* samples per point */
+	uint32_t pend_n;          /* samples in the window not yet stored */
+	uint64_t pend_ts, pend_bytes; /* the largest of them */
+	uint64_t max_bytes;
+};
 
 /* retained = rss_end - rss_start (signed), growth = peak - rss_start. */
 int64_t tkt_test_retained(const struct tkt_test_rec *t);
@@ -208,6 +229,12 @@ void tkt_model_set_cgroup(struct tkt_model *m, const char *path, bool has_limit,
 /* --warn-at: record a warning when usage crosses o.warn_pct % of the limit (once per
  * crossing; re-armed below warn_pct - TKT_WARN_REARM_PCT). True when one was recorded. */
 bool tkt_model_warn_check(struct tkt_model *m, uint64_t ts_ns, uint64_t usage);
+/* Record one resident-memory sample (bytes) of pytest process pid. */
+void tkt_model_rss_sample(struct tkt_model *m, uint32_t pid, uint64_t ts_ns, uint64_t bytes);
+/* The series of pid, or NULL. */
+const struct tkt_rss_series *tkt_model_rss_series(const struct tkt_model *m, uint32_t pid);
+/* Up to max live pytest processes (to sample); returns how many were written. */
+size_t tkt_model_live_pytest(const struct tkt_model *m, uint32_t *pids, size_t max);
 
 int tkt_model_init(struct tkt_model *m, const struct tkt_model_opts *o);
 void tkt_model_free(struct tkt_model *m);
