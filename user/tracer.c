@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "batch.h"
 #include "tktrace.skel.h"
 #include "util.h"
 
@@ -31,13 +32,6 @@ struct pending_scan {
 	int tries;
 };
 
-struct rec_ref {
-	uint64_t ts;
-	uint32_t seq;
-	uint32_t off;
-	uint32_t len;
-};
-
 struct tkt_tracer {
 	struct tktrace_bpf *skel;
 	struct ring_buffer *rb;
@@ -49,10 +43,7 @@ struct tkt_tracer {
 	struct pending_scan *pending;
 	size_t npending, cap_pending;
 	struct tkt_model *model;
-	struct tkt_buf batch;
-	struct rec_ref *refs;
-	size_t nrefs, cap_refs;
-	uint32_t seq;
+	struct tkt_batch batch;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
@@ -79,38 +70,6 @@ bool tkt_is_libc_path(const char *path)
 	if (strncmp(b, "libc.musl-", 10) == 0 || strncmp(b, "ld-musl-", 8) == 0)
 		return true;
 	return false;
-}
-
-static int on_record(void *ctx, void *data, size_t size)
-{
-	struct tkt_tracer *t = ctx;
-	const struct tkt_hdr *h = data;
-	struct rec_ref *r;
-
-	if (t->nrefs == t->cap_refs) {
-		size_t ncap = t->cap_refs ? t->cap_refs * 2 : 256;
-		struct rec_ref *n = realloc(t->refs, ncap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		t->refs = n;
-		t->cap_refs = ncap;
-	}
-	r = &t->refs[t->nrefs++];
-	r->ts = size >= sizeof(*h) ? h->ts_ns : 0;
-	r->seq = t->seq++;
-	r->off = t->batch.len;
-	r->len = size;
-	/* Copies: records from two rings are applied in time order, after both are read. */
-	return tkt_buf_append(&t->batch, data, size);
-}
-
-static int ref_cmp(const void *a, const void *b)
-{
-	const struct rec_ref *x = a, *y = b;
-
-	if (x->ts != y->ts)
-		return x->ts < y->ts ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static int attach_libc(struct tkt_tracer *t, const char *path)
@@ -236,19 +195,18 @@ static void after_exec(struct tkt_tracer *t, uint32_t pid)
 	}
 }
 
+static void apply_one(void *ctx, const void *rec, size_t len)
+{
+	struct tkt_tracer *t = ctx;
+	const struct tkt_hdr *h = rec;
+
+	if (tkt_model_apply(t->model, h, len) == 0 && h->type == TKT_EV_EXEC)
+		after_exec(t, h->pid);
+}
+
 static void apply_batch(struct tkt_tracer *t)
 {
-	if (t->nrefs > 1)
-		qsort(t->refs, t->nrefs, sizeof(*t->refs), ref_cmp);
-	for (size_t i = 0; i < t->nrefs; i++) {
-		const struct tkt_hdr *h = (const void *)(t->batch.data + t->refs[i].off);
-		if (tkt_model_apply(t->model, h, t->refs[i].len) == 0 && h->type == TKT_EV_EXEC)
-			after_exec(t, h->pid);
-	}
-	t->nrefs = 0;
-	tkt_buf_reset(&t->batch);
-	if (t->batch.cap > (1u << 20)) /* don't keep a burst's memory */
-		tkt_buf_free(&t->batch);
+	tkt_batch_flush(&t->batch, apply_one, t, 1u << 20);
 	scan_pending(t);
 	tkt_model_sweep(t->model, 5ULL * 1000 * 1000 * 1000);
 }
@@ -350,8 +308,10 @@ int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, siz
 		tkt_tracer_destroy(t);
 		return e;
 	}
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.rb_urgent), on_record, t, NULL);
-	if (!t->rb || ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.rb), on_record, t)) {
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.rb_urgent), tkt_batch_add, &t->batch,
+				 NULL);
+	if (!t->rb || ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.rb), tkt_batch_add,
+				       &t->batch)) {
 		e = -errno;
 		errmsg(err, errsz, "failed to set up the ring buffers", e);
 		tkt_tracer_destroy(t);
@@ -421,8 +381,7 @@ void tkt_tracer_destroy(struct tkt_tracer *t)
 		bpf_link__destroy(t->links[i]);
 	ring_buffer__free(t->rb);
 	tktrace_bpf__destroy(t->skel);
-	tkt_buf_free(&t->batch);
-	free(t->refs);
+	tkt_batch_free(&t->batch);
 	free(t->pending);
 	free(t);
 }

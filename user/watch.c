@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "tktrace.skel.h"
 #include "tracer.h"
+#include "batch.h"
 #include "util.h"
 #include "watch_core.h"
 
@@ -60,11 +61,6 @@ struct libc_slot {
 	bool system; /* the host's own: kept */
 };
 
-struct rec_ref {
-	uint64_t ts;
-	uint32_t seq, off, len;
-};
-
 struct watcher {
 	struct tktrace_bpf *skel;
 	struct ring_buffer *rb;
@@ -76,10 +72,7 @@ struct watcher {
 	uint64_t now_ns; /* of the scan under way */
 	uint8_t *seen; /* bitmap of pids whose maps were considered */
 	size_t seen_bits;
-	struct tkt_buf batch;
-	struct rec_ref *refs;
-	size_t nrefs, cap_refs;
-	uint32_t seq;
+	struct tkt_batch batch;
 	bool warned_perm;
 };
 
@@ -400,55 +393,25 @@ static void rescan_all(struct watcher *w)
 
 /* ---- records ---- */
 
-static int on_record(void *ctx, void *data, size_t size)
-{
-	struct watcher *w = ctx;
-	const struct tkt_hdr *h = data;
-	struct rec_ref *r;
+struct apply_ctx {
+	struct tkt_watch *core;
+	struct tkt_buf *out;
+};
 
-	if (w->nrefs == w->cap_refs) {
-		size_t ncap = w->cap_refs ? w->cap_refs * 2 : 256;
-		struct rec_ref *n = realloc(w->refs, ncap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		w->refs = n;
-		w->cap_refs = ncap;
-	}
-	r = &w->refs[w->nrefs++];
-	r->ts = size >= sizeof(*h) ? h->ts_ns : 0;
-	r->seq = w->seq++;
-	r->off = w->batch.len;
-	r->len = size;
-	/* Copied: both rings are read, then applied in time order (a test's setenv sits in the
-	 * bulk ring when the kill that ends it wakes us). */
-	return tkt_buf_append(&w->batch, data, size);
+static void apply_one(void *ctx, const void *rec, size_t len)
+{
+	struct apply_ctx *a = ctx;
+
+	tkt_watch_apply(a->core, rec, len, a->out);
 }
 
-static int ref_cmp(const void *a, const void *b)
-{
-	const struct rec_ref *x = a, *y = b;
-
-	if (x->ts != y->ts)
-		return x->ts < y->ts ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
+/* Both rings are read, then applied in time order (a test's setenv sits in the bulk ring when
+ * the kill that ends it wakes us). */
 static void apply_batch(struct watcher *w, struct tkt_watch *core, struct tkt_buf *out)
 {
-	if (w->nrefs > 1)
-		qsort(w->refs, w->nrefs, sizeof(*w->refs), ref_cmp);
-	for (size_t i = 0; i < w->nrefs; i++)
-		tkt_watch_apply(core, w->batch.data + w->refs[i].off, w->refs[i].len, out);
-	w->nrefs = 0;
-	tkt_buf_reset(&w->batch);
-	/* Bounded memory: a burst's buffers are not kept. */
-	if (w->batch.cap > (256u << 10))
-		tkt_buf_free(&w->batch);
-	if (w->cap_refs > 4096) {
-		free(w->refs);
-		w->refs = NULL;
-		w->cap_refs = 0;
-	}
+	struct apply_ctx a = { core, out };
+
+	tkt_batch_flush(&w->batch, apply_one, &a, 256u << 10);
 }
 
 static uint64_t kernel_drops(struct watcher *w)
@@ -477,8 +440,7 @@ static void watcher_free(struct watcher *w)
 		bpf_link__destroy(w->links[i]);
 	ring_buffer__free(w->rb);
 	tktrace_bpf__destroy(w->skel);
-	tkt_buf_free(&w->batch);
-	free(w->refs);
+	tkt_batch_free(&w->batch);
 	free(w->seen);
 }
 
@@ -534,8 +496,10 @@ static int watcher_open(struct watcher *w, int cg_version)
 				  " (run as root, or grant CAP_BPF and CAP_PERFMON)" : "");
 		return e;
 	}
-	w->rb = ring_buffer__new(bpf_map__fd(w->skel->maps.rb_urgent), on_record, w, NULL);
-	if (!w->rb || ring_buffer__add(w->rb, bpf_map__fd(w->skel->maps.rb), on_record, w)) {
+	w->rb = ring_buffer__new(bpf_map__fd(w->skel->maps.rb_urgent), tkt_batch_add, &w->batch,
+				 NULL);
+	if (!w->rb || ring_buffer__add(w->rb, bpf_map__fd(w->skel->maps.rb), tkt_batch_add,
+				       &w->batch)) {
 		e = -errno;
 		tkt_error("watch: failed to set up the ring buffers: %s", strerror(-e));
 		return e;

@@ -206,3 +206,10 @@ def nodeids_written(workdir):
         nid = p.read_text(encoding="utf-8")
         out[p.stem[len("nodeid-"):]] = nid
     return out
+
+
+def headline(stderr):
+    """tktrace's report headline: its first line that is not a live --warn-at warning (the
+    limit is often crossed just before a kill, so a warning block can come first)."""
+    return next(line for line in stderr.splitlines()
+                if line.startswith("tktrace: ") and not line.startswith("tktrace: warning:"))

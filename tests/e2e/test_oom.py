@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (MAX_LIMIT, PYTHON, SUITES, MemCgroup, inner_env, memcg_root, need_root,
-                      nodeids_written, inner_pytest, run_tktrace)
+from conftest import (MAX_LIMIT, PYTHON, SUITES, MemCgroup, headline, inner_env, memcg_root,
+                      need_root, nodeids_written, inner_pytest, run_tktrace)
 
 MiB = 1 << 20
 LIMIT = 400 * MiB
@@ -130,7 +130,7 @@ def test_oom_in_call_phase(root, memcg, suite):
     lines = run.stderr.splitlines()
     assert lines, run
     # The headline, after any live --warn-at block (the limit is crossed just before a kill).
-    head = next(l for l in lines if l.startswith("tktrace: ") and not l.startswith("tktrace: warning:"))
+    head = headline(run.stderr)
     assert "killed by the OOM killer" in head, run
     assert f"pid {pid}" in head, run
     assert nodeid in run.stderr, run
@@ -348,9 +348,9 @@ def test_oom_under_wrapper_shell(root, memcg, suite):
     check_rerun(o, work, nodeid)
     check_complete(rep)
     # The shell reported pytest's death ("Killed") before tktrace wrote its report.
-    headline = next(line for line in run.stderr.splitlines() if line.startswith("tktrace: "))
-    assert headline == ("tktrace: /bin/sh exited with status 0 after the OOM killer killed 1 "
-                        "traced process"), run
+    head = headline(run.stderr)
+    assert head == ("tktrace: /bin/sh exited with status 0 after the OOM killer killed 1 "
+                    "traced process"), run
 
 
 # 9. ------------------------------------------------------------------------------------------
@@ -435,5 +435,5 @@ def test_oom_with_tracer_inside_the_limited_cgroup(root, memcg, suite, tmp_path)
     rep, o = check_pytest_oom_killed(run, work, cg, cg.limit, phase="call", test=nodeid)
     assert tktrace_pid not in (rep["pid"], o["victim"]["pid"], o["trigger"]["pid"])
     lines = run.stderr.splitlines()
-    head = next(l for l in lines if l.startswith("tktrace: ") and not l.startswith("tktrace: warning:"))
+    head = headline(run.stderr)
     assert "killed by the OOM killer" in head, run
