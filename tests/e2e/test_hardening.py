@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TKTRACE, inner_env, inner_pytest, nodeids_written, run_tktrace
+from conftest import PYTHON, TKTRACE, inner_env, inner_pytest, nodeids_written, run_tktrace
 
 MiB = 1 << 20
 LIMIT = 400 * MiB
@@ -152,7 +152,7 @@ TERMINATING = [s for s in signal.valid_signals()
 @pytest.mark.parametrize("sig", TERMINATING, ids=[signal.Signals(s).name for s in TERMINATING])
 def test_every_terminating_signal_passes_through(root, tmp_path, sig):
     # Python resets the handlers it installs, so the command dies of the signal itself.
-    cmd = ["/usr/bin/python3", "-c",
+    cmd = [PYTHON, "-c",
            "import os, signal\n"
            f"try: signal.signal({sig}, signal.SIG_DFL)\n"
            "except (OSError, ValueError): pass\n"  # SIGKILL has no handler to reset
@@ -335,7 +335,7 @@ def test_ctrl_c_at_a_terminal_reaches_command_once(root, tmp_path):
     if pid == 0:  # a new session with the pty as its terminal, like a login
         try:
             os.chdir(tmp_path)
-            os.execve(TKTRACE, [TKTRACE, "-q", "--", "/usr/bin/python3", "count.py"], inner_env())
+            os.execve(TKTRACE, [TKTRACE, "-q", "--", PYTHON, "count.py"], inner_env())
         finally:
             os._exit(127)
     out = b""
@@ -374,7 +374,7 @@ def test_without_cap_sys_admin_tests_are_named_or_it_says_why(root, tmp_path):
     code = ("import os; os.environ['PYTEST_CURRENT_TEST'] = 't.py::hog (call)'; "
             "os.kill(os.getpid(), 9)")
     proc = subprocess.run(["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-all",
-                           TKTRACE, "--json", str(report), "--", "/usr/bin/python3", "-c", code],
+                           TKTRACE, "--json", str(report), "--", PYTHON, "-c", code],
                           cwd=tmp_path, env=inner_env(), capture_output=True, text=True)
     assert proc.returncode == 137, proc.stderr
     target = json.loads(report.read_text())["kills"][0]["target"]
