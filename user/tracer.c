@@ -289,24 +289,33 @@ int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, siz
 		free(t);
 		return -ENOENT;
 	}
-	{
-		/* Our types are all in vmlinux: naming its BTF keeps libbpf (< 1.3) from listing
-		 * module BTFs for the ___old flavours, which takes CAP_SYS_ADMIN. */
-		LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = "/sys/kernel/btf/vmlinux");
+	for (int named = 0; named < 2; named++) {
+		/* Naming the kernel's BTF keeps libbpf (< 1.3) from listing module BTFs for our
+		 * ___old flavours, which takes CAP_SYS_ADMIN; but libbpf then holds two copies of
+		 * it (+6 MiB): only a second try, when the first was refused. */
+		LIBBPF_OPTS(bpf_object_open_opts, oo,
+			    .btf_custom_path = named ? "/sys/kernel/btf/vmlinux" : NULL);
+
 		t->skel = tktrace_bpf__open_opts(&oo);
-	}
-	if (!t->skel) {
-		e = -errno;
-		errmsg(err, errsz, "failed to open the BPF object", e);
-		free(t);
-		return e;
-	}
-	t->skel->rodata->nr_cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
-	e = tktrace_bpf__load(t->skel);
-	if (e) {
-		errmsg(err, errsz, "failed to load the BPF programs", e);
-		tkt_tracer_destroy(t);
-		return e;
+		if (!t->skel) {
+			e = -errno;
+			errmsg(err, errsz, "failed to open the BPF object", e);
+			free(t);
+			return e;
+		}
+		t->skel->rodata->nr_cpus =
+			libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
+		e = tktrace_bpf__load(t->skel);
+		if (!e)
+			break;
+		if (named || (e != -EPERM && e != -EACCES)) {
+			errmsg(err, errsz, "failed to load the BPF programs", e);
+			tkt_tracer_destroy(t);
+			return e;
+		}
+		tkt_debug("loading refused (%s): again with the kernel's BTF named", strerror(-e));
+		tktrace_bpf__destroy(t->skel);
+		t->skel = NULL;
 	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.rb_urgent), tkt_batch_add, &t->batch,
 				 NULL);
