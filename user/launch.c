@@ -160,8 +160,20 @@ static void child_fail(int err_fd, int err)
 	_exit(err == ENOENT ? TKT_EXIT_NOTFOUND : err > 0 ? TKT_EXIT_NOEXEC : TKT_EXIT_FAIL);
 }
 
+/* Whether tktrace has a controlling terminal: then COMMAND stays in tktrace's process group,
+ * the terminal's job, so Ctrl-C, Ctrl-Z, fg and bg act on both as on any command. */
+static bool has_terminal(void)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 static void child_main(char *const argv[], const struct tkt_creds *c, const char *oom_adj,
-		       int gate_rd, int err_wr, pid_t parent)
+		       int gate_rd, int err_wr, pid_t parent, bool own_group)
 {
 	sigset_t none;
 	char b;
@@ -170,7 +182,8 @@ static void child_main(char *const argv[], const struct tkt_creds *c, const char
 	if (oom_adj)
 		write_oom_adj(oom_adj);
 	/* Its own process group; the parent sets it too, so neither waits for the other. */
-	setpgid(0, 0);
+	if (own_group)
+		setpgid(0, 0);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
 	sigemptyset(&none);
@@ -195,7 +208,8 @@ int tkt_launch_prepare(struct tkt_launch *l, char *const argv[], const struct tk
 	pid_t parent = getpid();
 
 	memset(l, 0, sizeof(*l));
-	l->gate_fd = l->err_fd = l->tty_fd = -1;
+	l->gate_fd = l->err_fd = -1;
+	l->own_group = !has_terminal();
 	if (pipe2(gate, O_CLOEXEC))
 		return -errno;
 	if (pipe2(err, O_CLOEXEC)) {
@@ -217,73 +231,28 @@ int tkt_launch_prepare(struct tkt_launch *l, char *const argv[], const struct tk
 	if (l->pid == 0) {
 		close(gate[1]);
 		close(err[0]);
-		child_main(argv, c, oom_adj, gate[0], err[1], parent);
+		child_main(argv, c, oom_adj, gate[0], err[1], parent, l->own_group);
 	}
 	close(gate[0]);
 	close(err[1]);
-	setpgid(l->pid, l->pid);
+	if (l->own_group)
+		setpgid(l->pid, l->pid);
 	l->gate_fd = gate[1];
 	l->err_fd = err[0];
 	return 0;
 }
 
-/* Make pgrp the terminal's foreground group; SIGTTOU blocked, as a background caller would
- * otherwise be stopped by it. */
-static int set_fg(int fd, pid_t pgrp)
-{
-	sigset_t ttou, old;
-	int r;
-
-	sigemptyset(&ttou);
-	sigaddset(&ttou, SIGTTOU);
-	sigprocmask(SIG_BLOCK, &ttou, &old);
-	r = tcsetpgrp(fd, pgrp);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return r;
-}
-
-/* If tktrace is in the foreground of its terminal, COMMAND's group takes it over: Ctrl-C and
- * Ctrl-Z then reach COMMAND and its workers, and its reads from the terminal work. */
-static void take_tty(struct tkt_launch *l)
-{
-	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (tcgetpgrp(fd) != getpgrp() || set_fg(fd, l->pid)) {
-		close(fd);
-		return;
-	}
-	l->tty_fd = fd;
-	l->tty_pgrp = getpgrp();
-}
-
-void tkt_launch_release_tty(struct tkt_launch *l)
-{
-	if (l->tty_fd < 0)
-		return;
-	set_fg(l->tty_fd, l->tty_pgrp);
-	close(l->tty_fd);
-	l->tty_fd = -1;
-}
-
-void tkt_launch_signal(struct tkt_launch *l, int sig)
+void tkt_launch_signal(struct tkt_launch *l, int sig, bool from_terminal)
 {
 	if (l->pid <= 0)
 		return;
-	if (kill(-l->pid, sig) && errno == ESRCH)
+	if (l->own_group) {
+		if (kill(-l->pid, sig) && errno == ESRCH)
+			kill(l->pid, sig);
+	} else if (!from_terminal) {
+		/* A key at the terminal reached COMMAND's group (ours) already; a kill(1) did not. */
 		kill(l->pid, sig);
-}
-
-void tkt_launch_job_stopped(struct tkt_launch *l)
-{
-	if (l->tty_fd < 0)
-		return; /* not a terminal job: someone else stopped it and will continue it */
-	set_fg(l->tty_fd, l->tty_pgrp);
-	raise(SIGSTOP); /* our job now shows as stopped in the shell; `fg` continues us */
-	if (tcgetpgrp(l->tty_fd) == l->tty_pgrp)
-		set_fg(l->tty_fd, l->pid);
-	kill(-l->pid, SIGCONT);
+	}
 }
 
 int tkt_launch_go(struct tkt_launch *l, bool *setup_failed)
@@ -292,7 +261,6 @@ int tkt_launch_go(struct tkt_launch *l, bool *setup_failed)
 	int e = 0;
 	ssize_t n;
 
-	take_tty(l);
 	/* A child that failed before the gate (its switch of user) has closed it: no SIGPIPE,
 	 * its error is in err_fd. */
 	sigaction(SIGPIPE, &ign, &old);
@@ -300,7 +268,9 @@ int tkt_launch_go(struct tkt_launch *l, bool *setup_failed)
 	e = errno;
 	sigaction(SIGPIPE, &old, NULL);
 	if (n != 1 && e != EPIPE) {
-		tkt_launch_release_tty(l);
+		/* The child reads EOF at the gate and exits: the caller's waitpid returns. */
+		close(l->gate_fd);
+		l->gate_fd = -1;
 		return -e;
 	}
 	e = 0;
@@ -314,7 +284,6 @@ int tkt_launch_go(struct tkt_launch *l, bool *setup_failed)
 	*setup_failed = n == sizeof(e) && e < 0;
 	if (n != sizeof(e))
 		return 0;
-	tkt_launch_release_tty(l); /* no COMMAND to hand the terminal to */
 	return e < 0 ? e : -e;
 }
 
@@ -328,5 +297,4 @@ void tkt_launch_abort(struct tkt_launch *l)
 	if (l->pid > 0)
 		waitpid(l->pid, NULL, 0);
 	l->pid = 0;
-	tkt_launch_release_tty(l);
 }

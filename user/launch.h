@@ -17,15 +17,15 @@ struct tkt_creds {
 	gid_t groups[256];
 };
 
-/* COMMAND runs in a process group of its own (pgid = pid), so signals can be forwarded to
- * all of it (xdist workers included) without hitting tktrace's own group: the shell or CI
- * job that started tktrace. When tktrace owns the terminal, COMMAND's group gets it. */
+/* Without a controlling terminal (CI, cron, services) COMMAND runs in a process group of its
+ * own (pgid = pid), so a signal sent to tktrace is forwarded to all of it (xdist workers
+ * included) without hitting the group that started tktrace (a CI job's shell). At a terminal
+ * it stays in tktrace's group, the terminal's job, and job control works as usual. */
 struct tkt_launch {
 	pid_t pid;
 	int gate_fd; /* write end: one byte lets COMMAND exec */
 	int err_fd;  /* read end: errno of a failed exec, EOF on success */
-	int tty_fd;  /* the controlling terminal handed to COMMAND, or -1 */
-	pid_t tty_pgrp; /* its foreground group before: ours */
+	bool own_group;
 };
 
 /* From SUDO_UID/SUDO_GID (when running as root under sudo and as_root is false). The name,
@@ -47,12 +47,8 @@ int tkt_exec_untraced(char *const argv[], const struct tkt_creds *c, const char 
 		      bool *setup_failed);
 /* Kill and reap a child that never got through the gate. */
 void tkt_launch_abort(struct tkt_launch *l);
-/* Send sig to COMMAND's process group (to COMMAND alone if the group is gone). */
-void tkt_launch_signal(struct tkt_launch *l, int sig);
-/* COMMAND was stopped from the terminal (Ctrl-Z): take the terminal back, stop tktrace too so
- * the shell sees the job stopped, and on `fg` hand the terminal back and continue COMMAND. */
-void tkt_launch_job_stopped(struct tkt_launch *l);
-/* Give the terminal back to tktrace's group (at the end). */
-void tkt_launch_release_tty(struct tkt_launch *l);
+/* Forward sig: to COMMAND's process group when it has its own, else to COMMAND (not when the
+ * terminal sent it: the terminal's job, COMMAND included, got it already). */
+void tkt_launch_signal(struct tkt_launch *l, int sig, bool from_terminal);
 
 #endif /* TKT_LAUNCH_H */

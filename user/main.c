@@ -28,16 +28,19 @@
 #include "warn.h"
 #include "watch.h"
 
-/* The only global state: which signal arrived. */
-static volatile sig_atomic_t pending_sig;
+/* The only global state: which signals arrived (bits), and which of them came from the
+ * terminal (SI_KERNEL). Read and cleared with the signals blocked. */
+static volatile sig_atomic_t pending_sigs;
+static volatile sig_atomic_t pending_from_tty;
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	if (sig == SIGCHLD)
 		return; /* only to interrupt the poll */
-	(void)si;
-	pending_sig = sig;
+	pending_sigs |= 1 << sig;
+	if (si && si->si_code == SI_KERNEL)
+		pending_from_tty |= 1 << sig;
 }
 
 static uint64_t now_ns(void)
@@ -143,6 +146,17 @@ static int open_output(const char *path, const struct tkt_creds *creds, char *er
 	return fd;
 }
 
+/* open_output, with its error said. */
+static int open_checked(const char *path, const struct tkt_creds *creds)
+{
+	char err[512];
+	int fd = open_output(path, creds, err, sizeof(err));
+
+	if (fd < 0)
+		tkt_error("%s", err);
+	return fd;
+}
+
 static int write_all(int fd, const char *data, size_t len)
 {
 	while (len) {
@@ -222,6 +236,36 @@ static unsigned def_line(const char *cwd, const char *nodeid)
 	return tkt_test_def_line(cwd, nodeid);
 }
 
+/* The path comes from the environment and we may be root: append only to a regular file
+ * with no other links, never block on a FIFO, and give the invoking user only a file this
+ * run created. */
+static int open_summary(const char *path, const struct tkt_creds *creds)
+{
+	const int fl = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	bool created = true;
+	struct stat st;
+	int fd = open(path, fl | O_CREAT | O_EXCL, 0644);
+
+	if (fd < 0 && errno == EEXIST) {
+		created = false;
+		fd = open(path, fl);
+	}
+	if (fd < 0) {
+		tkt_error("cannot append to GITHUB_STEP_SUMMARY %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_nlink > 1) {
+		tkt_error("cannot append to GITHUB_STEP_SUMMARY %s: not a regular file of its own",
+			  path);
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if (created && creds->drop && fchown(fd, creds->uid, creds->gid))
+		tkt_debug("cannot give %s to uid %u: %s", path, creds->uid, strerror(errno));
+	return fd;
+}
+
 /* GITHUB_ACTIONS=true: annotations on stdout, the Markdown summary appended to
  * $GITHUB_STEP_SUMMARY. */
 static void github_outputs(const struct tkt_model *m, const struct tkt_run *run,
@@ -250,13 +294,9 @@ static void github_outputs(const struct tkt_model *m, const struct tkt_run *run,
 		goto out;
 	tkt_buf_reset(&b);
 	tkt_gha_summary(&b, m, run, &o);
-	fd = open(sum, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		tkt_error("cannot append to GITHUB_STEP_SUMMARY %s: %s", sum, strerror(errno));
+	fd = open_summary(sum, creds);
+	if (fd < 0)
 		goto out;
-	}
-	if (creds->drop && lseek(fd, 0, SEEK_END) == 0 && fchown(fd, creds->uid, creds->gid))
-		tkt_debug("cannot give %s to uid %u: %s", sum, creds->uid, strerror(errno));
 	if (write_all(fd, b.data, b.len))
 		tkt_error("writing GITHUB_STEP_SUMMARY %s failed: %s", sum, strerror(errno));
 	close(fd);
@@ -329,13 +369,46 @@ static int junit_outputs(const struct tkt_model *m, const struct tkt_run *run,
 /* Resident memory of each live pytest process, for the HTML timelines. */
 static void sample_rss(struct tkt_model *m)
 {
-	uint32_t pids[64];
-	size_t n = tkt_model_live_pytest(m, pids, 64);
+	uint32_t pids[TKT_RSS_SERIES];
+	size_t n = tkt_model_live_pytest(m, pids, TKT_RSS_SERIES);
 	uint64_t bytes;
 
 	for (size_t i = 0; i < n; i++)
 		if (tkt_sample_rss(pids[i], m->o.page_size, &bytes) == 0)
 			tkt_model_rss_sample(m, pids[i], now_ns(), bytes);
+}
+
+/* COMMAND died of an interrupt: so does tktrace, so a calling shell sees the signal (bash
+ * stops a loop on a Ctrl-C'd command, not on one that exited 130). Not SIGKILL (that would
+ * read as the tracer killed) nor core-dumping signals. */
+static void die_like(int sig)
+{
+	sigset_t one;
+
+	if (sig != SIGINT && sig != SIGTERM && sig != SIGHUP && sig != SIGPIPE)
+		return;
+	fflush(NULL);
+	signal(sig, SIG_DFL);
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	sigprocmask(SIG_UNBLOCK, &one, NULL);
+	raise(sig);
+}
+
+static void forward_signals(struct tkt_launch *child)
+{
+	sigset_t all, old;
+	int sigs, tty;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	sigs = pending_sigs;
+	tty = pending_from_tty;
+	pending_sigs = pending_from_tty = 0;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	for (int s = 1; s < 32; s++)
+		if (sigs & (1 << s))
+			tkt_launch_signal(child, s, tty & (1 << s));
 }
 
 static void install_handlers(void)
@@ -411,36 +484,6 @@ int main(int argc, char **argv)
 		tkt_error("SUDO_UID/SUDO_GID are malformed; use --as-root to run as root");
 		return TKT_EXIT_FAIL;
 	}
-	if (cli.json_path) {
-		json_fd = open_output(cli.json_path, &creds, err, sizeof(err));
-		if (json_fd < 0) {
-			tkt_error("%s", err);
-			return TKT_EXIT_FAIL;
-		}
-	}
-
-	if (cli.per_test_path) {
-		per_test_fd = open_output(cli.per_test_path, &creds, err, sizeof(err));
-		if (per_test_fd < 0) {
-			tkt_error("%s", err);
-			if (json_fd >= 0)
-				close(json_fd);
-			return TKT_EXIT_FAIL;
-		}
-	}
-
-	if (cli.html_path) {
-		html_fd = open_output(cli.html_path, &creds, err, sizeof(err));
-		if (html_fd < 0) {
-			tkt_error("%s", err);
-			if (json_fd >= 0)
-				close(json_fd);
-			if (per_test_fd >= 0)
-				close(per_test_fd);
-			return TKT_EXIT_FAIL;
-		}
-	}
-
 	/* Survive the OOM we watch, even inside the same limited cgroup; COMMAND gets the old value. */
 	have_oom_adj = read_oom_adj(oom_adj, sizeof(oom_adj)) == 0;
 	r = write_oom_adj("-1000");
@@ -463,11 +506,7 @@ int main(int argc, char **argv)
 	if (!r)
 		r = tkt_tracer_attach(tracer, err, sizeof(err));
 	if (r && cli.best_effort) {
-		/* Nothing was started: leave no empty report files behind. */
-		if (json_fd >= 0)
-			unlink(cli.json_path);
-		if (per_test_fd >= 0)
-			unlink(cli.per_test_path);
+		/* No output file was opened yet: nothing of the user's is touched. */
 		tkt_tracer_destroy_async(tracer);
 		tracer = NULL;
 		rc = run_untraced(&cli, err, have_oom_adj ? oom_adj : NULL);
@@ -477,6 +516,11 @@ int main(int argc, char **argv)
 		tkt_error("%s", err);
 		goto out;
 	}
+	/* Still before COMMAND runs: a report that cannot be written wastes no run. */
+	if ((cli.json_path && (json_fd = open_checked(cli.json_path, &creds)) < 0) ||
+	    (cli.per_test_path && (per_test_fd = open_checked(cli.per_test_path, &creds)) < 0) ||
+	    (cli.html_path && (html_fd = open_checked(cli.html_path, &creds)) < 0))
+		goto out;
 	if (cli.memory_limit && tkt_cgroup_create(&cg, cli.memory_limit, err, sizeof(err))) {
 		tkt_error("--memory-limit: %s", err);
 		goto out;
@@ -522,22 +566,15 @@ int main(int argc, char **argv)
 	}
 
 	for (;;) {
-		pid_t w = waitpid(child.pid, &status, WNOHANG | WUNTRACED);
-		if (w == child.pid && WIFSTOPPED(status)) {
-			tkt_launch_job_stopped(&child);
-			continue;
-		}
+		pid_t w = waitpid(child.pid, &status, WNOHANG);
 		if (w == child.pid)
 			break;
 		if (w < 0 && errno != EINTR) {
 			tkt_error("lost track of %s: %s", cli.argv[0], strerror(errno));
 			goto out;
 		}
-		if (pending_sig) {
-			int s = pending_sig;
-			pending_sig = 0;
-			tkt_launch_signal(&child, s);
-		}
+		if (pending_sigs)
+			forward_signals(&child);
 		if (now_ns() - last_sample >= 100 * 1000 * 1000ULL) {
 			size_t nw = model.nwarnings;
 			sample_cgroup(&model, &cg, child.pid, cg_cur, sizeof(cg_cur));
@@ -558,7 +595,6 @@ int main(int argc, char **argv)
 		}
 	}
 	t_exit = now_ns();
-	tkt_launch_release_tty(&child);
 	tkt_tracer_drain(tracer);
 
 	run.argv = cli.argv;
@@ -651,5 +687,7 @@ out:
 	tkt_tracer_destroy_async(tracer);
 	tkt_model_free(&model);
 	tkt_buf_free(&out);
+	if (rc == run.exit_code && run.signaled)
+		die_like(run.sig);
 	return rc;
 }

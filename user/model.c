@@ -729,6 +729,7 @@ static int ev_signal(struct tkt_model *m, const struct tkt_ev_signal *e)
 		m->root_sig = e->sig;
 		m->root_sig_sender = e->sender_pid;
 		tkt_comm_copy(m->root_sig_sender_comm, e->sender_comm);
+		m->root_sig_kernel = e->flags & TKT_SIG_F_KERNEL;
 	}
 	/* Only signals that took effect: a SIGKILL to a process already dying (a group kill
 	 * after a kill of the child) is "ignored" or "already pending" (TRACE_SIGNAL_*). */

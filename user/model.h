@@ -175,6 +175,7 @@ struct tkt_model {
 	uint32_t root_sig;
 	uint32_t root_sig_sender;
 	char root_sig_sender_comm[17];
+	bool root_sig_kernel; /* sent by the kernel itself: a terminal key or hangup */
 	/* For dropping the OOM killer's own SIGKILLs from the kill list. */
 	uint32_t last_oom_sender;
 	uint64_t last_oom_ns;

@@ -346,7 +346,12 @@ static void headline(struct tkt_buf *b, const struct tkt_model *m, const struct 
 				       m->o.root_pid, r->exit_code);
 		return;
 	case TKT_CAUSE_SIGNAL:
-		if (m->root_signaled && (int)m->root_sig == r->sig)
+		if (m->root_signaled && (int)m->root_sig == r->sig && m->root_sig_kernel)
+			/* The pid would be whichever task the tty layer ran in (a kworker). */
+			tkt_buf_printf(b, "tktrace: %s (pid %u) was killed by %s from the terminal "
+				       "(a key such as Ctrl-C, or a hangup) (exit %d)\n",
+				       cmd, m->o.root_pid, sig_name(r->sig), r->exit_code);
+		else if (m->root_signaled && (int)m->root_sig == r->sig)
 			tkt_buf_printf(b, "tktrace: %s (pid %u) was killed by %s from pid %u (%s) (exit %d)\n",
 				       cmd, m->o.root_pid, sig_name(r->sig), m->root_sig_sender,
 				       m->root_sig_sender_comm, r->exit_code);

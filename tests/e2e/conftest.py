@@ -213,3 +213,13 @@ def headline(stderr):
     limit is often crossed just before a kill, so a warning block can come first)."""
     return next(line for line in stderr.splitlines()
                 if line.startswith("tktrace: ") and not line.startswith("tktrace: warning:"))
+
+
+# COMMAND died of one of these: tktrace dies of it too (after its report), so the calling
+# shell sees the signal; of any other signal S, tktrace exits 128+S.
+RERAISED = {1, 2, 13, 15}  # SIGHUP, SIGINT, SIGPIPE, SIGTERM
+
+
+def tktrace_returncode(sig, exit_code):
+    """What subprocess reports for tktrace when COMMAND died of sig (None: it exited)."""
+    return -sig if sig in RERAISED else exit_code

@@ -490,6 +490,12 @@ static void test_text_headline_per_cause(void **state)
 	t = text_of(&m, &r, false);
 	assert_string_equal(t, "tktrace: pytest (pid 100) was killed by SIGINT (exit 130)\n");
 	free(t);
+	/* Sent by the kernel for the terminal: no pid (it would be a kworker's). */
+	rec_signal(&m, T0 + SECS(1), ROOT, "python3", 2, 77, "kworker/u8:6", TKT_SIG_F_KERNEL, 1);
+	t = text_of(&m, &r, false);
+	assert_string_equal(t, "tktrace: pytest (pid 100) was killed by SIGINT from the terminal "
+			       "(a key such as Ctrl-C, or a hangup) (exit 130)\n");
+	free(t);
 	r = run_signal(40);
 	t = text_of(&m, &r, false);
 	assert_string_equal(t, "tktrace: pytest (pid 100) was killed by signal (exit 168)\n");
