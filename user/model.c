@@ -359,6 +359,7 @@ static void party_fill(struct tkt_model *m, struct tkt_party *pt, uint32_t pid, 
 	pt->attr = tkt_model_attr(m, pid);
 	if (p) {
 		pt->known = true;
+		pt->is_pytest = p->is_pytest;
 		pt->pytest_cmd = p->pytest_cmd;
 		pt->cwd = p->cwd;
 		if (!pt->comm[0])

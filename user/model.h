@@ -59,6 +59,7 @@ struct tkt_party {
 	char comm[17];
 	struct tkt_attr attr;
 	bool known; /* a traced process */
+	bool is_pytest; /* a pytest process (main or xdist worker) at that moment */
 	uint64_t rss_bytes;
 	uint64_t anon_bytes, file_bytes, shmem_bytes;
 	const char *pytest_cmd;

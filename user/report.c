@@ -368,6 +368,11 @@ static void headline(struct tkt_buf *b, const struct tkt_model *m, const struct 
 			       cmd, r->status, m->procs_seen, m->tests_seen, r->duration_s);
 }
 
+bool tkt_kill_fails_test(const struct tkt_kill_rec *k)
+{
+	return k->target.is_pytest;
+}
+
 int tkt_report_text(struct tkt_buf *b, const struct tkt_model *m, const struct tkt_run *r,
 		    bool quiet)
 {

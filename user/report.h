@@ -44,6 +44,9 @@ int tkt_report_per_test(struct tkt_buf *out, const struct tkt_model *m);
 uint64_t tkt_test_need(const struct tkt_test_rec *t);
 /* "cd DIR && python3 -m pytest 'NODEID'" for a party that ran a test; false otherwise. */
 bool tkt_rerun_command(struct tkt_buf *out, const struct tkt_party *p);
+/* Whether a kill fails a test (GitHub annotations, JUnit): a SIGKILL of a pytest process
+ * (the main one or an xdist worker). A test that kills its own subprocess passes. */
+bool tkt_kill_fails_test(const struct tkt_kill_rec *k);
 /* Exit status in shell convention: N, or 128+S for signal S. */
 int tkt_shell_status(bool signaled, int sig, int status);
 
