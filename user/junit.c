@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "safeopen.h"
 
 static void put(struct tkt_buf *b, const char *s)
 {
@@ -409,17 +410,22 @@ int tkt_junit_minimal(struct tkt_buf *out, const struct tkt_junit_kill *kills, s
 	return 0;
 }
 
-/* Read path (no links followed) whole; -ENOENT when absent. */
-static int read_file(const char *path, struct tkt_buf *b, struct stat *st)
+/* Read path (no links followed, a regular file of ours) whole; -ENOENT when absent, else
+ * why not in err. */
+static int read_file(const char *path, struct tkt_buf *b, struct stat *st,
+		     const struct tkt_junit_io *io, char *err, size_t errsz)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	const struct tkt_open_check chk = { .owned = true, .also_uid_ok = io->chown,
+					    .also_uid = io->uid };
+	int fd = tkt_open_regular(path, O_RDONLY | O_NOFOLLOW, 0, &chk, err, errsz);
 	char chunk[65536];
 	ssize_t n;
 
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
-		int e = S_ISREG(st->st_mode) ? -errno : -EINVAL;
+		return fd;
+	if (fstat(fd, st)) {
+		int e = -errno;
+		snprintf(err, errsz, "%s", strerror(-e));
 		close(fd);
 		return e;
 	}
@@ -428,6 +434,7 @@ static int read_file(const char *path, struct tkt_buf *b, struct stat *st)
 			if (errno == EINTR)
 				continue;
 			int e = -errno;
+			snprintf(err, errsz, "%s", strerror(-e));
 			close(fd);
 			return e;
 		}
@@ -449,10 +456,11 @@ int tkt_junit_merge_file(const char *path, const struct tkt_junit_kill *kills, s
 	size_t added = 0;
 	int r, fd = -1;
 	bool fresh;
+	char why[128] = "";
 
-	r = read_file(path, &in, &st);
+	r = read_file(path, &in, &st, io, why, sizeof(why));
 	if (r && r != -ENOENT) {
-		snprintf(err, errsz, "cannot read %s: %s", path, strerror(-r));
+		snprintf(err, errsz, "cannot merge into %s: %s", path, why);
 		goto out;
 	}
 	/* A file older than this run is a previous run's: pytest did not write one this time. */

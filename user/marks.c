@@ -3,9 +3,12 @@
 #include "marks.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "safeopen.h"
 
 /* Name of the function (last "::" part, parameters cut) and of its innermost class. */
 static void split_nodeid(const char *nodeid, char *func, size_t fsz, char *cls, size_t csz)
@@ -164,14 +167,22 @@ static char *read_test_file(const char *dir, const char *nodeid, size_t *lenp)
 	const char *sep = strstr(nodeid, "::");
 	char *src = NULL;
 	size_t len = 0, cap = 0, n;
+	char why[128];
 	FILE *f;
+	int fd;
 
 	if (!sep)
 		return NULL;
 	snprintf(path, sizeof(path), "%s/%.*s", dir ? dir : ".", (int)(sep - nodeid), nodeid);
-	f = fopen(path, "re");
-	if (!f)
+	/* Read as root from a tree the suite controls: a FIFO planted there must not hang us. */
+	fd = tkt_open_regular(path, O_RDONLY, 0, NULL, why, sizeof(why));
+	if (fd < 0)
 		return NULL;
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return NULL;
+	}
 	for (;;) {
 		if (len + 4096 > cap) {
 			char *p;

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,8 +171,28 @@ static void test_merge_file(void **state)
 	/* A link is not followed. */
 	assert_int_equal(symlink("/etc/hostname", link), 0);
 	assert_int_equal(tkt_junit_merge_file(link, &k, 1, &io, err, sizeof(err)), -ELOOP);
-	assert_contains(err, "cannot read");
+	assert_contains(err, "cannot merge into");
 	unlink(link);
+	/* A FIFO planted at the path: no hang (SIGALRM ends a hung test), a clear error. */
+	assert_int_equal(mkfifo(link, 0600), 0);
+	alarm(10);
+	assert_int_equal(tkt_junit_merge_file(link, &k, 1, &io, err, sizeof(err)), -EINVAL);
+	alarm(0);
+	assert_int_equal(strcmp(err + strlen(err) - strlen(": not a regular file"),
+				": not a regular file"), 0);
+	assert_contains(err, "cannot merge into");
+	unlink(link);
+	/* Another hard link to the file: refused, the other file untouched. */
+	f = fopen(path, "w");
+	fputs(XDIST, f);
+	fclose(f);
+	assert_int_equal(linkat(AT_FDCWD, path, AT_FDCWD, link, 0), 0);
+	io.started = time(NULL) - 5;
+	assert_int_equal(tkt_junit_merge_file(path, &k, 1, &io, err, sizeof(err)), -EPERM);
+	assert_contains(err, "it has other hard links");
+	assert_int_equal(strcmp(slurp(link), XDIST), 0);
+	unlink(link);
+	unlink(path);
 	/* No temporary files left behind. */
 	assert_int_equal(rmdir(dir), 0);
 }

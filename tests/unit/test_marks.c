@@ -387,6 +387,21 @@ static void test_def_line(void **state)
 	assert_int_equal(tkt_test_def_line(tmp, "tests/test_nofile.py::test_m"), 0);
 }
 
+/* A FIFO at a test's path (the suite controls its tree; tktrace reads it as root): nothing
+ * read, no hang (SIGALRM ends a hung test). */
+static void test_fifo_not_read(void **state)
+{
+	char p[512];
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/tests/test_fifo.py", tmp);
+	assert_int_equal(mkfifo(p, 0644), 0);
+	alarm(10);
+	assert_int_equal(tkt_test_def_line(tmp, "tests/test_fifo.py::test_m"), 0);
+	assert_int_equal(tkt_test_marked(tmp, "tests/test_fifo.py::test_m", MARKER), -1);
+	alarm(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_test_marked_file),
 		cmocka_unit_test(test_test_marked_large_file),
 		cmocka_unit_test(test_def_line),
+		cmocka_unit_test(test_fifo_not_read),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
