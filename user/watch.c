@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "tktrace.skel.h"
 #include "tracer.h"
 #include "batch.h"
+#include "safeopen.h"
 #include "util.h"
 #include "watch_core.h"
 
@@ -164,13 +166,20 @@ void tkt_watch_usage(FILE *f)
 
 /* ---- output ---- */
 
-static int open_out(const char *path)
+/* The output file, or -1 with why in err. */
+static int open_out(const char *path, char *err, size_t errsz)
 {
-	/* O_NOFOLLOW: never append through a link planted at the path; O_APPEND: rotation and
-	 * several writers keep whole lines. */
+	/* O_NOFOLLOW: never append through a link planted at the path, nor to a FIFO, a hard
+	 * link or another user's file there; O_APPEND: rotation and several writers keep whole
+	 * lines. */
+	const struct tkt_open_check chk = { .owned = true };
+	int fd;
+
 	if (strcmp(path, "-") == 0)
 		return STDOUT_FILENO;
-	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+	fd = tkt_open_regular(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0640, &chk, err,
+			      errsz);
+	return fd < 0 ? -1 : fd;
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -186,6 +195,24 @@ static int write_all(int fd, const char *p, size_t n)
 		n -= w;
 	}
 	return 0;
+}
+
+/* The reading end of a pipe we write to is closed: no need to wait for the next kill. */
+static bool out_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+/* What a failed write of the output makes watch exit with. */
+static int write_failed(const char *path, int r)
+{
+	/* The reader is gone (tktrace watch | head): a normal end. */
+	if (r == -EPIPE)
+		return 0;
+	tkt_error("watch: writing %s failed: %s", path, strerror(-r));
+	return TKT_EXIT_FAIL;
 }
 
 /* systemd Type=notify, without libsystemd: one datagram to $NOTIFY_SOCKET. */
@@ -549,7 +576,7 @@ int tkt_watch_main(int argc, char **argv)
 	struct watcher w = { 0 };
 	struct tkt_buf out = { 0 };
 	struct sigaction sa;
-	char err[512], filter[1024];
+	char err[512], filter[1024], why[128];
 	uint64_t last_scan, last_reset, last_drops = 0, now;
 	int fd, rc = TKT_EXIT_FAIL, r;
 
@@ -580,9 +607,9 @@ int tkt_watch_main(int argc, char **argv)
 		}
 		wo.cg_filter = filter;
 	}
-	fd = open_out(cli.output);
+	fd = open_out(cli.output, why, sizeof(why));
 	if (fd < 0) {
-		tkt_error("watch: cannot write %s: %s", cli.output, strerror(errno));
+		tkt_error("watch: cannot write %s: %s", cli.output, why);
 		return TKT_EXIT_FAIL;
 	}
 	wo.page_size = sysconf(_SC_PAGESIZE);
@@ -647,11 +674,10 @@ int tkt_watch_main(int argc, char **argv)
 			last_scan = now;
 		}
 		if (w_reopen && fd != STDOUT_FILENO) {
-			int nfd = open_out(cli.output);
+			int nfd = open_out(cli.output, why, sizeof(why));
 			w_reopen = 0;
 			if (nfd < 0) {
-				tkt_error("watch: cannot reopen %s: %s", cli.output,
-					  strerror(errno));
+				tkt_error("watch: cannot reopen %s: %s", cli.output, why);
 				goto out;
 			}
 			close(fd);
@@ -659,7 +685,11 @@ int tkt_watch_main(int argc, char **argv)
 		}
 		w_reopen = 0;
 		if (out.len && (r = write_all(fd, out.data, out.len))) {
-			tkt_error("watch: writing %s failed: %s", cli.output, strerror(-r));
+			rc = write_failed(cli.output, r);
+			goto out;
+		}
+		if (out_gone(fd)) {
+			rc = 0; /* watch | head: the reader has what it wanted */
 			goto out;
 		}
 		tkt_buf_reset(&out);
@@ -671,7 +701,7 @@ int tkt_watch_main(int argc, char **argv)
 	apply_batch(&w, &core, &out);
 	tkt_watch_flush(&core, UINT64_MAX, &out);
 	if (out.len && (r = write_all(fd, out.data, out.len))) {
-		tkt_error("watch: writing %s failed: %s", cli.output, strerror(-r));
+		rc = write_failed(cli.output, r);
 		goto out;
 	}
 	tkt_info("watch: stopped after %llu SIGKILLs and %llu OOM kills (%llu filtered out)",
