@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <malloc.h>
 #include <poll.h>
@@ -74,6 +75,10 @@ struct watcher {
 	uint64_t now_ns; /* of the scan under way */
 	uint8_t *seen; /* bitmap of pids whose maps were considered */
 	size_t seen_bits;
+	/* When pids wrap, a seen pid may be a new process: the bitmap is cleared. */
+	bool have_pid_state;
+	uint32_t last_pid;
+	uint64_t forks;
 	struct tkt_batch batch;
 	bool warned_perm;
 };
@@ -353,14 +358,52 @@ static bool scan_maps(struct watcher *w, unsigned pid)
 	return found;
 }
 
+/* The last pid handed out in our pid namespace, and how many processes and threads were
+ * created since boot. */
+static int read_pid_state(uint32_t *last, uint64_t *forks)
+{
+	char line[256];
+	bool found = false;
+	FILE *f;
+	unsigned long v;
+
+	f = fopen("/proc/sys/kernel/ns_last_pid", "re");
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%lu", &v) != 1) {
+		fclose(f);
+		return -EINVAL;
+	}
+	fclose(f);
+	*last = (uint32_t)v;
+	f = fopen("/proc/stat", "re");
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "processes %" SCNu64, forks) == 1;
+	fclose(f);
+	return found ? 0 : -EINVAL;
+}
+
 /* Pythons always (a venv or another build may bring its own libc); anything else until one
  * process of its root directory maps a libc (a container's processes share theirs). New pids
  * only. */
 static void scan_procs(struct watcher *w)
 {
-	DIR *d = opendir("/proc");
+	DIR *d;
 	struct dirent *de;
+	uint32_t last = 0;
+	uint64_t forks = 0;
 
+	if (read_pid_state(&last, &forks) == 0) {
+		if (w->have_pid_state &&
+		    tkt_pids_wrapped(w->last_pid, last, forks - w->forks, (uint32_t)w->seen_bits - 1))
+			memset(w->seen, 0, (w->seen_bits + 7) / 8);
+		w->have_pid_state = true;
+		w->last_pid = last;
+		w->forks = forks;
+	}
+	d = opendir("/proc");
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
