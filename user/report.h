@@ -26,6 +26,10 @@ const char *tkt_cause_name(enum tkt_cause c);
 int tkt_report_json(struct tkt_buf *out, const struct tkt_model *m, const struct tkt_run *r);
 int tkt_report_text(struct tkt_buf *out, const struct tkt_model *m, const struct tkt_run *r,
 		    bool quiet);
+/* One section of the text report: OOM kill i (m->ooms[i]) or SIGKILL i (m->kills[i]), as
+ * tkt_report_text writes it (e.g. a killed test's own JUnit details). */
+void tkt_report_oom_text(struct tkt_buf *out, const struct tkt_model *m, size_t i);
+void tkt_report_kill_text(struct tkt_buf *out, const struct tkt_model *m, size_t i);
 /* Options of the per-test memory part of the human report. */
 struct tkt_mem_opts {
 	int top;                /* rows per table; 0: no tables */
