@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "safeopen.h"
 
@@ -227,4 +228,35 @@ unsigned tkt_test_def_line(const char *dir, const char *nodeid)
 	line = tkt_def_line_in_source(src, len, nodeid);
 	free(src);
 	return line;
+}
+
+bool tkt_find_rootdir(const char *cwd, const char *nodeid, char *out, size_t outsz)
+{
+	const char *sep = strstr(nodeid, "::");
+	size_t flen = sep ? (size_t)(sep - nodeid) : strlen(nodeid);
+	char dir[4096], path[8192];
+	struct stat st;
+
+	if (!cwd || cwd[0] != '/' || !flen || nodeid[0] == '/' || strlen(cwd) >= sizeof(dir))
+		return false;
+	strcpy(dir, cwd);
+	for (;;) {
+		size_t n = strlen(dir);
+		while (n > 1 && dir[n - 1] == '/')
+			dir[--n] = '\0';
+		snprintf(path, sizeof(path), "%s/%.*s", n == 1 ? "" : dir, (int)flen, nodeid);
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (n >= outsz)
+				return false;
+			memcpy(out, dir, n + 1);
+			return true;
+		}
+		if (n == 1)
+			return false;
+		char *slash = strrchr(dir, '/');
+		if (slash == dir)
+			dir[1] = '\0';
+		else
+			*slash = '\0';
+	}
 }

@@ -506,3 +506,61 @@ def test_junit_kill_of_own_subprocess_is_no_error(root, tmp_path):
     case = cases[("test_popen", "test_kills_its_sleep")]
     assert case.find("error") is None and case.find("failure") is None, ET.tostring(case)
     assert b"tktrace" not in junit.read_bytes()
+
+
+# -- node ids relative to pytest's rootdir, not its cwd -----------------------------------------
+
+ROOTDIR_SUITE = '''\
+import os
+from pathlib import Path
+
+import numpy as np
+
+ALLOC = int(os.environ["E2E_ALLOC"])
+
+
+def helper():
+    pass
+
+
+def test_hog(request):
+    Path("nodeid-hog.txt").write_text(request.node.nodeid)
+    big = np.ones(ALLOC, dtype=np.uint8)  # every page touched
+    assert big[-1] == 1, "should have been OOM-killed"
+'''
+
+
+@pytest.mark.parametrize("xdist", [(), ("-n", "1")], ids=["plain", "xdist"])
+def test_rootdir_above_cwd(root, memcg, tmp_path, xdist):
+    """cd tests && pytest, with pytest.ini one level up: node ids are relative to the rootdir.
+    The rerun command must cd there, and the annotation name the file and its def line (with
+    xdist each worker finds it)."""
+    cg = memcg(LIMIT)
+    work = tmp_path / "proj"
+    (work / "tests").mkdir(parents=True)
+    (work / "pytest.ini").write_text("[pytest]\n")
+    (work / "tests" / "test_rootdir.py").write_text(ROOTDIR_SUITE)
+    summary = tmp_path / "summary.md"
+    run = run_tktrace(inner_pytest(*xdist, "test_rootdir.py"), work / "tests", cgroup=cg,
+                      env=gha_env(work, summary))
+    assert run.rc == (1 if xdist else 137), run  # xdist reports its crashed worker
+    nodeid = nodeids_written(work / "tests")["hog"]
+    assert nodeid == "tests/test_rootdir.py::test_hog"  # pytest's own, from the rootdir
+    oom = run.report["oom_kills"][0]
+    assert oom["victim"]["test"] == nodeid, oom
+    rerun = oom["rerun"]
+    assert rerun.startswith(f"cd {work} && "), rerun
+    # The rerun command finds the test (collected only: no second OOM).
+    col = subprocess.run(rerun + " --collect-only -q -p no:cacheprovider", shell=True,
+                         capture_output=True, text=True, timeout=120,
+                         env=inner_env({"E2E_ALLOC": "1"}))
+    assert col.returncode == 0, col.stdout + col.stderr
+    assert nodeid in col.stdout, col.stdout
+
+    errors = [parse_command(l) for l in workflow_commands(run.stdout)]
+    errors = [c for c in errors if c[0] == "error"]
+    assert len(errors) == 1, run.stdout
+    _, props, msg = errors[0]
+    assert props["file"] == "tests/test_rootdir.py", props
+    assert int(props["line"]) == def_line(work / "tests/test_rootdir.py", "test_hog"), props
+    assert rerun in msg, msg
