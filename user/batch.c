@@ -2,14 +2,22 @@
 #include "batch.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include "tktrace.h"
+
+/* Records are read in place as struct tkt_hdr and friends (u64 fields): each one starts on
+ * an 8-byte boundary of the buffer (whose base malloc aligns), whatever its used length. */
+#define TKT_BATCH_ALIGN 8
 
 int tkt_batch_add(void *batch, void *data, size_t size)
 {
 	struct tkt_batch *b = batch;
-	const struct tkt_hdr *h = data;
 	struct tkt_batch_ref *r;
+	uint64_t ts = 0;
+	size_t pad = (TKT_BATCH_ALIGN - b->data.len % TKT_BATCH_ALIGN) % TKT_BATCH_ALIGN;
+	static const char zeros[TKT_BATCH_ALIGN];
 
 	if (b->n == b->cap) {
 		size_t ncap = b->cap ? b->cap * 2 : 256;
@@ -19,12 +27,19 @@ int tkt_batch_add(void *batch, void *data, size_t size)
 		b->refs = n;
 		b->cap = ncap;
 	}
-	r = &b->refs[b->n++];
-	r->ts = size >= sizeof(*h) ? h->ts_ns : 0;
+	if (pad && tkt_buf_append(&b->data, zeros, pad))
+		return -ENOMEM;
+	if (size >= sizeof(struct tkt_hdr))
+		memcpy(&ts, (const char *)data + offsetof(struct tkt_hdr, ts_ns), sizeof(ts));
+	r = &b->refs[b->n];
+	r->ts = ts;
 	r->seq = b->seq++;
 	r->off = (uint32_t)b->data.len;
 	r->len = (uint32_t)size;
-	return tkt_buf_append(&b->data, data, size);
+	if (tkt_buf_append(&b->data, data, size))
+		return -ENOMEM;
+	b->n++;
+	return 0;
 }
 
 static int ref_cmp(const void *a, const void *b)

@@ -235,6 +235,8 @@ int tkt_gha_annotations(struct tkt_buf *b, const struct tkt_model *m, const stru
 		oom_annotations(b, m, &m->ooms[i], o);
 	for (size_t i = 0; i < m->nkills; i++) {
 		const struct tkt_kill_rec *k = &m->kills[i];
+		if (!tkt_kill_fails_test(k))
+			continue;
 		tkt_buf_reset(&msg);
 		if (k->target.attr.test)
 			tkt_buf_printf(&msg, "Test %s was killed by SIGKILL from pid %u (%s)%s: ",
@@ -407,8 +409,10 @@ int tkt_gha_summary(struct tkt_buf *b, const struct tkt_model *m, const struct t
 	}
 	for (size_t i = 0; i < m->nkills; i++) {
 		const struct tkt_kill_rec *k = &m->kills[i];
-		tkt_buf_printf(b, "\n#### SIGKILL at %.2f s from pid %u ", tkt_model_time_s(m, k->ts_ns),
-			       k->sender_pid);
+		/* Listed, but not as a failure: a test may kill its own subprocess. */
+		tkt_buf_printf(b, "\n#### SIGKILL%s at %.2f s from pid %u ",
+			       tkt_kill_fails_test(k) ? "" : " of a test's subprocess",
+			       tkt_model_time_s(m, k->ts_ns), k->sender_pid);
 		md_code(b, k->sender_comm);
 		tkt_buf_printf(b, "%s\n\n| | test | phase | worker | pid | comm | rss |\n"
 				  "|---|---|---|---|---:|---|---:|\n",

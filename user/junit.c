@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "safeopen.h"
 
 static void put(struct tkt_buf *b, const char *s)
 {
@@ -229,33 +230,6 @@ static const char *close_tag(const char *p, const char *end, const char *name)
 	return NULL;
 }
 
-/* Find the <testcase> of nodeid: its '<', the '>' of its start tag, and its "</testcase>" (or
- * NULL when self-closing). */
-static const char *find_case(const char *xml, const char *end, const char *nodeid,
-			     const char **tag_end, const char **close)
-{
-	struct tkt_buf cls = { 0 }, name = { 0 }, v = { 0 };
-	const char *p = xml, *t, *te, *found = NULL;
-
-	tkt_junit_names(nodeid, &cls, &name);
-	while ((t = next_tag(p, end, "testcase", &te))) {
-		bool ok = attr_value(t, te, "name", &v) && strcmp(v.data, name.data) == 0;
-		if (ok)
-			ok = attr_value(t, te, "classname", &v) && strcmp(v.data, cls.data) == 0;
-		if (ok) {
-			found = t;
-			*tag_end = te;
-			*close = te[-1] == '/' ? NULL : close_tag(te + 1, end, "testcase");
-			break;
-		}
-		p = te + 1;
-	}
-	tkt_buf_free(&cls);
-	tkt_buf_free(&name);
-	tkt_buf_free(&v);
-	return found;
-}
-
 static void testcase_xml(struct tkt_buf *b, const struct tkt_junit_kill *k)
 {
 	struct tkt_buf cls = { 0 }, name = { 0 };
@@ -306,93 +280,213 @@ static void copy_tag_bumped(struct tkt_buf *out, const char *tag, const char *ta
 	}
 }
 
+/* A kill's test case names, for matching <testcase> elements. */
+struct kname {
+	struct tkt_buf cls, name;
+	size_t idx;   /* in kills[] */
+	size_t next;  /* the next kill placed in the same case, or SIZE_MAX */
+	bool placed;
+};
+
+/* A <testcase> that gets kills: its '<', '>' and "</testcase>" (NULL: self-closing). */
+struct hit {
+	const char *t, *te, *cl;
+	size_t first; /* in kn[] */
+};
+
+static int kname_cmp(const void *a, const void *b)
+{
+	const struct kname *x = a, *y = b;
+	int c = strcmp(x->cls.data, y->cls.data);
+
+	if (!c)
+		c = strcmp(x->name.data, y->name.data);
+	if (!c)
+		c = x->idx < y->idx ? -1 : x->idx > y->idx;
+	return c;
+}
+
+/* First kill (in kills[] order) named cls/name not placed yet, in kn[] sorted; or SIZE_MAX. */
+static size_t kname_find(const struct kname *kn, size_t n, const char *cls, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(kn[mid].cls.data, cls);
+		if (!c)
+			c = strcmp(kn[mid].name.data, name);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && !strcmp(kn[lo].cls.data, cls) && !strcmp(kn[lo].name.data, name); lo++)
+		if (!kn[lo].placed)
+			return lo;
+	return SIZE_MAX;
+}
+
+/* The kills of one test case, in order: message and details of each. */
+static void put_kills(struct tkt_buf *b, const struct kname *kn, size_t first,
+		      const struct tkt_junit_kill *kills, bool with_messages)
+{
+	for (size_t j = first; j != SIZE_MAX; j = kn[j].next) {
+		const struct tkt_junit_kill *k = &kills[kn[j].idx];
+		if (with_messages) {
+			tkt_xml_escape(b, k->message);
+			put(b, "\n");
+		} else if (j != first) {
+			put(b, "\n");
+		}
+		tkt_xml_escape(b, k->details);
+		if (with_messages)
+			put(b, "\n");
+	}
+}
+
+static void put_hit(struct tkt_buf *out, const struct hit *h, const struct kname *kn,
+		    const struct tkt_junit_kill *kills)
+{
+	const char *msg = kills[kn[h->first].idx].message;
+	const char *ins, *fe;
+
+	if (!h->cl) { /* <testcase .../>: open it to hold an error */
+		put(out, "><error message=\"");
+		tkt_xml_escape(out, msg);
+		put(out, "\">");
+		put_kills(out, kn, h->first, kills, false);
+		put(out, "</error></testcase>");
+	} else if ((ins = next_tag(h->te + 1, h->cl, "failure", &fe)) ||
+		   (ins = next_tag(h->te + 1, h->cl, "error", &fe))) {
+		/* The explanation first in the failure's text (xdist: "worker crashed"). */
+		bool self = fe[-1] == '/';
+		tkt_buf_append(out, h->te + 1, (self ? fe - 1 : fe) - h->te - 1);
+		put(out, ">");
+		put_kills(out, kn, h->first, kills, true);
+		if (self)
+			tkt_buf_printf(out, "</%s>",
+				       strncmp(ins + 1, "failure", 7) == 0 ? "failure" : "error");
+		tkt_buf_append(out, fe + 1, h->cl - fe - 1);
+	} else {
+		tkt_buf_append(out, h->te + 1, h->cl - h->te - 1);
+		put(out, "<error message=\"");
+		tkt_xml_escape(out, msg);
+		put(out, "\">");
+		put_kills(out, kn, h->first, kills, false);
+		put(out, "</error>");
+	}
+}
+
+/* One pass to find the test cases of all kills, one to copy the file with them inserted:
+ * linear in the file and the text added, whatever the number of kills. */
 int tkt_junit_merge(struct tkt_buf *out, const char *xml, size_t len,
 		    const struct tkt_junit_kill *kills, size_t nkills, size_t *added)
 {
-	struct tkt_buf cur = { 0 }, next = { 0 }, missing = { 0 };
+	const char *end = xml + len, *p = xml, *t, *te;
+	const char *st = NULL, *ste = NULL, *sc = NULL;
+	struct kname *kn = nkills ? calloc(nkills, sizeof(*kn)) : NULL;
+	struct hit *hits = NULL;
+	struct tkt_buf cls = { 0 }, name = { 0 }, missing = { 0 };
+	size_t nhits = 0, cap = 0, nplaced = 0;
 	unsigned nmissing = 0;
-	const char *t, *te, *cl;
+	int r = 0;
 
 	*added = 0;
-	tkt_buf_append(&cur, xml, len);
-	if (!cur.data)
-		put(&cur, "");
+	if (nkills && !kn)
+		return -ENOMEM;
 	for (size_t i = 0; i < nkills; i++) {
-		const char *s = cur.data, *end = cur.data + cur.len;
-		const struct tkt_junit_kill *k = &kills[i];
-		const char *ins, *fe;
+		tkt_junit_names(kills[i].nodeid, &kn[i].cls, &kn[i].name);
+		if (!kn[i].cls.data)
+			put(&kn[i].cls, "");
+		if (!kn[i].name.data)
+			put(&kn[i].name, "");
+		kn[i].idx = i;
+		kn[i].next = SIZE_MAX;
+	}
+	qsort(kn, nkills, sizeof(*kn), kname_cmp);
+	while (nplaced < nkills && (t = next_tag(p, end, "testcase", &te))) {
+		const char *cl = te[-1] == '/' ? NULL : close_tag(te + 1, end, "testcase");
+		size_t j, last;
 
-		tkt_buf_reset(&next);
-		t = find_case(s, end, k->nodeid, &te, &cl);
-		if (!t) {
-			testcase_xml(&missing, k);
-			nmissing++;
+		p = te + 1;
+		if ((!cl && te[-1] != '/') || !attr_value(t, te, "name", &name) ||
+		    !attr_value(t, te, "classname", &cls) ||
+		    (j = kname_find(kn, nkills, cls.data, name.data)) == SIZE_MAX)
 			continue;
-		}
-		if (!cl) { /* <testcase .../>: open it to hold an error */
-			tkt_buf_append(&next, s, te - 1 - s);
-			put(&next, "><error message=\"");
-			tkt_xml_escape(&next, k->message);
-			put(&next, "\">");
-			tkt_xml_escape(&next, k->details);
-			put(&next, "</error></testcase>");
-			tkt_buf_append(&next, te + 1, end - te - 1);
-		} else if ((ins = next_tag(te + 1, cl, "failure", &fe)) ||
-			   (ins = next_tag(te + 1, cl, "error", &fe))) {
-			/* The explanation first in the failure's text (xdist: "worker crashed"). */
-			bool self = fe[-1] == '/';
-			tkt_buf_append(&next, s, (self ? fe - 1 : fe) - s);
-			put(&next, ">");
-			tkt_xml_escape(&next, k->message);
-			put(&next, "\n");
-			tkt_xml_escape(&next, k->details);
-			put(&next, "\n");
-			if (self) {
-				const char *nm = strncmp(ins + 1, "failure", 7) == 0 ? "failure" : "error";
-				tkt_buf_printf(&next, "</%s>", nm);
+		if (nhits == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct hit *n = realloc(hits, ncap * sizeof(*n));
+			if (!n) {
+				r = -ENOMEM;
+				goto out;
 			}
-			tkt_buf_append(&next, fe + 1, end - fe - 1);
-		} else {
-			tkt_buf_append(&next, s, cl - s);
-			put(&next, "<error message=\"");
-			tkt_xml_escape(&next, k->message);
-			put(&next, "\">");
-			tkt_xml_escape(&next, k->details);
-			put(&next, "</error>");
-			tkt_buf_append(&next, cl, end - cl);
+			hits = n;
+			cap = ncap;
 		}
-		(*added)++;
-		struct tkt_buf swap = cur;
-		cur = next;
-		next = swap;
+		hits[nhits++] = (struct hit){ .t = t, .te = te, .cl = cl, .first = j };
+		/* Every kill of this test goes to its first case. */
+		for (last = j; j != SIZE_MAX; j = kname_find(kn, nkills, cls.data, name.data)) {
+			kn[j].placed = true;
+			if (j != last)
+				kn[last].next = j;
+			last = j;
+			nplaced++;
+		}
+		if (cl)
+			p = cl;
+	}
+	/* Tests pytest did not record: new cases at the end of the first suite. */
+	for (size_t i = 0; i < nkills; i++) {
+		if (kn[i].placed)
+			continue;
+		testcase_xml(&missing, &kills[kn[i].idx]);
+		nmissing++;
 	}
 	if (nmissing) {
-		/* Tests pytest did not record: new cases at the end of the first suite. */
-		const char *s = cur.data, *end = cur.data + cur.len;
-		const char *st = next_tag(s, end, "testsuite", &te);
-		const char *sc = st && te[-1] != '/' ? close_tag(te + 1, end, "testsuite") : NULL;
-		tkt_buf_reset(&next);
+		st = next_tag(xml, end, "testsuite", &ste);
+		sc = st && ste[-1] != '/' ? close_tag(ste + 1, end, "testsuite") : NULL;
 		if (!sc) {
-			tkt_buf_free(&cur);
-			tkt_buf_free(&next);
-			tkt_buf_free(&missing);
-			return -EINVAL;
+			r = -EINVAL;
+			goto out;
 		}
-		tkt_buf_append(&next, s, st - s);
-		copy_tag_bumped(&next, st, te + 1, "errors", "tests", nmissing);
-		tkt_buf_append(&next, te + 1, sc - te - 1);
-		tkt_buf_append(&next, missing.data, missing.len);
-		tkt_buf_append(&next, sc, end - sc);
-		*added += nmissing;
-		struct tkt_buf swap = cur;
-		cur = next;
-		next = swap;
 	}
-	tkt_buf_append(out, cur.data, cur.len);
-	tkt_buf_free(&cur);
-	tkt_buf_free(&next);
+	p = xml;
+	for (size_t h = 0; h <= nhits; h++) {
+		const char *at = h < nhits ? hits[h].t : end;
+		if (st && st < at && st >= p) {
+			tkt_buf_append(out, p, st - p);
+			copy_tag_bumped(out, st, ste + 1, "errors", "tests", nmissing);
+			p = ste + 1;
+			st = NULL;
+		}
+		if (sc && sc < at && sc >= p) {
+			tkt_buf_append(out, p, sc - p);
+			tkt_buf_append(out, missing.data, missing.len);
+			p = sc;
+			sc = NULL;
+		}
+		if (h == nhits)
+			break;
+		tkt_buf_append(out, p, (hits[h].cl ? hits[h].te + 1 : hits[h].te - 1) - p);
+		put_hit(out, &hits[h], kn, kills);
+		p = hits[h].cl ? hits[h].cl : hits[h].te + 1;
+	}
+	tkt_buf_append(out, p, end - p);
+	if (!out->data)
+		put(out, "");
+	*added = nkills;
+out:
+	for (size_t i = 0; i < nkills; i++) {
+		tkt_buf_free(&kn[i].cls);
+		tkt_buf_free(&kn[i].name);
+	}
+	free(kn);
+	free(hits);
+	tkt_buf_free(&cls);
+	tkt_buf_free(&name);
 	tkt_buf_free(&missing);
-	return 0;
+	return r;
 }
 
 int tkt_junit_minimal(struct tkt_buf *out, const struct tkt_junit_kill *kills, size_t nkills,
@@ -409,17 +503,22 @@ int tkt_junit_minimal(struct tkt_buf *out, const struct tkt_junit_kill *kills, s
 	return 0;
 }
 
-/* Read path (no links followed) whole; -ENOENT when absent. */
-static int read_file(const char *path, struct tkt_buf *b, struct stat *st)
+/* Read path (no links followed, a regular file of ours) whole; -ENOENT when absent, else
+ * why not in err. */
+static int read_file(const char *path, struct tkt_buf *b, struct stat *st,
+		     const struct tkt_junit_io *io, char *err, size_t errsz)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	const struct tkt_open_check chk = { .owned = true, .also_uid_ok = io->chown,
+					    .also_uid = io->uid };
+	int fd = tkt_open_regular(path, O_RDONLY | O_NOFOLLOW, 0, &chk, err, errsz);
 	char chunk[65536];
 	ssize_t n;
 
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
-		int e = S_ISREG(st->st_mode) ? -errno : -EINVAL;
+		return fd;
+	if (fstat(fd, st)) {
+		int e = -errno;
+		snprintf(err, errsz, "%s", strerror(-e));
 		close(fd);
 		return e;
 	}
@@ -428,6 +527,7 @@ static int read_file(const char *path, struct tkt_buf *b, struct stat *st)
 			if (errno == EINTR)
 				continue;
 			int e = -errno;
+			snprintf(err, errsz, "%s", strerror(-e));
 			close(fd);
 			return e;
 		}
@@ -449,10 +549,11 @@ int tkt_junit_merge_file(const char *path, const struct tkt_junit_kill *kills, s
 	size_t added = 0;
 	int r, fd = -1;
 	bool fresh;
+	char why[128] = "";
 
-	r = read_file(path, &in, &st);
+	r = read_file(path, &in, &st, io, why, sizeof(why));
 	if (r && r != -ENOENT) {
-		snprintf(err, errsz, "cannot read %s: %s", path, strerror(-r));
+		snprintf(err, errsz, "cannot merge into %s: %s", path, why);
 		goto out;
 	}
 	/* A file older than this run is a previous run's: pytest did not write one this time. */

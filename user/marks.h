@@ -16,4 +16,10 @@ unsigned tkt_def_line_in_source(const char *src, size_t len, const char *nodeid)
 /* The same, reading the test file relative to dir; 0 when it cannot be read. */
 unsigned tkt_test_def_line(const char *dir, const char *nodeid);
 
+/* pytest's node ids are relative to its rootdir (where pytest.ini, pyproject.toml, ... is),
+ * not its working directory (cd tests && pytest). Writes to out the first of cwd and its
+ * parents holding the node id's file as a regular file; false (out untouched) when none
+ * does, or the node id names no file. */
+bool tkt_find_rootdir(const char *cwd, const char *nodeid, char *out, size_t outsz);
+
 #endif /* TKT_MARKS_H */

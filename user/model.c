@@ -163,12 +163,60 @@ struct tkt_attr tkt_model_attr(struct tkt_model *m, uint32_t pid)
 	return p->is_pytest ? p->own : p->inherited;
 }
 
-void tkt_model_set_cwd(struct tkt_model *m, uint32_t pid, const char *cwd)
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Is pid a descendant of anc (while the processes between are still known)? */
+static bool descends_from(struct tkt_model *m, uint32_t pid, uint32_t anc)
 {
 	struct tkt_proc *p = tkt_model_find(m, pid);
 
-	if (p && cwd)
-		p->cwd = tkt_intern(m->strings, cwd, strlen(cwd));
+	for (int depth = 0; p && depth < 64; depth++) {
+		if (p->ppid == anc)
+			return true;
+		if (p->ppid == p->pid)
+			break;
+		p = tkt_model_find(m, p->ppid);
+	}
+	return false;
+}
+
+static void party_move_cwd(struct tkt_model *m, struct tkt_party *pt, uint32_t pid,
+			   const char *old, const char *cwd)
+{
+	if (same_str(pt->cwd, old) && (pt->pid == pid || descends_from(m, pt->pid, pid)))
+		pt->cwd = cwd;
+}
+
+void tkt_model_set_cwd(struct tkt_model *m, uint32_t pid, const char *cwd)
+{
+	struct tkt_proc *p = tkt_model_find(m, pid);
+	const char *old;
+
+	if (!p || !cwd)
+		return;
+	old = p->cwd;
+	p->cwd = tkt_intern(m->strings, cwd, strlen(cwd));
+	if (!old || !p->cwd || same_str(old, p->cwd))
+		return;
+	/* The rootdir, found after its first test started: node ids recorded since are
+	 * relative to it. */
+	for (size_t i = 0; i < m->ntests; i++)
+		if (m->tests[i].pid == pid && same_str(m->tests[i].cwd, old))
+			m->tests[i].cwd = p->cwd;
+	for (size_t i = 0; i < m->nooms; i++) {
+		party_move_cwd(m, &m->ooms[i].victim, pid, old, p->cwd);
+		party_move_cwd(m, &m->ooms[i].trigger, pid, old, p->cwd);
+	}
+	for (size_t i = 0; i < m->nkills; i++)
+		party_move_cwd(m, &m->kills[i].target, pid, old, p->cwd);
+	/* Its children copied the old one at fork (pytest processes among them have their own). */
+	for (size_t i = 0; i < m->nbuckets; i++)
+		for (struct tkt_proc *c = m->buckets[i]; c; c = c->hnext)
+			if (!c->is_pytest && same_str(c->cwd, old) && descends_from(m, c->pid, pid))
+				c->cwd = p->cwd;
 }
 
 double tkt_model_time_s(const struct tkt_model *m, uint64_t ts_ns)
@@ -359,6 +407,7 @@ static void party_fill(struct tkt_model *m, struct tkt_party *pt, uint32_t pid, 
 	pt->attr = tkt_model_attr(m, pid);
 	if (p) {
 		pt->known = true;
+		pt->is_pytest = p->is_pytest;
 		pt->pytest_cmd = p->pytest_cmd;
 		pt->cwd = p->cwd;
 		if (!pt->comm[0])
@@ -427,6 +476,7 @@ static int ev_exec(struct tkt_model *m, const struct tkt_ev_exec *e)
 		}
 		p->pytest_cmd = tkt_intern(m->strings, cmd.data, cmd.len);
 		p->cwd = NULL; /* the tracer fills it in from /proc while the process lives */
+		p->cwd_checked = false;
 	} else if (p->is_pytest) {
 		/* A pytest process replaced by another program keeps what it was doing. */
 		p->inherited = p->own;

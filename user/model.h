@@ -38,7 +38,8 @@ struct tkt_proc {
 	struct tkt_attr own;       /* when is_pytest */
 	struct tkt_attr inherited; /* snapshot of the parent's at fork */
 	const char *pytest_cmd;    /* how its pytest was started: "python3 -m pytest" */
-	const char *cwd;           /* that pytest's working directory */
+	const char *cwd;           /* that pytest's working directory, then its rootdir */
+	bool cwd_checked;          /* the tracer looked for its rootdir (node ids are relative to it) */
 	/* Reassembly of a chunked env value. */
 	struct tkt_buf env;
 	uint32_t env_tid; /* chunks of one value come from one thread */
@@ -59,6 +60,7 @@ struct tkt_party {
 	char comm[17];
 	struct tkt_attr attr;
 	bool known; /* a traced process */
+	bool is_pytest; /* a pytest process (main or xdist worker) at that moment */
 	uint64_t rss_bytes;
 	uint64_t anon_bytes, file_bytes, shmem_bytes;
 	const char *pytest_cmd;
@@ -246,6 +248,9 @@ int tkt_model_apply(struct tkt_model *m, const void *data, size_t len);
 struct tkt_proc *tkt_model_find(struct tkt_model *m, uint32_t pid);
 /* The attribution of a process now: its own when it runs tests, else inherited. */
 struct tkt_attr tkt_model_attr(struct tkt_model *m, uint32_t pid);
+/* The directory pid's node ids are relative to: its working directory, then pytest's
+ * rootdir once found. A change moves what was recorded with the old one along: pid's tests
+ * and kills, and those of its non-pytest descendants. */
 void tkt_model_set_cwd(struct tkt_model *m, uint32_t pid, const char *cwd);
 /* Free processes that exited more than grace_ns before the newest record. */
 void tkt_model_sweep(struct tkt_model *m, uint64_t grace_ns);

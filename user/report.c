@@ -373,67 +373,82 @@ static void headline(struct tkt_buf *b, const struct tkt_model *m, const struct 
 			       cmd, r->status, m->procs_seen, m->tests_seen, r->duration_s);
 }
 
+bool tkt_kill_fails_test(const struct tkt_kill_rec *k)
+{
+	return k->target.is_pytest;
+}
+
+void tkt_report_oom_text(struct tkt_buf *b, const struct tkt_model *m, size_t i)
+{
+	const struct tkt_oom_rec *o = &m->ooms[i];
+	struct tkt_buf tmp = { 0 };
+	char s1[32], s2[32];
+
+	tkt_buf_printf(b, "OOM kill %zu of %zu at %.2f s\n", i + 1, m->nooms,
+		       tkt_model_time_s(m, o->ts_ns));
+	text_party(b, "victim", &o->victim, true);
+	text_party(b, "trigger", &o->trigger, false);
+	if (o->cgroup && o->has_limit)
+		tkt_buf_printf(b, "  cgroup   %s, limit %s, usage %s\n", o->cgroup,
+			       tkt_fmt_bytes(o->limit_bytes, s1, sizeof(s1)),
+			       tkt_fmt_bytes(o->usage_bytes, s2, sizeof(s2)));
+	else if (o->cgroup)
+		tkt_buf_printf(b, "  cgroup   %s (no memory limit: the whole machine ran out)\n",
+			       o->cgroup);
+	if (o->victim.pid == o->trigger.pid)
+		tkt_buf_printf(b, "  why      the victim's own allocation hit the limit\n");
+	else if (o->trigger.attr.test && o->victim.attr.test &&
+		 strcmp(o->trigger.attr.test, o->victim.attr.test) != 0)
+		tkt_buf_printf(b, "  why      the trigger's allocation hit the limit; the victim was killed "
+				  "for being the largest: both tests share the memory\n");
+	else
+		tkt_buf_printf(b, "  why      the trigger's allocation hit the limit; the victim was killed "
+				  "for being the largest\n");
+	tkt_buf_reset(&tmp);
+	if (tkt_rerun_command(&tmp, &o->victim))
+		tkt_buf_printf(b, "  rerun    %s\n", tmp.data);
+	tkt_buf_reset(&tmp);
+	if (o->trigger.pid != o->victim.pid && o->trigger.attr.test &&
+	    (!o->victim.attr.test || strcmp(o->trigger.attr.test, o->victim.attr.test)) &&
+	    tkt_rerun_command(&tmp, &o->trigger))
+		tkt_buf_printf(b, "  rerun    %s\n", tmp.data);
+	text_blame(b, m, &o->blame);
+	if (o->has_limit && o->victim.attr.test) {
+		if (o->limit_bytes % (1 << 20) == 0)
+			snprintf(s1, sizeof(s1), "%lluM",
+				 (unsigned long long)(o->limit_bytes >> 20));
+		else
+			snprintf(s1, sizeof(s1), "%llu", (unsigned long long)o->limit_bytes);
+		tkt_buf_printf(b, "  hint     reproduce under the same limit: sudo tktrace --memory-limit %s -- <rerun command>\n",
+			       s1);
+	}
+	tkt_buf_free(&tmp);
+}
+
+void tkt_report_kill_text(struct tkt_buf *b, const struct tkt_model *m, size_t i)
+{
+	const struct tkt_kill_rec *k = &m->kills[i];
+
+	tkt_buf_printf(b, "SIGKILL at %.2f s from pid %u (%s)%s\n", tkt_model_time_s(m, k->ts_ns),
+		       k->sender_pid, k->sender_comm, k->kernel ? ", sent by the kernel" : "");
+	text_party(b, "target", &k->target, false);
+}
+
 int tkt_report_text(struct tkt_buf *b, const struct tkt_model *m, const struct tkt_run *r,
 		    bool quiet)
 {
-	struct tkt_buf tmp = { 0 };
-	char s1[32], s2[32];
 	uint64_t lost = r->kernel_drops + m->lost_events;
 
 	if (quiet && !m->nooms && !m->nkills && !r->signaled && !lost)
 		return 0;
 	headline(b, m, r);
-	for (size_t i = 0; i < m->nooms; i++) {
-		const struct tkt_oom_rec *o = &m->ooms[i];
-		tkt_buf_printf(b, "OOM kill %zu of %zu at %.2f s\n", i + 1, m->nooms,
-			       tkt_model_time_s(m, o->ts_ns));
-		text_party(b, "victim", &o->victim, true);
-		text_party(b, "trigger", &o->trigger, false);
-		if (o->cgroup && o->has_limit)
-			tkt_buf_printf(b, "  cgroup   %s, limit %s, usage %s\n", o->cgroup,
-				       tkt_fmt_bytes(o->limit_bytes, s1, sizeof(s1)),
-				       tkt_fmt_bytes(o->usage_bytes, s2, sizeof(s2)));
-		else if (o->cgroup)
-			tkt_buf_printf(b, "  cgroup   %s (no memory limit: the whole machine ran out)\n",
-				       o->cgroup);
-		if (o->victim.pid == o->trigger.pid)
-			tkt_buf_printf(b, "  why      the victim's own allocation hit the limit\n");
-		else if (o->trigger.attr.test && o->victim.attr.test &&
-			 strcmp(o->trigger.attr.test, o->victim.attr.test) != 0)
-			tkt_buf_printf(b, "  why      the trigger's allocation hit the limit; the victim was killed "
-					  "for being the largest: both tests share the memory\n");
-		else
-			tkt_buf_printf(b, "  why      the trigger's allocation hit the limit; the victim was killed "
-					  "for being the largest\n");
-		tkt_buf_reset(&tmp);
-		if (tkt_rerun_command(&tmp, &o->victim))
-			tkt_buf_printf(b, "  rerun    %s\n", tmp.data);
-		tkt_buf_reset(&tmp);
-		if (o->trigger.pid != o->victim.pid && o->trigger.attr.test &&
-		    (!o->victim.attr.test || strcmp(o->trigger.attr.test, o->victim.attr.test)) &&
-		    tkt_rerun_command(&tmp, &o->trigger))
-			tkt_buf_printf(b, "  rerun    %s\n", tmp.data);
-		text_blame(b, m, &o->blame);
-		if (o->has_limit && o->victim.attr.test) {
-			if (o->limit_bytes % (1 << 20) == 0)
-				snprintf(s1, sizeof(s1), "%lluM",
-					 (unsigned long long)(o->limit_bytes >> 20));
-			else
-				snprintf(s1, sizeof(s1), "%llu", (unsigned long long)o->limit_bytes);
-			tkt_buf_printf(b, "  hint     reproduce under the same limit: sudo tktrace --memory-limit %s -- <rerun command>\n",
-				       s1);
-		}
-	}
-	for (size_t i = 0; i < m->nkills; i++) {
-		const struct tkt_kill_rec *k = &m->kills[i];
-		tkt_buf_printf(b, "SIGKILL at %.2f s from pid %u (%s)%s\n", tkt_model_time_s(m, k->ts_ns),
-			       k->sender_pid, k->sender_comm, k->kernel ? ", sent by the kernel" : "");
-		text_party(b, "target", &k->target, false);
-	}
+	for (size_t i = 0; i < m->nooms; i++)
+		tkt_report_oom_text(b, m, i);
+	for (size_t i = 0; i < m->nkills; i++)
+		tkt_report_kill_text(b, m, i);
 	if (lost)
 		tkt_buf_printf(b, "tktrace: warning: %llu events were lost; the report may be incomplete\n",
 			       (unsigned long long)lost);
-	tkt_buf_free(&tmp);
 	return 0;
 }
 

@@ -26,6 +26,10 @@ const char *tkt_cause_name(enum tkt_cause c);
 int tkt_report_json(struct tkt_buf *out, const struct tkt_model *m, const struct tkt_run *r);
 int tkt_report_text(struct tkt_buf *out, const struct tkt_model *m, const struct tkt_run *r,
 		    bool quiet);
+/* One section of the text report: OOM kill i (m->ooms[i]) or SIGKILL i (m->kills[i]), as
+ * tkt_report_text writes it (e.g. a killed test's own JUnit details). */
+void tkt_report_oom_text(struct tkt_buf *out, const struct tkt_model *m, size_t i);
+void tkt_report_kill_text(struct tkt_buf *out, const struct tkt_model *m, size_t i);
 /* Options of the per-test memory part of the human report. */
 struct tkt_mem_opts {
 	int top;                /* rows per table; 0: no tables */
@@ -44,6 +48,9 @@ int tkt_report_per_test(struct tkt_buf *out, const struct tkt_model *m);
 uint64_t tkt_test_need(const struct tkt_test_rec *t);
 /* "cd DIR && python3 -m pytest 'NODEID'" for a party that ran a test; false otherwise. */
 bool tkt_rerun_command(struct tkt_buf *out, const struct tkt_party *p);
+/* Whether a kill fails a test (GitHub annotations, JUnit): a SIGKILL of a pytest process
+ * (the main one or an xdist worker). A test that kills its own subprocess passes. */
+bool tkt_kill_fails_test(const struct tkt_kill_rec *k);
 /* Exit status in shell convention: N, or 128+S for signal S. */
 int tkt_shell_status(bool signaled, int sig, int status);
 

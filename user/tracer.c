@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "batch.h"
+#include "marks.h"
 #include "tktrace.skel.h"
 #include "util.h"
 
@@ -44,6 +45,7 @@ struct tkt_tracer {
 	size_t npending, cap_pending;
 	struct tkt_model *model;
 	struct tkt_batch batch;
+	size_t rootdir_ntests; /* tests started when pytest rootdirs were last looked for */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
@@ -204,9 +206,38 @@ static void apply_one(void *ctx, const void *rec, size_t len)
 		after_exec(t, h->pid);
 }
 
+/* Node ids are relative to pytest's rootdir, not its cwd (cd tests && pytest, pytest.ini one
+ * level up): once a pytest process runs its first test, find the directory its node id's
+ * file is in, and give it to the model as an input like the cwd read from /proc. */
+static void find_rootdirs(struct tkt_tracer *t)
+{
+	struct tkt_model *m = t->model;
+	uint32_t pids[256];
+	char dir[PATH_MAX];
+	size_t n;
+
+	if (m->ntests == t->rootdir_ntests)
+		return; /* no process started a test since the last look */
+	t->rootdir_ntests = m->ntests;
+	n = tkt_model_live_pytest(m, pids, sizeof(pids) / sizeof(pids[0]));
+	for (size_t i = 0; i < n; i++) {
+		struct tkt_proc *p = tkt_model_find(m, pids[i]);
+		if (!p || p->cwd_checked || !p->cwd || !p->own.test)
+			continue;
+		p->cwd_checked = true;
+		if (tkt_find_rootdir(p->cwd, p->own.test, dir, sizeof(dir)) &&
+		    strcmp(dir, p->cwd) != 0) {
+			tkt_debug("pid %u: node ids are relative to %s, not its cwd %s", p->pid, dir,
+				  p->cwd);
+			tkt_model_set_cwd(m, p->pid, dir);
+		}
+	}
+}
+
 static void apply_batch(struct tkt_tracer *t)
 {
 	tkt_batch_flush(&t->batch, apply_one, t, 1u << 20);
+	find_rootdirs(t);
 	scan_pending(t);
 	tkt_model_sweep(t->model, 5ULL * 1000 * 1000 * 1000);
 }

@@ -9,8 +9,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@
 #include "tktrace.skel.h"
 #include "tracer.h"
 #include "batch.h"
+#include "safeopen.h"
 #include "util.h"
 #include "watch_core.h"
 
@@ -72,6 +75,10 @@ struct watcher {
 	uint64_t now_ns; /* of the scan under way */
 	uint8_t *seen; /* bitmap of pids whose maps were considered */
 	size_t seen_bits;
+	/* When pids wrap, a seen pid may be a new process: the bitmap is cleared. */
+	bool have_pid_state;
+	uint32_t last_pid;
+	uint64_t forks;
 	struct tkt_batch batch;
 	bool warned_perm;
 };
@@ -164,13 +171,20 @@ void tkt_watch_usage(FILE *f)
 
 /* ---- output ---- */
 
-static int open_out(const char *path)
+/* The output file, or -1 with why in err. */
+static int open_out(const char *path, char *err, size_t errsz)
 {
-	/* O_NOFOLLOW: never append through a link planted at the path; O_APPEND: rotation and
-	 * several writers keep whole lines. */
+	/* O_NOFOLLOW: never append through a link planted at the path, nor to a FIFO, a hard
+	 * link or another user's file there; O_APPEND: rotation and several writers keep whole
+	 * lines. */
+	const struct tkt_open_check chk = { .owned = true };
+	int fd;
+
 	if (strcmp(path, "-") == 0)
 		return STDOUT_FILENO;
-	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+	fd = tkt_open_regular(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0640, &chk, err,
+			      errsz);
+	return fd < 0 ? -1 : fd;
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -186,6 +200,24 @@ static int write_all(int fd, const char *p, size_t n)
 		n -= w;
 	}
 	return 0;
+}
+
+/* The reading end of a pipe we write to is closed: no need to wait for the next kill. */
+static bool out_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+/* What a failed write of the output makes watch exit with. */
+static int write_failed(const char *path, int r)
+{
+	/* The reader is gone (tktrace watch | head): a normal end. */
+	if (r == -EPIPE)
+		return 0;
+	tkt_error("watch: writing %s failed: %s", path, strerror(-r));
+	return TKT_EXIT_FAIL;
 }
 
 /* systemd Type=notify, without libsystemd: one datagram to $NOTIFY_SOCKET. */
@@ -326,14 +358,52 @@ static bool scan_maps(struct watcher *w, unsigned pid)
 	return found;
 }
 
+/* The last pid handed out in our pid namespace, and how many processes and threads were
+ * created since boot. */
+static int read_pid_state(uint32_t *last, uint64_t *forks)
+{
+	char line[256];
+	bool found = false;
+	FILE *f;
+	unsigned long v;
+
+	f = fopen("/proc/sys/kernel/ns_last_pid", "re");
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%lu", &v) != 1) {
+		fclose(f);
+		return -EINVAL;
+	}
+	fclose(f);
+	*last = (uint32_t)v;
+	f = fopen("/proc/stat", "re");
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "processes %" SCNu64, forks) == 1;
+	fclose(f);
+	return found ? 0 : -EINVAL;
+}
+
 /* Pythons always (a venv or another build may bring its own libc); anything else until one
  * process of its root directory maps a libc (a container's processes share theirs). New pids
  * only. */
 static void scan_procs(struct watcher *w)
 {
-	DIR *d = opendir("/proc");
+	DIR *d;
 	struct dirent *de;
+	uint32_t last = 0;
+	uint64_t forks = 0;
 
+	if (read_pid_state(&last, &forks) == 0) {
+		if (w->have_pid_state &&
+		    tkt_pids_wrapped(w->last_pid, last, forks - w->forks, (uint32_t)w->seen_bits - 1))
+			memset(w->seen, 0, (w->seen_bits + 7) / 8);
+		w->have_pid_state = true;
+		w->last_pid = last;
+		w->forks = forks;
+	}
+	d = opendir("/proc");
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
@@ -549,7 +619,7 @@ int tkt_watch_main(int argc, char **argv)
 	struct watcher w = { 0 };
 	struct tkt_buf out = { 0 };
 	struct sigaction sa;
-	char err[512], filter[1024];
+	char err[512], filter[1024], why[128];
 	uint64_t last_scan, last_reset, last_drops = 0, now;
 	int fd, rc = TKT_EXIT_FAIL, r;
 
@@ -580,9 +650,9 @@ int tkt_watch_main(int argc, char **argv)
 		}
 		wo.cg_filter = filter;
 	}
-	fd = open_out(cli.output);
+	fd = open_out(cli.output, why, sizeof(why));
 	if (fd < 0) {
-		tkt_error("watch: cannot write %s: %s", cli.output, strerror(errno));
+		tkt_error("watch: cannot write %s: %s", cli.output, why);
 		return TKT_EXIT_FAIL;
 	}
 	wo.page_size = sysconf(_SC_PAGESIZE);
@@ -647,11 +717,10 @@ int tkt_watch_main(int argc, char **argv)
 			last_scan = now;
 		}
 		if (w_reopen && fd != STDOUT_FILENO) {
-			int nfd = open_out(cli.output);
+			int nfd = open_out(cli.output, why, sizeof(why));
 			w_reopen = 0;
 			if (nfd < 0) {
-				tkt_error("watch: cannot reopen %s: %s", cli.output,
-					  strerror(errno));
+				tkt_error("watch: cannot reopen %s: %s", cli.output, why);
 				goto out;
 			}
 			close(fd);
@@ -659,7 +728,11 @@ int tkt_watch_main(int argc, char **argv)
 		}
 		w_reopen = 0;
 		if (out.len && (r = write_all(fd, out.data, out.len))) {
-			tkt_error("watch: writing %s failed: %s", cli.output, strerror(-r));
+			rc = write_failed(cli.output, r);
+			goto out;
+		}
+		if (out_gone(fd)) {
+			rc = 0; /* watch | head: the reader has what it wanted */
 			goto out;
 		}
 		tkt_buf_reset(&out);
@@ -671,7 +744,7 @@ int tkt_watch_main(int argc, char **argv)
 	apply_batch(&w, &core, &out);
 	tkt_watch_flush(&core, UINT64_MAX, &out);
 	if (out.len && (r = write_all(fd, out.data, out.len))) {
-		tkt_error("watch: writing %s failed: %s", cli.output, strerror(-r));
+		rc = write_failed(cli.output, r);
 		goto out;
 	}
 	tkt_info("watch: stopped after %llu SIGKILLs and %llu OOM kills (%llu filtered out)",

@@ -622,3 +622,9 @@ void tkt_watch_lost(struct tkt_watch *w, uint64_t now_ns, uint64_t n, struct tkt
 	tkt_json_obj_end(&j);
 	tkt_buf_append(out, "\n", 1);
 }
+
+bool tkt_pids_wrapped(uint32_t prev_last, uint32_t last, uint64_t forks, uint32_t pid_max)
+{
+	/* After a wrap the kernel hands out pids from 300 (RESERVED_PIDS) up. */
+	return last < prev_last || forks + 300 >= pid_max;
+}

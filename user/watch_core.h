@@ -89,6 +89,12 @@ int tkt_watch_cg_filter(const char *arg, const char *mount, char *out, size_t sz
 bool tkt_cg_under(const char *path, const char *filter);
 /* "/a/b/c" from a record's levels (leaf first); "" for the root, ".../b/c" when cut. */
 void tkt_wtask_cgpath(const struct tkt_wtask *t, struct tkt_buf *b);
+/* Between two scans of /proc, may a pid have been handed out again? last_pid: the pid
+ * namespace's last pid then and now (/proc/sys/kernel/ns_last_pid); forks: processes and
+ * threads created since (/proc/stat "processes"). Pids are handed out increasing until they
+ * wrap: a lower last pid, or a whole cycle of forks, means a scanned pid may be another
+ * process now. */
+bool tkt_pids_wrapped(uint32_t prev_last, uint32_t last, uint64_t forks, uint32_t pid_max);
 /* ns since the epoch -> "2026-11-26T05:40:01.123456Z" */
 void tkt_fmt_iso8601(int64_t realtime_ns, char *out, size_t sz);
 

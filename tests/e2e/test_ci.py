@@ -452,3 +452,115 @@ def test_junitxml_merge_nothing_killed(root, suite):
     assert run.rc == 0, run
     before = junit.read_bytes()
     assert b"tktrace" not in before
+
+
+# -- kills that fail no test ------------------------------------------------------------------
+
+POPEN_KILL_SUITE = '''\
+import subprocess
+from pathlib import Path
+
+
+def test_kills_its_sleep(request):
+    Path("nodeid-popen.txt").write_text(request.node.nodeid)
+    p = subprocess.Popen(["sleep", "100"])
+    Path("pid-sleep.txt").write_text(str(p.pid))
+    p.kill()
+    assert p.wait() == -9
+'''
+
+
+def popen_kill_run(tmp_path, opts=()):
+    work = tmp_path / "proj"
+    work.mkdir()
+    (work / "test_popen.py").write_text(POPEN_KILL_SUITE)
+    summary = tmp_path / "summary.md"
+    junit = work / "junit.xml"
+    run = run_tktrace(inner_pytest("test_popen.py", f"--junitxml={junit}"), work,
+                      env=gha_env(work, summary), opts=opts)
+    return work, summary, junit, run
+
+
+def test_kill_of_own_subprocess_is_no_error(root, tmp_path):
+    """A passing test that kills its own `sleep` (Popen(...).kill()): the kill is in the
+    report, but no ::error annotation, and tktrace exits with pytest's 0."""
+    work, summary, _, run = popen_kill_run(tmp_path)
+    assert run.rc == 0, run
+    sleep_pid = int((work / "pid-sleep.txt").read_text())
+    kills = run.report["kills"]
+    assert [k["target"]["pid"] for k in kills] == [sleep_pid], run.report
+    assert kills[0]["target"]["test"] == nodeids_written(work)["popen"]
+    cmds = [parse_command(l) for l in workflow_commands(run.stdout)]
+    assert [c for c in cmds if c[0] == "error"] == [], run.stdout
+    assert "of a test's subprocess" in summary.read_text()
+
+
+@pytest.mark.xfail(strict=True, reason="main.c junit_outputs must skip kills for which "
+                   "tkt_kill_fails_test() is false (the lead's change in main.c)")
+def test_junit_kill_of_own_subprocess_is_no_error(root, tmp_path):
+    junit = tmp_path / "proj" / "junit.xml"
+    work, _, _, run = popen_kill_run(tmp_path, opts=("--junitxml-merge", str(junit)))
+    assert run.rc == 0, run
+    assert run.report["kills"], run.report
+    _, cases = junit_cases(junit)
+    case = cases[("test_popen", "test_kills_its_sleep")]
+    assert case.find("error") is None and case.find("failure") is None, ET.tostring(case)
+    assert b"tktrace" not in junit.read_bytes()
+
+
+# -- node ids relative to pytest's rootdir, not its cwd -----------------------------------------
+
+ROOTDIR_SUITE = '''\
+import os
+from pathlib import Path
+
+import numpy as np
+
+ALLOC = int(os.environ["E2E_ALLOC"])
+
+
+def helper():
+    pass
+
+
+def test_hog(request):
+    Path("nodeid-hog.txt").write_text(request.node.nodeid)
+    big = np.ones(ALLOC, dtype=np.uint8)  # every page touched
+    assert big[-1] == 1, "should have been OOM-killed"
+'''
+
+
+@pytest.mark.parametrize("xdist", [(), ("-n", "1")], ids=["plain", "xdist"])
+def test_rootdir_above_cwd(root, memcg, tmp_path, xdist):
+    """cd tests && pytest, with pytest.ini one level up: node ids are relative to the rootdir.
+    The rerun command must cd there, and the annotation name the file and its def line (with
+    xdist each worker finds it)."""
+    cg = memcg(LIMIT)
+    work = tmp_path / "proj"
+    (work / "tests").mkdir(parents=True)
+    (work / "pytest.ini").write_text("[pytest]\n")
+    (work / "tests" / "test_rootdir.py").write_text(ROOTDIR_SUITE)
+    summary = tmp_path / "summary.md"
+    run = run_tktrace(inner_pytest(*xdist, "test_rootdir.py"), work / "tests", cgroup=cg,
+                      env=gha_env(work, summary))
+    assert run.rc == (1 if xdist else 137), run  # xdist reports its crashed worker
+    nodeid = nodeids_written(work / "tests")["hog"]
+    assert nodeid == "tests/test_rootdir.py::test_hog"  # pytest's own, from the rootdir
+    oom = run.report["oom_kills"][0]
+    assert oom["victim"]["test"] == nodeid, oom
+    rerun = oom["rerun"]
+    assert rerun.startswith(f"cd {work} && "), rerun
+    # The rerun command finds the test (collected only: no second OOM).
+    col = subprocess.run(rerun + " --collect-only -q -p no:cacheprovider", shell=True,
+                         capture_output=True, text=True, timeout=120,
+                         env=inner_env({"E2E_ALLOC": "1"}))
+    assert col.returncode == 0, col.stdout + col.stderr
+    assert nodeid in col.stdout, col.stdout
+
+    errors = [parse_command(l) for l in workflow_commands(run.stdout)]
+    errors = [c for c in errors if c[0] == "error"]
+    assert len(errors) == 1, run.stdout
+    _, props, msg = errors[0]
+    assert props["file"] == "tests/test_rootdir.py", props
+    assert int(props["line"]) == def_line(work / "tests/test_rootdir.py", "test_hog"), props
+    assert rerun in msg, msg

@@ -364,3 +364,57 @@ def test_watch_probes_a_c_library_that_appears_later(watch, tmp_path):
     lines = w.stop()
     kill = one(lines, type="sigkill", **{"target.pid": child})
     assert kill["target"]["test"] == "test_late.py::test_kills_child"
+
+
+def test_watch_into_a_closed_pipe_ends_cleanly(root):
+    """tktrace watch | head -n 1: once the reader has gone, watch ends with 0 and says nothing
+    about a broken pipe."""
+    proc = subprocess.Popen([TKTRACE, "watch"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        err = []
+        for line in proc.stderr:  # "ready" comes before any kill is logged
+            err.append(line)
+            if "watch: ready" in line:
+                break
+        assert proc.poll() is None, "".join(err)
+        first = subprocess.Popen(["sleep", "60"])
+        time.sleep(0.2)
+        first.kill()
+        first.wait()
+        # Kills elsewhere on the machine may come first.
+        while _get(json.loads(proc.stdout.readline()), "target.pid") != first.pid:
+            pass
+        proc.stdout.close()  # what head does after its line
+        second = subprocess.Popen(["sleep", "60"])
+        time.sleep(0.2)
+        second.kill()  # another line to write, into the closed pipe
+        second.wait()
+        rc = proc.wait(timeout=15)
+        rest = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+    assert rc == 0, rest
+    assert "Broken pipe" not in rest and "failed" not in rest, rest
+
+
+@pytest.mark.parametrize("kind", ["fifo", "hardlink"])
+def test_watch_output_not_a_file_of_its_own(tmp_path, kind):
+    """A FIFO planted at the output path must not hang watch; a hard link must not be
+    appended to: a one-line error, exit 125."""
+    out = tmp_path / "w.jsonl"
+    if kind == "fifo":
+        os.mkfifo(out)
+        want = "not a regular file"
+    else:
+        (tmp_path / "other").write_text("")
+        os.link(tmp_path / "other", out)
+        want = "it has other hard links"
+    r = subprocess.run([TKTRACE, "watch", "--output", str(out)], capture_output=True, text=True,
+                       timeout=20)
+    assert r.returncode == 125, r.stderr
+    assert r.stderr.strip() == f"tktrace: watch: cannot write {out}: {want}", r.stderr
+    if kind == "hardlink":
+        assert (tmp_path / "other").read_text() == ""

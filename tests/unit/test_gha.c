@@ -243,6 +243,48 @@ static void test_summary(void **state)
 	tkt_model_free(&m);
 }
 
+/* A passing test that kills its own subprocess (Popen(["sleep", "100"]).kill()) is no
+ * failure; a SIGKILL of a worker is. */
+static void test_kill_of_own_subprocess_not_an_error(void **state)
+{
+	struct tkt_model m;
+	struct tkt_run r = { .argv = argv_pytest, .argc = 3, .duration_s = 3 };
+	struct tkt_gha_opts o = { .workspace = "/work/proj", .top = 0, .def_line = fake_line };
+	struct tkt_buf b = { 0 };
+	static const char SLEEP[] = "sleep\0" "100\0";
+
+	(void)state;
+	start(&m);
+	rec_test(&m, T0 + SECS(1), 200, "tests/test_a.py::test_popen", "call");
+	rec_fork(&m, T0 + SECS(1) + 10, 300, 200, "python3");
+	rec_exec(&m, T0 + SECS(1) + 20, 300, "sleep", SLEEP, sizeof(SLEEP) - 1);
+	rec_signal(&m, T0 + SECS(1) + 30, 300, "sleep", 9, 200, "python3", 0, 100);
+	rec_exit(&m, T0 + SECS(1) + 40, 300, 0x9);
+	assert_int_equal(m.nkills, 1);
+	assert_string_equal(m.kills[0].target.attr.test, "tests/test_a.py::test_popen");
+	assert_false(tkt_kill_fails_test(&m.kills[0]));
+	assert_int_equal(tkt_gha_annotations(&b, &m, &r, &o), 0);
+	if (b.data)
+		assert_not_contains(b.data, "::error");
+	tkt_buf_reset(&b);
+	tkt_gha_summary(&b, &m, &r, &o);
+	assert_contains(b.data, "#### SIGKILL of a test's subprocess at");
+
+	/* A worker killed by something else fails its test. */
+	rec_test(&m, T0 + SECS(2), 201, "tests/test_b.py::test_slow", "call");
+	rec_signal(&m, T0 + SECS(3), 201, "python3", 9, 999, "timeout", 0, 100);
+	assert_int_equal(m.nkills, 2);
+	assert_true(tkt_kill_fails_test(&m.kills[1]));
+	tkt_buf_reset(&b);
+	assert_int_equal(tkt_gha_annotations(&b, &m, &r, &o), 0);
+	assert_non_null(b.data);
+	assert_true(strncmp(b.data, "::error file=tests/test_b.py,line=20,title=tktrace%3A SIGKILL::"
+				    "Test tests/test_b.py::test_slow was killed", 100) == 0);
+	assert_null(strstr(b.data + 1, "::error"));
+	tkt_buf_free(&b);
+	tkt_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_annotations_clean_run),
 		cmocka_unit_test(test_annotation_of_earlier_culprit),
 		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_kill_of_own_subprocess_not_an_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,56 @@ static void test_merge_xdist(void **state)
 	tkt_buf_free(&out);
 }
 
+/* Many killed tests (a suite killed case by case): one pass, not one copy of the whole file
+ * per kill (quadratic: minutes here before; SIGALRM fails a test that takes too long). */
+static void test_merge_many_kills(void **state)
+{
+	enum { N = 6000 };
+	struct tkt_junit_kill *k = calloc(N + 1, sizeof(*k));
+	char (*ids)[48] = calloc(N, sizeof(*ids)), details[2048];
+	struct tkt_buf in = { 0 }, out = { 0 };
+	size_t added;
+	const char *p;
+
+	(void)state;
+	assert_non_null(k);
+	assert_non_null(ids);
+	memset(details, 'x', sizeof(details) - 1);
+	details[sizeof(details) - 1] = '\0';
+	tkt_buf_printf(&in, "<testsuites><testsuite errors=\"0\" tests=\"%d\">", N);
+	for (int i = 0; i < N; i++)
+		tkt_buf_printf(&in, "<testcase classname=\"t\" name=\"test_%d\" time=\"1\">"
+				    "%s</testcase>", i, i % 2 ? "<failure message=\"f\">F</failure>" : "");
+	tkt_buf_printf(&in, "</testsuite></testsuites>");
+	/* Killed in reverse order, and test_7 twice. */
+	for (int i = 0; i < N; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "t.py::test_%d", N - 1 - i);
+		k[i] = (struct tkt_junit_kill){ ids[i], "tktrace: killed", details };
+	}
+	k[N] = (struct tkt_junit_kill){ "t.py::test_7", "tktrace: again", "second" };
+	alarm(20);
+	assert_int_equal(tkt_junit_merge(&out, in.data, in.len, k, N + 1, &added), 0);
+	alarm(0);
+	assert_int_equal(added, N + 1);
+	assert_true(out.len > in.len + (size_t)N * (sizeof(details) - 1));
+	assert_true(out.len < in.len + (size_t)N * (sizeof(details) + 64));
+	assert_contains(out.data, "<testcase classname=\"t\" name=\"test_0\" time=\"1\">"
+				  "<error message=\"tktrace: killed\">xxx");
+	assert_contains(out.data, "xxx</error></testcase><testcase classname=\"t\" name=\"test_1\" "
+				  "time=\"1\"><failure message=\"f\">tktrace: killed\nxxx");
+	assert_contains(out.data, "xxx\ntktrace: again\nsecond\nF</failure></testcase>"
+				  "<testcase classname=\"t\" name=\"test_8\"");
+	/* Nothing added as a new case: every kill found its own. */
+	assert_contains(out.data, "<testsuite errors=\"0\" tests=\"6000\">");
+	p = strstr(out.data, "name=\"test_5999\"");
+	assert_non_null(p);
+	assert_contains(p, "</testcase></testsuite></testsuites>");
+	tkt_buf_free(&in);
+	tkt_buf_free(&out);
+	free(ids);
+	free(k);
+}
+
 static void test_merge_without_suite(void **state)
 {
 	struct tkt_junit_kill k = { "t.py::test_x", "m", "d" };
@@ -170,8 +221,28 @@ static void test_merge_file(void **state)
 	/* A link is not followed. */
 	assert_int_equal(symlink("/etc/hostname", link), 0);
 	assert_int_equal(tkt_junit_merge_file(link, &k, 1, &io, err, sizeof(err)), -ELOOP);
-	assert_contains(err, "cannot read");
+	assert_contains(err, "cannot merge into");
 	unlink(link);
+	/* A FIFO planted at the path: no hang (SIGALRM ends a hung test), a clear error. */
+	assert_int_equal(mkfifo(link, 0600), 0);
+	alarm(10);
+	assert_int_equal(tkt_junit_merge_file(link, &k, 1, &io, err, sizeof(err)), -EINVAL);
+	alarm(0);
+	assert_int_equal(strcmp(err + strlen(err) - strlen(": not a regular file"),
+				": not a regular file"), 0);
+	assert_contains(err, "cannot merge into");
+	unlink(link);
+	/* Another hard link to the file: refused, the other file untouched. */
+	f = fopen(path, "w");
+	fputs(XDIST, f);
+	fclose(f);
+	assert_int_equal(linkat(AT_FDCWD, path, AT_FDCWD, link, 0), 0);
+	io.started = time(NULL) - 5;
+	assert_int_equal(tkt_junit_merge_file(path, &k, 1, &io, err, sizeof(err)), -EPERM);
+	assert_contains(err, "it has other hard links");
+	assert_int_equal(strcmp(slurp(link), XDIST), 0);
+	unlink(link);
+	unlink(path);
 	/* No temporary files left behind. */
 	assert_int_equal(rmdir(dir), 0);
 }
@@ -182,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_merge_xdist),
+		cmocka_unit_test(test_merge_many_kills),
 		cmocka_unit_test(test_merge_without_suite),
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_merge_file),

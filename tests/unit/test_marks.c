@@ -387,6 +387,63 @@ static void test_def_line(void **state)
 	assert_int_equal(tkt_test_def_line(tmp, "tests/test_nofile.py::test_m"), 0);
 }
 
+/* A FIFO at a test's path (the suite controls its tree; tktrace reads it as root): nothing
+ * read, no hang (SIGALRM ends a hung test). */
+static void test_fifo_not_read(void **state)
+{
+	char p[512];
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/tests/test_fifo.py", tmp);
+	assert_int_equal(mkfifo(p, 0644), 0);
+	alarm(10);
+	assert_int_equal(tkt_test_def_line(tmp, "tests/test_fifo.py::test_m"), 0);
+	assert_int_equal(tkt_test_marked(tmp, "tests/test_fifo.py::test_m", MARKER), -1);
+	alarm(0);
+}
+
+/* cd tests && pytest with pytest.ini one level up: node ids are relative to the rootdir. */
+static void test_find_rootdir(void **state)
+{
+	char top[300], sub[320], deep[340], out[400];
+
+	(void)state;
+	snprintf(top, sizeof(top), "%s/proj", tmp);
+	snprintf(sub, sizeof(sub), "%s/tests", top);
+	snprintf(deep, sizeof(deep), "%s/tests/unit", top);
+	assert_int_equal(mkdir(top, 0755), 0);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(mkdir(deep, 0755), 0);
+	write_file("proj/pytest.ini", "[pytest]\n");
+	write_file("proj/tests/test_a.py", "def test_x():\n    pass\n");
+	write_file("proj/tests/unit/test_u.py", "def test_u():\n    pass\n");
+	/* From the test directory, and from below it: the rootdir above. */
+	assert_true(tkt_find_rootdir(sub, "tests/test_a.py::test_x", out, sizeof(out)));
+	assert_string_equal(out, top);
+	assert_true(tkt_find_rootdir(deep, "tests/test_a.py::test_x[1]", out, sizeof(out)));
+	assert_string_equal(out, top);
+	/* Where the node id already resolves: the cwd itself (also with a trailing slash). */
+	assert_true(tkt_find_rootdir(top, "tests/unit/test_u.py::test_u", out, sizeof(out)));
+	assert_string_equal(out, top);
+	snprintf(out, sizeof(out), "%s/", sub);
+	assert_true(tkt_find_rootdir(out, "unit/test_u.py::test_u", out, sizeof(out)));
+	assert_string_equal(out, sub);
+	/* A directory of that name is not the test file. */
+	assert_false(tkt_find_rootdir(deep, "tests::x", out, sizeof(out)));
+	/* Nowhere up to /: false, out untouched. */
+	strcpy(out, "unchanged");
+	assert_false(tkt_find_rootdir(sub, "tests/test_none.py::test_x", out, sizeof(out)));
+	assert_string_equal(out, "unchanged");
+	assert_false(tkt_find_rootdir(NULL, "tests/test_a.py::test_x", out, sizeof(out)));
+	assert_false(tkt_find_rootdir("relative", "tests/test_a.py::test_x", out, sizeof(out)));
+	assert_false(tkt_find_rootdir(sub, "::x", out, sizeof(out)));
+	/* From / itself. */
+	assert_true(tkt_find_rootdir("/", "etc/passwd", out, sizeof(out)));
+	assert_string_equal(out, "/");
+	/* Too small an output buffer. */
+	assert_false(tkt_find_rootdir(sub, "tests/test_a.py::test_x", out, 4));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +460,8 @@ int main(void)
 		cmocka_unit_test(test_test_marked_file),
 		cmocka_unit_test(test_test_marked_large_file),
 		cmocka_unit_test(test_def_line),
+		cmocka_unit_test(test_fifo_not_read),
+		cmocka_unit_test(test_find_rootdir),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1814,6 +1814,48 @@ static void test_cg_samples_downsampled(void **state)
 	tkt_model_free(&m);
 }
 
+/* cd tests && pytest: the tracer finds the rootdir after the first test started and sets it
+ * as the cwd; what was recorded with the cwd moves along (tests, kills of the process and
+ * of its children, children's own cwd), other pytest processes keep theirs. */
+static void test_set_cwd_moves_recorded(void **state)
+{
+	struct tkt_model m;
+	static const char SLEEP[] = "sleep\0" "100\0";
+
+	(void)state;
+	start_pytest_root(&m);
+	tkt_model_set_cwd(&m, ROOT, "/w/p/tests");
+	rec_test(&m, T0 + SECS(1), ROOT, "tests/test_a.py::test_x", "setup");
+	rec_fork(&m, T0 + SECS(1) + 10, 300, ROOT, "python3");
+	rec_exec(&m, T0 + SECS(1) + 20, 300, "sleep", SLEEP, sizeof(SLEEP) - 1);
+	rec_fork(&m, T0 + SECS(1) + 30, 301, ROOT, "python3");
+	rec_signal(&m, T0 + SECS(1) + 40, 300, "sleep", 9, ROOT, "python3", 0, 10);
+	/* Another pytest (not a descendant) in the same directory keeps its own. */
+	rec_fork(&m, T0 + SECS(1) + 50, 400, 1, "python3");
+	rec_exec(&m, T0 + SECS(1) + 60, 400, "python3", PY_M_PYTEST, sizeof(PY_M_PYTEST) - 1);
+	tkt_model_set_cwd(&m, 400, "/w/p/tests");
+	rec_test(&m, T0 + SECS(1) + 70, 400, "test_b.py::test_y", "setup");
+	assert_int_equal(m.ntests, 2);
+	assert_int_equal(m.nkills, 1);
+	assert_string_equal(m.kills[0].target.cwd, "/w/p/tests");
+
+	tkt_model_set_cwd(&m, ROOT, "/w/p");
+	assert_string_equal(tkt_model_find(&m, ROOT)->cwd, "/w/p");
+	assert_string_equal(m.tests[0].cwd, "/w/p");
+	assert_string_equal(m.kills[0].target.cwd, "/w/p");
+	assert_string_equal(tkt_model_find(&m, 301)->cwd, "/w/p");
+	assert_string_equal(m.tests[1].cwd, "/w/p/tests");
+	assert_string_equal(tkt_model_find(&m, 400)->cwd, "/w/p/tests");
+	/* Parties made later copy the new one. */
+	rec_signal(&m, T0 + SECS(2), 301, "python3", 9, 999, "timeout", 0, 10);
+	assert_int_equal(m.nkills, 2);
+	assert_string_equal(m.kills[1].target.cwd, "/w/p");
+	/* The same again changes nothing. */
+	tkt_model_set_cwd(&m, ROOT, "/w/p");
+	assert_string_equal(m.tests[0].cwd, "/w/p");
+	tkt_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1870,6 +1912,7 @@ int main(void)
 		cmocka_unit_test(test_blame_running_test_subprocess_victim),
 		cmocka_unit_test(test_blame_no_pytest_process),
 		cmocka_unit_test(test_cg_samples_downsampled),
+		cmocka_unit_test(test_set_cwd_moves_recorded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

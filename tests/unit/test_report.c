@@ -642,6 +642,23 @@ static void test_text_oom_report_exact(void **state)
 		"SIGKILL at 3.00 s from pid 0 (swapper/0), sent by the kernel\n"
 		"  target   pid 201 (python3) worker gw1, test tests/test_b.py::test_alloc[x] [setup], "
 		"rss 400.0 KiB\n");
+	/* Each kill's own section (a JUnit test case's details) is the report's, alone. */
+	{
+		struct tkt_buf sec = { 0 };
+		const char *oom2 = strstr(t, "OOM kill 2 of 2"), *sig = strstr(t, "SIGKILL at 3.00");
+
+		tkt_report_oom_text(&sec, &m, 0);
+		assert_int_equal(sec.len, (size_t)(oom2 - strchr(t, '\n') - 1));
+		assert_memory_equal(sec.data, strchr(t, '\n') + 1, sec.len);
+		tkt_buf_reset(&sec);
+		tkt_report_oom_text(&sec, &m, 1);
+		assert_int_equal(sec.len, (size_t)(sig - oom2));
+		assert_memory_equal(sec.data, oom2, sec.len);
+		tkt_buf_reset(&sec);
+		tkt_report_kill_text(&sec, &m, 0);
+		assert_string_equal(sec.data, sig);
+		tkt_buf_free(&sec);
+	}
 	free(t);
 	tkt_model_free(&m);
 }

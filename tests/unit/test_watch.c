@@ -528,6 +528,24 @@ static void test_parse_args(void **state)
 	assert_non_null(strstr(err, "--cgroup needs a value"));
 }
 
+/* watch scans each new pid once: after pids wrap, a scanned pid may be a new process. */
+static void test_pids_wrapped(void **state)
+{
+	(void)state;
+	/* Increasing, fewer forks than pids handed out (others skipped as in use): no wrap. */
+	assert_false(tkt_pids_wrapped(1000, 1000, 0, 32768));
+	assert_false(tkt_pids_wrapped(1000, 5000, 3000, 32768));
+	assert_false(tkt_pids_wrapped(300, 32767, 32000, 32768));
+	/* The last pid went down: wrapped (pid_max 32768 wraps every 32468 forks). */
+	assert_true(tkt_pids_wrapped(32000, 400, 800, 32768));
+	assert_true(tkt_pids_wrapped(1001, 1000, 32767, 32768));
+	/* Higher again, but a whole cycle of forks in between. */
+	assert_true(tkt_pids_wrapped(1000, 1500, 32768, 32768));
+	assert_true(tkt_pids_wrapped(1000, 1500, 32468, 32768)); /* pids below 300 are skipped */
+	assert_false(tkt_pids_wrapped(1000, 1500, 32467, 32768));
+	assert_true(tkt_pids_wrapped(1000, 1500, 5000000, 4194304));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -547,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_records),
 		cmocka_unit_test(test_memory_stays_bounded),
 		cmocka_unit_test(test_parse_args),
+		cmocka_unit_test(test_pids_wrapped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
