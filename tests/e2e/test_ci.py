@@ -495,8 +495,6 @@ def test_kill_of_own_subprocess_is_no_error(root, tmp_path):
     assert "of a test's subprocess" in summary.read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="main.c junit_outputs must skip kills for which "
-                   "tkt_kill_fails_test() is false (the lead's change in main.c)")
 def test_junit_kill_of_own_subprocess_is_no_error(root, tmp_path):
     junit = tmp_path / "proj" / "junit.xml"
     work, _, _, run = popen_kill_run(tmp_path, opts=("--junitxml-merge", str(junit)))
