@@ -26,6 +26,8 @@ void tkt_cli_usage(FILE *f)
 	      "                       list tests needing more than SIZE (default 100M) that are\n"
 	      "                       not marked --marker (default memory_intensive)\n"
 	      "  --per-test-file FILE write per-test memory as JSON lines, sorted by node id\n"
+	      "  --record FILE        record the run to FILE (compressed; docs/recording.md) for\n"
+	      "                       `tktrace report FILE` and `tktrace explain-kmsg --trace FILE`\n"
 	      "  --stats              after the run, print each BPF program's cost (needs\n"
 	      "                       sysctl kernel.bpf_stats_enabled=1), map and tracer memory\n"
 	      "  -q, --quiet          no report when nothing was killed\n"
@@ -34,11 +36,16 @@ void tkt_cli_usage(FILE *f)
 	      "  -h, --help           show this help\n"
 	      "  -V, --version        show the version\n"
 	      "\n"
+	      "Subcommands (see tktrace SUBCOMMAND --help):\n"
+	      "  tktrace report FILE [--json OUT]          the reports again, from a recording\n"
+	      "  tktrace explain-kmsg [--trace FILE] [LOG] OOM kills in the kernel log, by test\n"
+	      "\n"
 	      "Examples:\n"
 	      "  sudo tktrace -- pytest -x tests/\n"
 	      "  sudo tktrace --json oom.json -- python3 -m pytest -n 4\n"
 	      "  sudo tktrace --memory-limit 2G -- pytest 'tests/test_big.py::test_load[10M]'\n"
 	      "  sudo tktrace --top 10 --per-test-file mem.jsonl -- pytest -n 4\n"
+	      "  sudo tktrace --record run.tkt -- pytest -n 4 && tktrace report run.tkt\n"
 	      "\n"
 	      "Exit status: COMMAND's; 125 if tktrace failed, 126 if COMMAND is not executable,\n"
 	      "127 if COMMAND was not found.\n",
@@ -48,7 +55,7 @@ void tkt_cli_usage(FILE *f)
 int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t errsz)
 {
 	enum { OPT_JSON = 256, OPT_MEMLIMIT, OPT_AS_ROOT, OPT_CGROUP, OPT_TOP, OPT_THRESHOLD,
-	       OPT_MARKER, OPT_PER_TEST, OPT_STATS };
+	       OPT_MARKER, OPT_PER_TEST, OPT_STATS, OPT_RECORD };
 	static const struct option opts[] = {
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "memory-limit", required_argument, NULL, OPT_MEMLIMIT },
@@ -58,6 +65,7 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 		{ "marker", required_argument, NULL, OPT_MARKER },
 		{ "per-test-file", required_argument, NULL, OPT_PER_TEST },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "as-root", no_argument, NULL, OPT_AS_ROOT },
@@ -129,6 +137,13 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 				return TKT_EXIT_FAIL;
 			}
 			c->per_test_path = optarg;
+			break;
+		case OPT_RECORD:
+			if (!*optarg) {
+				snprintf(err, errsz, "--record needs a file name");
+				return TKT_EXIT_FAIL;
+			}
+			c->record_path = optarg;
 			break;
 		case OPT_STATS:
 			c->stats = true;

@@ -8,14 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "cgroup.h"
 #include "cli.h"
+#include "cmd_report.h"
 #include "launch.h"
 #include "marks.h"
 #include "model.h"
+#include "record.h"
 #include "report.h"
 #include "tracer.h"
 #include "util.h"
@@ -136,6 +139,37 @@ static void sample_cgroup(struct tkt_model *m, const struct tkt_cgroup *cg, pid_
 		tkt_model_cg_sample(m, now_ns(), usage);
 }
 
+/* --record: the writer gets every model input from here on. */
+static struct tkt_rec_writer *start_recording(int fd, struct tkt_model *m, const struct tkt_cli *cli)
+{
+	struct tkt_rec_writer *w = NULL;
+	struct utsname u;
+	struct timespec now;
+	struct tkt_rec_meta meta = {
+		.t0_ns = m->o.t0_ns,
+		.page_size = m->o.page_size,
+		.retained_noise = m->o.retained_noise,
+		.cg_mount = m->o.cg_mount,
+		.tktrace_version = TKT_VERSION,
+		.kernel = uname(&u) ? "" : u.release,
+		.argc = cli->argc,
+		.argv = cli->argv,
+	};
+	int r;
+
+	/* The wall clock at t0, as near as user space can tell. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	meta.start_unix_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec - (now_ns() - m->o.t0_ns);
+	r = tkt_rec_writer_open(&w, fd, &meta);
+	if (r) {
+		tkt_error("writing %s failed: %s", cli->record_path, strerror(-r));
+		return NULL;
+	}
+	m->tap = tkt_rec_tap;
+	m->tap_ctx = w;
+	return w;
+}
+
 static void install_handlers(void)
 {
 	struct sigaction sa;
@@ -162,11 +196,18 @@ int main(int argc, char **argv)
 	struct tkt_buf out = { 0 };
 	char err[512], resolved[4096], oom_adj[16] = "0", cg_cur[1024] = "";
 	int8_t *marked = NULL;
-	int per_test_fd = -1;
+	int per_test_fd = -1, rec_fd = -1;
+	struct tkt_rec_writer *rec = NULL;
 	uint64_t last_sample = 0;
 	bool have_oom_adj, setup_failed = false;
 	int json_fd = -1, status = 0, rc = TKT_EXIT_FAIL, r;
 	uint64_t t0, t_exit;
+
+	/* Subcommands work from saved data: no tracing, no root. */
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return tkt_cmd_report(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "explain-kmsg") == 0)
+		return tkt_cmd_explain_kmsg(argc - 1, argv + 1);
 
 	r = tkt_cli_parse(&cli, argc, argv, err, sizeof(err));
 	if (r) {
@@ -220,6 +261,18 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (cli.record_path) {
+		rec_fd = open_output(cli.record_path, &creds, err, sizeof(err));
+		if (rec_fd < 0) {
+			tkt_error("%s", err);
+			if (json_fd >= 0)
+				close(json_fd);
+			if (per_test_fd >= 0)
+				close(per_test_fd);
+			return TKT_EXIT_FAIL;
+		}
+	}
+
 	/* Survive the OOM we watch, even inside the same limited cgroup; COMMAND gets the old value. */
 	have_oom_adj = read_oom_adj(oom_adj, sizeof(oom_adj)) == 0;
 	r = write_oom_adj("-1000");
@@ -235,6 +288,12 @@ int main(int argc, char **argv)
 	if (tkt_model_init(&model, &mo)) {
 		tkt_error("out of memory");
 		goto out;
+	}
+	if (rec_fd >= 0) {
+		rec = start_recording(rec_fd, &model, &cli);
+		rec_fd = -1; /* the writer owns it, or closed it */
+		if (!rec)
+			goto out;
 	}
 	r = tkt_tracer_open(&tracer, &model, err, sizeof(err));
 	if (!r)
@@ -311,6 +370,8 @@ int main(int argc, char **argv)
 			tkt_error("reading events failed: %s", strerror(-r));
 			kill(child.pid, SIGTERM); /* don't leave COMMAND running untraced */
 		}
+		if (rec)
+			tkt_rec_flush(rec); /* a killed tktrace leaves all but the last cycle */
 	}
 	t_exit = now_ns();
 	tkt_tracer_drain(tracer);
@@ -327,12 +388,12 @@ int main(int argc, char **argv)
 	rc = run.exit_code;
 
 	tkt_report_text(&out, &model, &run, cli.quiet);
+	struct tkt_mem_opts mo2 = {
+		.top = cli.top >= 0 ? cli.top : (model.nooms || model.nkills) ? 5 : 0,
+		.threshold = cli.intensive_threshold,
+		.marker = cli.marker,
+	};
 	if (!cli.quiet) {
-		struct tkt_mem_opts mo2 = {
-			.top = cli.top >= 0 ? cli.top : (model.nooms || model.nkills) ? 5 : 0,
-			.threshold = cli.intensive_threshold,
-			.marker = cli.marker,
-		};
 		/* Only tests over the threshold need their source read. */
 		marked = calloc(model.ntests ? model.ntests : 1, sizeof(*marked));
 		for (size_t i = 0; marked && i < model.ntests; i++)
@@ -341,6 +402,30 @@ int main(int argc, char **argv)
 					    -1;
 		mo2.marked = marked;
 		tkt_report_memory_text(&out, &model, &mo2);
+	}
+	if (rec) {
+		struct tkt_rec_end end = {
+			.duration_ns = t_exit - t0,
+			.kernel_drops = run.kernel_drops,
+			.status = run.status,
+			.sig = run.sig,
+			.exit_code = run.exit_code,
+			.signaled = run.signaled,
+			.quiet = cli.quiet,
+			.top = mo2.top,
+			.threshold = mo2.threshold,
+			.marker = mo2.marker,
+			.memory_limit = run.memory_limit,
+			.nmarked = marked ? model.ntests : 0,
+			.marked = marked,
+		};
+		model.tap = NULL;
+		r = tkt_rec_writer_close(rec, &end);
+		rec = NULL;
+		if (r) {
+			tkt_error("writing %s failed: %s", cli.record_path, strerror(-r));
+			rc = rc ? rc : TKT_EXIT_FAIL;
+		}
 	}
 	if (out.len) {
 		/* A killed COMMAND often leaves its last line unfinished (pytest's dots). */
@@ -375,6 +460,10 @@ int main(int argc, char **argv)
 		}
 	}
 out:
+	if (rec) /* an early failure: the file shows how far it got */
+		tkt_rec_writer_close(rec, NULL);
+	if (rec_fd >= 0)
+		close(rec_fd);
 	if (json_fd >= 0)
 		close(json_fd);
 	if (per_test_fd >= 0)
