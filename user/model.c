@@ -30,7 +30,17 @@ const char *tkt_outcome_name(enum tkt_outcome o)
 
 int64_t tkt_test_retained(const struct tkt_test_rec *t)
 {
-	return t->ended ? (int64_t)t->rss_end - (int64_t)t->rss_start : 0;
+	uint64_t d;
+
+	if (!t->ended)
+		return 0;
+	/* Saturating: a hostile recording may hold any sizes. */
+	if (t->rss_end >= t->rss_start) {
+		d = t->rss_end - t->rss_start;
+		return d > INT64_MAX ? INT64_MAX : (int64_t)d;
+	}
+	d = t->rss_start - t->rss_end;
+	return d > INT64_MAX ? -INT64_MAX : -(int64_t)d;
 }
 
 uint64_t tkt_test_growth(const struct tkt_test_rec *t)
@@ -411,7 +421,8 @@ static int grow(void *arrp, size_t *cap, size_t n, size_t elem)
 
 static int ev_fork(struct tkt_model *m, const struct tkt_ev_fork *e)
 {
-	struct tkt_proc *parent = tkt_model_find(m, e->ppid);
+	/* A process is never its own parent; a corrupted record must not free the parent. */
+	struct tkt_proc *parent = e->ppid == e->h.pid ? NULL : tkt_model_find(m, e->ppid);
 	struct tkt_proc *p = proc_new(m, e->h.pid);
 
 	if (!p)
