@@ -139,16 +139,36 @@ static int read_file(struct tkt_kmsg *k, const char *path, char *err, size_t err
 	return r;
 }
 
-/* The recording's view of a pid: its OOM record, else a kill of it. */
-static const struct tkt_party *find_party(const struct tkt_model *m, uint32_t pid, bool *used)
+/* Kernel time stamps and CLOCK_MONOTONIC agree to a few ms (both count from boot, without
+ * suspend); this slack only tells a reused pid from the recording's. */
+#define TS_SLACK_NS (10ULL * 1000000000ULL)
+
+static bool near(const struct tkt_kmsg_oom *o, uint64_t lo_ns, uint64_t hi_ns)
 {
+	uint64_t ts;
+
+	if (!o->has_ts)
+		return true;
+	ts = (uint64_t)(o->ts_s * 1e9);
+	return ts + TS_SLACK_NS >= lo_ns && ts <= hi_ns + TS_SLACK_NS;
+}
+
+/* The recording's view of a kill's victim: its OOM record, else a kill of it. */
+static const struct tkt_party *find_party(const struct tkt_replay *rp, const struct tkt_kmsg_oom *o,
+					  bool *used)
+{
+	const struct tkt_model *m = &rp->model;
+
+	if (!o->pid)
+		return NULL;
 	for (size_t i = 0; i < m->nooms; i++)
-		if (!used[i] && m->ooms[i].victim.pid == pid) {
+		if (!used[i] && m->ooms[i].victim.pid == o->pid &&
+		    near(o, m->ooms[i].ts_ns, m->ooms[i].ts_ns)) {
 			used[i] = true;
 			return &m->ooms[i].victim;
 		}
 	for (size_t i = 0; i < m->nkills; i++)
-		if (m->kills[i].target.pid == pid)
+		if (m->kills[i].target.pid == o->pid && near(o, m->kills[i].ts_ns, m->kills[i].ts_ns))
 			return &m->kills[i].target;
 	return NULL;
 }
@@ -157,7 +177,9 @@ static void print_oom(struct tkt_buf *b, size_t i, size_t n, const struct tkt_km
 {
 	char s1[32], s2[32], s3[32], s4[32];
 
-	tkt_buf_printf(b, "OOM kill %zu of %zu", i + 1, n);
+	tkt_buf_printf(b, "OOM kill %zu", i + 1);
+	if (n)
+		tkt_buf_printf(b, " of %zu", n);
 	if (o->has_ts)
 		tkt_buf_printf(b, " at %.6f s after boot", o->ts_s);
 	tkt_buf_printf(b, "\n");
@@ -269,36 +291,47 @@ int tkt_cmd_explain_kmsg(int argc, char **argv)
 		rc = TKT_EXIT_FAIL;
 		goto out;
 	}
+	if (have_rp) {
+		size_t shown = 0;
+		used = calloc(rp.model.nooms + 1, sizeof(*used));
+		if (!used) {
+			tkt_error("out of memory");
+			rc = TKT_EXIT_FAIL;
+			goto out;
+		}
+		for (size_t i = 0; i < k.nooms; i++) {
+			const struct tkt_kmsg_oom *ko = &k.ooms[i];
+			const struct tkt_party *p = find_party(&rp, ko, used);
+			const char *ph;
+			if (!p)
+				continue;
+			print_oom(&out, shown++, 0, ko);
+			ph = tkt_phase_name(p->attr.phase);
+			if (p->attr.test) {
+				tkt_buf_printf(&out, "  test     %s [%s]", p->attr.test, ph ? ph : "?");
+				if (p->attr.worker)
+					tkt_buf_printf(&out, " worker %s", p->attr.worker);
+				tkt_buf_printf(&out, "\n");
+				tkt_buf_reset(&tmp);
+				if (tkt_rerun_command(&tmp, p))
+					tkt_buf_printf(&out, "  rerun    %s\n", tmp.data);
+			} else {
+				tkt_buf_printf(&out, "  test     none: pid %u was %s\n", p->pid,
+					       ph ? "between tests" : "not running a test");
+			}
+		}
+		if (shown < k.nooms)
+			tkt_buf_printf(&out, "%zu OOM kill%s in %s %s not from the run in %s\n",
+				       k.nooms - shown, k.nooms - shown == 1 ? "" : "s",
+				       log ? log : "the kernel log", k.nooms - shown == 1 ? "is" : "are",
+				       trace);
+	} else {
+		for (size_t i = 0; i < k.nooms; i++)
+			print_oom(&out, i, k.nooms, &k.ooms[i]);
+	}
 	if (!k.nooms)
 		tkt_buf_printf(&out, "no OOM kills in %s (%llu lines)\n", log ? log : "the kernel log",
 			       (unsigned long long)k.lines);
-	if (have_rp)
-		used = calloc(rp.model.nooms + 1, sizeof(*used));
-	for (size_t i = 0; i < k.nooms; i++) {
-		const struct tkt_kmsg_oom *ko = &k.ooms[i];
-		const struct tkt_party *p;
-		print_oom(&out, i, k.nooms, ko);
-		if (!have_rp || !used)
-			continue;
-		p = ko->pid ? find_party(&rp.model, ko->pid, used) : NULL;
-		if (!p) {
-			tkt_buf_printf(&out, "  test     pid %u is not in %s\n", ko->pid, trace);
-			continue;
-		}
-		if (p->attr.test) {
-			const char *ph = tkt_phase_name(p->attr.phase);
-			tkt_buf_printf(&out, "  test     %s [%s]", p->attr.test, ph ? ph : "?");
-			if (p->attr.worker)
-				tkt_buf_printf(&out, " worker %s", p->attr.worker);
-			tkt_buf_printf(&out, "\n");
-			tkt_buf_reset(&tmp);
-			if (tkt_rerun_command(&tmp, p))
-				tkt_buf_printf(&out, "  rerun    %s\n", tmp.data);
-		} else {
-			tkt_buf_printf(&out, "  test     none: pid %u ran no test%s\n", ko->pid,
-				       p->attr.worker ? " (between tests)" : "");
-		}
-	}
 	fputs(out.data ? out.data : "", stdout);
 out:
 	free(used);
