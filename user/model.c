@@ -923,7 +923,9 @@ int tkt_model_replay(struct tkt_model *m, uint16_t type, const void *data, size_
 		free(copy);
 		return 0;
 	}
-	if (type < TKT_TAP_ROOT || type > TKT_TAP_SWEEP || len < fixed[type])
+	if (type < TKT_TAP_ROOT || type > TKT_TAP_SWEEP)
+		return -EOPNOTSUPP;
+	if (len < fixed[type])
 		return -EINVAL;
 	memcpy(&in, data, fixed[type]);
 	if (type == TKT_TAP_ROOT || type == TKT_TAP_CWD || type == TKT_TAP_CGROUP) {

@@ -234,7 +234,8 @@ struct tkt_attr tkt_model_attr(struct tkt_model *m, uint32_t pid);
 void tkt_model_set_cwd(struct tkt_model *m, uint32_t pid, const char *cwd);
 /* Free processes that exited more than grace_ns before the newest record. */
 void tkt_model_sweep(struct tkt_model *m, uint64_t grace_ns);
-/* Feed one tapped input back (TKT_TAP_*); -EINVAL when it is malformed. */
+/* Feed one tapped input back (TKT_TAP_*); -EINVAL when it is malformed, -EOPNOTSUPP for a
+ * type this model does not know. */
 int tkt_model_replay(struct tkt_model *m, uint16_t type, const void *data, size_t len);
 double tkt_model_time_s(const struct tkt_model *m, uint64_t ts_ns);
 

@@ -42,14 +42,6 @@ static int on_rec(void *ctx, uint16_t type, uint16_t flags, const void *data, si
 		rp->have_end = true;
 		return 0;
 	}
-	if (type < TKT_TAP_RAW || type > TKT_TAP_SWEEP) {
-		if (flags & TKT_REC_F_OPTIONAL) {
-			rp->skipped++;
-			return 0;
-		}
-		snprintf(err, errsz, "record type %u is unknown (made by a newer tktrace?)", type);
-		return -EINVAL;
-	}
 	/* The newest time seen: where a cut recording stops. */
 	if (type == TKT_TAP_RAW && len >= sizeof(struct tkt_hdr))
 		memcpy(&ts, (const char *)data + offsetof(struct tkt_hdr, ts_ns), sizeof(ts));
@@ -58,6 +50,14 @@ static int on_rec(void *ctx, uint16_t type, uint16_t flags, const void *data, si
 	if (ts > rp->last_ns)
 		rp->last_ns = ts;
 	r = tkt_model_replay(&rp->model, type, data, len);
+	if (r == -EOPNOTSUPP && (flags & TKT_REC_F_OPTIONAL)) {
+		rp->skipped++;
+		return 0;
+	}
+	if (r == -EOPNOTSUPP) {
+		snprintf(err, errsz, "record type %u is unknown (made by a newer tktrace?)", type);
+		return -EINVAL;
+	}
 	if (r == -ENOMEM) {
 		snprintf(err, errsz, "out of memory");
 		return r;
