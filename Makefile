@@ -90,6 +90,7 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz: $(FUZZ_BINS)
 	$(Q)set -e; for f in $(FUZZERS); do echo "== fuzz_$$f, $(FUZZ_SECONDS) s"; \
+		rm -f $(BUILD)/fuzz/crash-$$f-*; \
 		$(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 \
 			-print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/crash-$$f- \
 			$(BUILD)/fuzz/new-$$f tests/fuzz/corpus/$$f 2>&1 | \
