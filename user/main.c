@@ -198,6 +198,7 @@ int main(int argc, char **argv)
 	int8_t *marked = NULL;
 	int per_test_fd = -1, rec_fd = -1;
 	struct tkt_rec_writer *rec = NULL;
+	struct tkt_mem_opts mo2 = { 0 };
 	uint64_t last_sample = 0;
 	bool have_oom_adj, setup_failed = false;
 	int json_fd = -1, status = 0, rc = TKT_EXIT_FAIL, r;
@@ -388,11 +389,9 @@ int main(int argc, char **argv)
 	rc = run.exit_code;
 
 	tkt_report_text(&out, &model, &run, cli.quiet);
-	struct tkt_mem_opts mo2 = {
-		.top = cli.top >= 0 ? cli.top : (model.nooms || model.nkills) ? 5 : 0,
-		.threshold = cli.intensive_threshold,
-		.marker = cli.marker,
-	};
+	mo2.top = cli.top >= 0 ? cli.top : (model.nooms || model.nkills) ? 5 : 0;
+	mo2.threshold = cli.intensive_threshold;
+	mo2.marker = cli.marker;
 	if (!cli.quiet) {
 		/* Only tests over the threshold need their source read. */
 		marked = calloc(model.ntests ? model.ntests : 1, sizeof(*marked));
