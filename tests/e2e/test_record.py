@@ -57,7 +57,8 @@ def recorded_oom(root, memcg, suite, tmp_path):
     work = suite("test_oom_call.py")
     rec = tmp_path / "run.tkt"
     run = run_tktrace(inner_pytest("test_oom_call.py"), work, cgroup=cg,
-                      opts=["--record", str(rec)], env=inner_env({"E2E_ALLOC": str(ALLOC)}))
+                      opts=["--record", str(rec), "--per-test-file", str(tmp_path / "live.jsonl")],
+                      env=inner_env({"E2E_ALLOC": str(ALLOC)}))
     assert run.report is not None, run
     assert len(run.report["oom_kills"]) == 1, run
     live_json = sorted(Path(work).glob("report-*.json"))[0].read_bytes()
@@ -72,6 +73,12 @@ def test_report_reproduces_the_live_json_and_text(recorded_oom, tmp_path):
     assert out.read_bytes() == live_json  # byte for byte
     nodeid = nodeids_written(work)["call"]
     assert json.loads(out.read_text())["oom_kills"][0]["victim"]["test"] == nodeid
+
+    # The per-test file too.
+    pt = tktrace("report", str(rec), "--per-test-file", str(tmp_path / "replayed.jsonl"))
+    assert pt.returncode == 0 and pt.stdout == "", pt
+    live_pt = (tmp_path / "live.jsonl").read_bytes()
+    assert live_pt and (tmp_path / "replayed.jsonl").read_bytes() == live_pt
 
     # The human report is what the live run wrote after COMMAND's own output.
     txt = tktrace("report", str(rec))
