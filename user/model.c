@@ -364,10 +364,11 @@ static const char *cg_path(struct tkt_model *m, const struct tkt_cg *cg, uint32_
 {
 	struct tkt_buf b = { 0 };
 	const char *r;
-	int top = (int)ncg - 1;
+	int top;
 
 	if (ncg > TKT_CG_DEPTH || idx < 0 || idx >= (int)ncg)
 		return NULL;
+	top = (int)ncg - 1; /* after the check: a corrupted ncg may be anything */
 	tkt_buf_printf(&b, "%s", m->o.cg_mount ? m->o.cg_mount : "");
 	/* Level top is the hierarchy root ("/" on v2, "" on v1) unless the walk was cut at
 	 * TKT_CG_DEPTH. */
