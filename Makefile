@@ -1,6 +1,7 @@
 # tktrace build: bpf/*.bpf.c -> build/*.bpf.o -> bpftool gen skeleton -> build/*.skel.h -> user/*.c
 .DELETE_ON_ERROR:
-.PHONY: all clean test test-unit test-ubsan test-e2e demo deps static bench install
+.PHONY: all clean test test-unit test-ubsan test-e2e demo deps static bench install fuzz fuzz-build \
+	fuzz-merge
 
 ARCH ?= $(shell uname -m)
 BPF_ARCH := $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(ARCH)))
@@ -95,6 +96,36 @@ test: test-unit test-e2e
 # Benchmarks (not timed tests): wall-time ratio with/without tktrace, BPF costs, memory.
 bench: $(BUILD)/tktrace
 	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) PYTHON=$(PYTHON) $(PYTHON) bench/run.py
+
+# Fuzzing the readers of untrusted input (recordings, kernel logs) with clang's libFuzzer
+# (Debian: libclang-rt-14-dev). New inputs go to $(BUILD)/fuzz/; `make fuzz-merge` folds the
+# inputs that reach new code (edges only: the corpus stays small) into tests/fuzz/corpus/.
+FUZZ_SECONDS ?= 60
+FUZZERS := record kmsg
+FUZZ_SRCS := user/model.c user/util.c user/record.c user/replay.c user/report.c user/json.c user/kmsg.c
+FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) include/tktrace.h
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(BUILD)/fuzz/new-$*
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $(INCLUDES) -Iuser $< $(FUZZ_SRCS) -lz -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	$(Q)set -e; for f in $(FUZZERS); do echo "== fuzz_$$f, $(FUZZ_SECONDS) s"; \
+		rm -f $(BUILD)/fuzz/crash-$$f-*; \
+		$(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 \
+			-print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/crash-$$f- \
+			$(BUILD)/fuzz/new-$$f tests/fuzz/corpus/$$f 2>&1 | \
+			grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY|Done)' || true; \
+		if ls $(BUILD)/fuzz/crash-$$f-* >/dev/null 2>&1; then \
+			echo "fuzz_$$f: crash, see $(BUILD)/fuzz/crash-$$f-*"; exit 1; fi; done
+
+fuzz-merge: $(FUZZ_BINS)
+	$(Q)for f in $(FUZZERS); do $(BUILD)/fuzz/fuzz_$$f -merge=1 -use_counters=0 \
+		tests/fuzz/corpus/$$f $(BUILD)/fuzz/new-$$f; done
 
 demo: $(BUILD)/tktrace
 	$(Q)sh examples/demo.sh $(abspath $(BUILD)/tktrace)

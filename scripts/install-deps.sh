@@ -10,6 +10,11 @@ OPT_TEST_PKGS="chromium"
 
 want="$BUILD_PKGS"
 [ "${1:-}" = "--test" ] && want="$BUILD_PKGS $TEST_PKGS $OPT_TEST_PKGS"
+# make fuzz: libFuzzer's runtime for the installed clang (Debian 12: clang 14, libclang-rt-14-dev).
+if [ "${1:-}" = "--test" ] && command -v clang >/dev/null 2>&1; then
+	clang_major=$(clang -dumpversion 2>/dev/null | cut -d. -f1)
+	[ -n "$clang_major" ] && want="$want libclang-rt-$clang_major-dev"
+fi
 # bpftool is its own package on Debian 12+; Ubuntu ships it in linux-tools.
 command -v bpftool >/dev/null 2>&1 || [ -x /usr/sbin/bpftool ] || want="$want bpftool"
 

@@ -30,6 +30,8 @@ void tkt_cli_usage(FILE *f)
 	      "                       list tests needing more than SIZE (default 100M) that are\n"
 	      "                       not marked --marker (default memory_intensive)\n"
 	      "  --per-test-file FILE write per-test memory as JSON lines, sorted by node id\n"
+	      "  --record FILE        record the run to FILE (compressed; docs/recording.md) for\n"
+	      "                       `tktrace report FILE` and `tktrace explain-kmsg --trace FILE`\n"
 	      "  --stats              after the run, print each BPF program's cost (needs\n"
 	      "                       sysctl kernel.bpf_stats_enabled=1), map and tracer memory\n"
 	      "  --warn-at PERCENT    when COMMAND's memory cgroup reaches PERCENT of its limit,\n"
@@ -45,11 +47,16 @@ void tkt_cli_usage(FILE *f)
 	      "  -h, --help           show this help\n"
 	      "  -V, --version        show the version\n"
 	      "\n"
+	      "Subcommands (see tktrace SUBCOMMAND --help):\n"
+	      "  tktrace report FILE [--json OUT]          the reports again, from a recording\n"
+	      "  tktrace explain-kmsg [--trace FILE] [LOG] OOM kills in the kernel log, by test\n"
+	      "\n"
 	      "Examples:\n"
 	      "  sudo tktrace -- pytest -x tests/\n"
 	      "  sudo tktrace --json oom.json -- python3 -m pytest -n 4\n"
 	      "  sudo tktrace --memory-limit 2G -- pytest 'tests/test_big.py::test_load[10M]'\n"
 	      "  sudo tktrace --top 10 --per-test-file mem.jsonl -- pytest -n 4\n"
+	      "  sudo tktrace --record run.tkt -- pytest -n 4 && tktrace report run.tkt\n"
 	      "\n"
 	      "Under GitHub Actions (GITHUB_ACTIONS=true) it also prints ::error annotations at\n"
 	      "the killed tests' def lines and appends a Markdown summary to $GITHUB_STEP_SUMMARY.\n"
@@ -64,7 +71,7 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 {
 	enum { OPT_JSON = 256, OPT_MEMLIMIT, OPT_AS_ROOT, OPT_CGROUP, OPT_TOP, OPT_THRESHOLD,
 	       OPT_MARKER, OPT_PER_TEST, OPT_STATS, OPT_WARN_AT, OPT_BEST_EFFORT, OPT_JUNIT,
-	       OPT_HTML };
+	       OPT_HTML, OPT_RECORD };
 	static const struct option opts[] = {
 		{ "json", required_argument, NULL, OPT_JSON },
 		{ "html", required_argument, NULL, OPT_HTML },
@@ -78,6 +85,7 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 		{ "warn-at", required_argument, NULL, OPT_WARN_AT },
 		{ "best-effort", no_argument, NULL, OPT_BEST_EFFORT },
 		{ "junitxml-merge", required_argument, NULL, OPT_JUNIT },
+		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "as-root", no_argument, NULL, OPT_AS_ROOT },
@@ -157,6 +165,13 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 				return TKT_EXIT_FAIL;
 			}
 			c->per_test_path = optarg;
+			break;
+		case OPT_RECORD:
+			if (!*optarg) {
+				snprintf(err, errsz, "--record needs a file name");
+				return TKT_EXIT_FAIL;
+			}
+			c->record_path = optarg;
 			break;
 		case OPT_STATS:
 			c->stats = true;

@@ -17,6 +17,7 @@ struct tkt_cli {
 	const char *cgroup_path; /* --cgroup: an existing cgroup for COMMAND */
 	const char *per_test_path;
 	const char *html_path; /* --html: the HTML report */
+	const char *record_path; /* --record: the run's event log for `tktrace report` */
 	int top;             /* -1: default (5 when something was killed, else none) */
 	uint64_t intensive_threshold;
 	const char *marker;

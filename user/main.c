@@ -10,18 +10,22 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "cgroup.h"
 #include "cli.h"
+#include "cmd_report.h"
 #include "gha.h"
 #include "html.h"
 #include "junit.h"
 #include "launch.h"
 #include "marks.h"
 #include "model.h"
+#include "record.h"
 #include "report.h"
+#include "safeopen.h"
 #include "sample.h"
 #include "tracer.h"
 #include "util.h"
@@ -97,10 +101,12 @@ static int write_oom_adj(const char *val)
 
 static int open_output(const char *path, const struct tkt_creds *creds, char *err, size_t errsz)
 {
-	/* O_NOFOLLOW: never write through a link planted at the output path. No O_TRUNC until
-	 * the file is known to be ours to overwrite; O_NONBLOCK: a FIFO must not hang us. */
+	/* No link followed, no FIFO, nothing someone else planted (another user's file, a hard
+	 * link): tkt_open_regular checks before anything is truncated. */
+	struct tkt_open_check chk = { .owned = true, .also_uid_ok = creds->drop,
+				      .also_uid = creds->uid };
+	char why[128];
 	int fd;
-	struct stat st;
 
 	if (strcmp(path, "-") == 0) { /* after COMMAND's own output */
 		fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
@@ -108,40 +114,19 @@ static int open_output(const char *path, const struct tkt_creds *creds, char *er
 			snprintf(err, errsz, "cannot write the report to stdout: %s", strerror(errno));
 		return fd;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	fd = tkt_open_regular(path, O_WRONLY | O_CREAT | O_NOFOLLOW, 0644, &chk, why, sizeof(why));
 	if (fd < 0) {
-		snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
+		snprintf(err, errsz, "%s %s: %s",
+			 fd == -EPERM ? "refusing to overwrite" : "cannot write", path, why);
 		return -1;
 	}
-	if (fstat(fd, &st)) {
+	if (ftruncate(fd, 0)) {
 		snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
-	if (S_ISREG(st.st_mode)) {
-		/* A hard link planted in a shared directory would make us overwrite its target;
-		 * a file someone else owns there is not ours to fill either. */
-		if (st.st_nlink > 1 ||
-		    (st.st_uid != 0 && st.st_uid != geteuid() && (!creds->drop || st.st_uid != creds->uid))) {
-			snprintf(err, errsz, "refusing to overwrite %s: %s", path,
-				 st.st_nlink > 1 ? "it has other hard links" : "another user owns it");
-			close(fd);
-			return -1;
-		}
-		if (ftruncate(fd, 0)) {
-			snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-	} else if (S_ISDIR(st.st_mode)) {
-		snprintf(err, errsz, "cannot write %s: %s", path, strerror(EISDIR));
-		close(fd);
-		return -1;
-	}
-	/* Blocking again for the writes (a pipe reader, /dev/stdout). */
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	/* Leave no root-owned file in the invoking user's tree. */
-	if (S_ISREG(st.st_mode) && creds->drop && fchown(fd, creds->uid, creds->gid))
+	if (creds->drop && fchown(fd, creds->uid, creds->gid))
 		tkt_debug("cannot give %s to uid %u: %s", path, creds->uid, strerror(errno));
 	return fd;
 }
@@ -420,6 +405,38 @@ static void forward_signals(struct tkt_launch *child)
 			tkt_launch_signal(child, s, tty & (1 << s));
 }
 
+/* --record: the writer gets every model input from here on. */
+static struct tkt_rec_writer *start_recording(int fd, struct tkt_model *m, const struct tkt_cli *cli)
+{
+	struct tkt_rec_writer *w = NULL;
+	struct utsname u;
+	struct timespec now;
+	struct tkt_rec_meta meta = {
+		.t0_ns = m->o.t0_ns,
+		.page_size = m->o.page_size,
+		.retained_noise = m->o.retained_noise,
+		.warn_pct = m->o.warn_pct,
+		.cg_mount = m->o.cg_mount,
+		.tktrace_version = TKT_VERSION,
+		.kernel = uname(&u) ? "" : u.release,
+		.argc = cli->argc,
+		.argv = cli->argv,
+	};
+	int r;
+
+	/* The wall clock at t0, as near as user space can tell. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	meta.start_unix_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec - (now_ns() - m->o.t0_ns);
+	r = tkt_rec_writer_open(&w, fd, &meta);
+	if (r) {
+		tkt_error("writing %s failed: %s", cli->record_path, strerror(-r));
+		return NULL;
+	}
+	m->tap = tkt_rec_tap;
+	m->tap_ctx = w;
+	return w;
+}
+
 static void install_handlers(void)
 {
 	struct sigaction sa;
@@ -446,16 +463,24 @@ int main(int argc, char **argv)
 	struct tkt_buf out = { 0 };
 	char err[512], resolved[4096], oom_adj[16] = "0", cg_cur[1024] = "";
 	int8_t *marked = NULL;
-	int per_test_fd = -1, html_fd = -1;
+	int per_test_fd = -1, html_fd = -1, rec_fd = -1;
+	struct tkt_rec_writer *rec = NULL;
+	struct tkt_mem_opts mo2 = { 0 };
 	uint64_t last_sample = 0;
 	bool have_oom_adj, setup_failed = false;
 	int json_fd = -1, status = 0, rc = TKT_EXIT_FAIL, r;
 	uint64_t t0, t_exit;
 	time_t started = 0;
 
-	/* A subcommand, not a COMMAND named "watch": run one as "tktrace -- watch". */
+	/* Subcommands, not COMMANDs of these names: run one as "tktrace -- watch". */
 	if (argc > 1 && strcmp(argv[1], "watch") == 0)
 		return tkt_watch_main(argc - 1, argv + 1);
+	/* These work from saved data: no tracing, no root. */
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return tkt_cmd_report(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "explain-kmsg") == 0)
+		return tkt_cmd_explain_kmsg(argc - 1, argv + 1);
+
 	r = tkt_cli_parse(&cli, argc, argv, err, sizeof(err));
 	if (r) {
 		tkt_error("%s", err);
@@ -528,8 +553,16 @@ int main(int argc, char **argv)
 	/* Still before COMMAND runs: a report that cannot be written wastes no run. */
 	if ((cli.json_path && (json_fd = open_checked(cli.json_path, &creds)) < 0) ||
 	    (cli.per_test_path && (per_test_fd = open_checked(cli.per_test_path, &creds)) < 0) ||
-	    (cli.html_path && (html_fd = open_checked(cli.html_path, &creds)) < 0))
+	    (cli.html_path && (html_fd = open_checked(cli.html_path, &creds)) < 0) ||
+	    (cli.record_path && (rec_fd = open_checked(cli.record_path, &creds)) < 0))
 		goto out;
+	/* No model input has come yet: COMMAND is not tracked before it is launched. */
+	if (rec_fd >= 0) {
+		rec = start_recording(rec_fd, &model, &cli);
+		rec_fd = -1; /* the writer owns it, or closed it */
+		if (!rec)
+			goto out;
+	}
 	if (cli.memory_limit && tkt_cgroup_create(&cg, cli.memory_limit, err, sizeof(err))) {
 		tkt_error("--memory-limit: %s", err);
 		goto out;
@@ -602,6 +635,8 @@ int main(int argc, char **argv)
 			tkt_error("reading events failed: %s", strerror(-r));
 			kill(child.pid, SIGTERM); /* don't leave COMMAND running untraced */
 		}
+		if (rec)
+			tkt_rec_flush(rec); /* a killed tktrace leaves all but the last cycle */
 	}
 	t_exit = now_ns();
 	tkt_tracer_drain(tracer);
@@ -618,12 +653,10 @@ int main(int argc, char **argv)
 	rc = run.exit_code;
 
 	tkt_report_text(&out, &model, &run, cli.quiet);
+	mo2.top = cli.top >= 0 ? cli.top : (model.nooms || model.nkills) ? 5 : 0;
+	mo2.threshold = cli.intensive_threshold;
+	mo2.marker = cli.marker;
 	if (!cli.quiet) {
-		struct tkt_mem_opts mo2 = {
-			.top = cli.top >= 0 ? cli.top : (model.nooms || model.nkills) ? 5 : 0,
-			.threshold = cli.intensive_threshold,
-			.marker = cli.marker,
-		};
 		/* Only tests over the threshold need their source read. */
 		marked = calloc(model.ntests ? model.ntests : 1, sizeof(*marked));
 		for (size_t i = 0; marked && i < model.ntests; i++)
@@ -632,6 +665,30 @@ int main(int argc, char **argv)
 					    -1;
 		mo2.marked = marked;
 		tkt_report_memory_text(&out, &model, &mo2);
+	}
+	if (rec) {
+		struct tkt_rec_end end = {
+			.duration_ns = t_exit - t0,
+			.kernel_drops = run.kernel_drops,
+			.status = run.status,
+			.sig = run.sig,
+			.exit_code = run.exit_code,
+			.signaled = run.signaled,
+			.quiet = cli.quiet,
+			.top = mo2.top,
+			.threshold = mo2.threshold,
+			.marker = mo2.marker,
+			.memory_limit = run.memory_limit,
+			.nmarked = marked ? model.ntests : 0,
+			.marked = marked,
+		};
+		model.tap = NULL;
+		r = tkt_rec_writer_close(rec, &end);
+		rec = NULL;
+		if (r) {
+			tkt_error("writing %s failed: %s", cli.record_path, strerror(-r));
+			rc = rc ? rc : TKT_EXIT_FAIL;
+		}
 	}
 	if (out.len) {
 		/* A killed COMMAND often leaves its last line unfinished (pytest's dots). */
@@ -685,6 +742,10 @@ int main(int argc, char **argv)
 		}
 	}
 out:
+	if (rec) /* an early failure: the file shows how far it got */
+		tkt_rec_writer_close(rec, NULL);
+	if (rec_fd >= 0)
+		close(rec_fd);
 	if (json_fd >= 0)
 		close(json_fd);
 	if (html_fd >= 0)

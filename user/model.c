@@ -30,7 +30,17 @@ const char *tkt_outcome_name(enum tkt_outcome o)
 
 int64_t tkt_test_retained(const struct tkt_test_rec *t)
 {
-	return t->ended ? (int64_t)t->rss_end - (int64_t)t->rss_start : 0;
+	uint64_t d;
+
+	if (!t->ended)
+		return 0;
+	/* Saturating: a hostile recording may hold any sizes. */
+	if (t->rss_end >= t->rss_start) {
+		d = t->rss_end - t->rss_start;
+		return d > INT64_MAX ? INT64_MAX : (int64_t)d;
+	}
+	d = t->rss_start - t->rss_end;
+	return d > INT64_MAX ? -INT64_MAX : -(int64_t)d;
 }
 
 uint64_t tkt_test_growth(const struct tkt_test_rec *t)
@@ -168,6 +178,24 @@ static bool same_str(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+/* Longest string an input carries in a recording: paths and comm fit. */
+#define TAP_STR_MAX 4096
+
+/* Hand one input to the tap: a fixed part, then a string (cut at TAP_STR_MAX, so the
+ * replayed call gets exactly what this call used). */
+static void tap(struct tkt_model *m, uint16_t type, const void *fixed, size_t flen, const char *str)
+{
+	char buf[64 + TAP_STR_MAX];
+	size_t slen = str ? strnlen(str, TAP_STR_MAX) : 0;
+
+	if (!m->tap)
+		return;
+	memcpy(buf, fixed, flen);
+	if (slen)
+		memcpy(buf + flen, str, slen);
+	m->tap(m->tap_ctx, type, buf, flen + slen);
+}
+
 /* Is pid a descendant of anc (while the processes between are still known)? */
 static bool descends_from(struct tkt_model *m, uint32_t pid, uint32_t anc)
 {
@@ -193,8 +221,11 @@ static void party_move_cwd(struct tkt_model *m, struct tkt_party *pt, uint32_t p
 void tkt_model_set_cwd(struct tkt_model *m, uint32_t pid, const char *cwd)
 {
 	struct tkt_proc *p = tkt_model_find(m, pid);
+	struct tkt_tap_pid in = { .pid = pid };
 	const char *old;
 
+	if (cwd)
+		tap(m, TKT_TAP_CWD, &in, sizeof(in), cwd);
 	if (!p || !cwd)
 		return;
 	old = p->cwd;
@@ -226,7 +257,14 @@ double tkt_model_time_s(const struct tkt_model *m, uint64_t ts_ns)
 
 int tkt_model_add_root(struct tkt_model *m, uint32_t pid, const char *comm, uint64_t ts_ns)
 {
-	struct tkt_proc *p = proc_new(m, pid);
+	struct tkt_tap_root in = { .pid = pid, .root_pid = m->o.root_pid, .ts_ns = ts_ns };
+	char c[17];
+	struct tkt_proc *p;
+
+	/* Only what the model keeps of comm goes to the tap. */
+	snprintf(c, sizeof(c), "%s", comm ? comm : "");
+	tap(m, TKT_TAP_ROOT, &in, sizeof(in), c);
+	p = proc_new(m, pid);
 
 	if (!p)
 		return -ENOMEM;
@@ -377,10 +415,11 @@ static const char *cg_path(struct tkt_model *m, const struct tkt_cg *cg, uint32_
 {
 	struct tkt_buf b = { 0 };
 	const char *r;
-	int top = (int)ncg - 1;
+	int top;
 
 	if (ncg > TKT_CG_DEPTH || idx < 0 || idx >= (int)ncg)
 		return NULL;
+	top = (int)ncg - 1; /* after the check: a corrupted ncg may be anything */
 	tkt_buf_printf(&b, "%s", m->o.cg_mount ? m->o.cg_mount : "");
 	/* Level top is the hierarchy root ("/" on v2, "" on v1) unless the walk was cut at
 	 * TKT_CG_DEPTH. */
@@ -436,7 +475,8 @@ static int grow(void *arrp, size_t *cap, size_t n, size_t elem)
 
 static int ev_fork(struct tkt_model *m, const struct tkt_ev_fork *e)
 {
-	struct tkt_proc *parent = tkt_model_find(m, e->ppid);
+	/* A process is never its own parent; a corrupted record must not free the parent. */
+	struct tkt_proc *parent = e->ppid == e->h.pid ? NULL : tkt_model_find(m, e->ppid);
 	struct tkt_proc *p = proc_new(m, e->h.pid);
 
 	if (!p)
@@ -812,6 +852,8 @@ int tkt_model_apply(struct tkt_model *m, const void *data, size_t len)
 		[TKT_EV_OOM] = sizeof(struct tkt_ev_oom),   [TKT_EV_SIGNAL] = sizeof(struct tkt_ev_signal),
 	};
 
+	if (m->tap)
+		m->tap(m->tap_ctx, TKT_TAP_RAW, data, len);
 	if (len < sizeof(*h) || h->type < TKT_EV_FORK || h->type > TKT_EV_SIGNAL ||
 	    len < sizes[h->type]) {
 		m->lost_events++;
@@ -844,6 +886,11 @@ int tkt_model_apply(struct tkt_model *m, const void *data, size_t len)
 
 void tkt_model_sweep(struct tkt_model *m, uint64_t grace_ns)
 {
+	struct tkt_tap_sweep in = { .grace_ns = grace_ns };
+
+	/* A sweep that frees nothing changes nothing: not worth recording. */
+	if (m->dead_head && m->last_ns > m->dead_head->exit_ns + grace_ns)
+		tap(m, TKT_TAP_SWEEP, &in, sizeof(in), NULL);
 	while (m->dead_head && m->last_ns > m->dead_head->exit_ns + grace_ns) {
 		struct tkt_proc *p = m->dead_head;
 		m->dead_head = p->dnext;
@@ -856,6 +903,9 @@ void tkt_model_sweep(struct tkt_model *m, uint64_t grace_ns)
 
 void tkt_model_set_cgroup(struct tkt_model *m, const char *path, bool has_limit, uint64_t limit)
 {
+	struct tkt_tap_cgroup in = { .has_path = path != NULL, .has_limit = has_limit, .limit = limit };
+
+	tap(m, TKT_TAP_CGROUP, &in, sizeof(in), path);
 	m->cg_path = path ? tkt_intern(m->strings, path, strlen(path)) : NULL;
 	m->cg_has_limit = has_limit;
 	m->cg_limit = limit;
@@ -869,6 +919,9 @@ void tkt_model_set_cgroup(struct tkt_model *m, const char *path, bool has_limit,
 
 void tkt_model_cg_sample(struct tkt_model *m, uint64_t ts_ns, uint64_t bytes)
 {
+	struct tkt_tap_sample in = { .ts_ns = ts_ns, .bytes = bytes };
+
+	tap(m, TKT_TAP_CG_SAMPLE, &in, sizeof(in), NULL);
 	if (bytes > m->cg_peak)
 		m->cg_peak = bytes;
 	tkt_model_warn_check(m, ts_ns, bytes);
@@ -936,7 +989,9 @@ void tkt_model_rss_sample(struct tkt_model *m, uint32_t pid, uint64_t ts_ns, uin
 {
 	struct tkt_rss_series *s = (struct tkt_rss_series *)tkt_model_rss_series(m, pid);
 	struct tkt_proc *p = tkt_model_find(m, pid);
+	struct tkt_tap_rss in = { .pid = pid, .ts_ns = ts_ns, .bytes = bytes };
 
+	tap(m, TKT_TAP_RSS_SAMPLE, &in, sizeof(in), NULL);
 	if (!s) {
 		if (m->nrss >= TKT_RSS_SERIES ||
 		    grow(&m->rss, &m->cap_rss, m->nrss, sizeof(*m->rss))) {
@@ -969,4 +1024,89 @@ size_t tkt_model_live_pytest(const struct tkt_model *m, uint32_t *pids, size_t m
 			if (p->is_pytest && p->alive)
 				pids[n++] = p->pid;
 	return n;
+}
+
+/* A string after a fixed part: copied out with a NUL (inputs carry none). */
+static char *tap_str(const void *data, size_t flen, size_t len)
+{
+	char *s;
+
+	if (len - flen > TAP_STR_MAX || !(s = malloc(len - flen + 1)))
+		return NULL;
+	memcpy(s, (const char *)data + flen, len - flen);
+	s[len - flen] = '\0';
+	return s;
+}
+
+int tkt_model_replay(struct tkt_model *m, uint16_t type, const void *data, size_t len)
+{
+	union {
+		struct tkt_tap_root root;
+		struct tkt_tap_pid pid;
+		struct tkt_tap_cgroup cg;
+		struct tkt_tap_sample sample;
+		struct tkt_tap_sweep sweep;
+		struct tkt_tap_rss rss;
+	} in;
+	static const size_t fixed[] = {
+		[TKT_TAP_ROOT] = sizeof(in.root),     [TKT_TAP_CWD] = sizeof(in.pid),
+		[TKT_TAP_CGROUP] = sizeof(in.cg),     [TKT_TAP_CG_SAMPLE] = sizeof(in.sample),
+		[TKT_TAP_SWEEP] = sizeof(in.sweep),  [TKT_TAP_RSS_SAMPLE] = sizeof(in.rss),
+	};
+	char *str = NULL;
+	int r = 0;
+
+	if (type == TKT_TAP_RAW) {
+		/* A copy: the record's fields are read in place, and data need not be aligned. */
+		void *copy = malloc(len ? len : 1);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, data, len);
+		tkt_model_apply(m, copy, len); /* a malformed one counts as lost, as it did live */
+		free(copy);
+		return 0;
+	}
+	if (type < TKT_TAP_ROOT || type > TKT_TAP_RSS_SAMPLE)
+		return -EOPNOTSUPP;
+	if (len < fixed[type])
+		return -EINVAL;
+	memcpy(&in, data, fixed[type]);
+	if (type == TKT_TAP_ROOT || type == TKT_TAP_CWD || type == TKT_TAP_CGROUP) {
+		str = tap_str(data, fixed[type], len);
+		if (!str)
+			return -EINVAL;
+		if (memchr(str, '\0', len - fixed[type])) {
+			free(str);
+			return -EINVAL;
+		}
+	} else if (len != fixed[type]) {
+		return -EINVAL;
+	}
+	switch (type) {
+	case TKT_TAP_ROOT:
+		m->o.root_pid = in.root.root_pid;
+		r = tkt_model_add_root(m, in.root.pid, str, in.root.ts_ns);
+		break;
+	case TKT_TAP_CWD:
+		tkt_model_set_cwd(m, in.pid.pid, str);
+		break;
+	case TKT_TAP_CGROUP:
+		if (in.cg.has_path > 1 || in.cg.has_limit > 1 || (!in.cg.has_path && *str))
+			r = -EINVAL;
+		else
+			tkt_model_set_cgroup(m, in.cg.has_path ? str : NULL, in.cg.has_limit,
+					     in.cg.limit);
+		break;
+	case TKT_TAP_CG_SAMPLE:
+		tkt_model_cg_sample(m, in.sample.ts_ns, in.sample.bytes);
+		break;
+	case TKT_TAP_SWEEP:
+		tkt_model_sweep(m, in.sweep.grace_ns);
+		break;
+	case TKT_TAP_RSS_SAMPLE:
+		tkt_model_rss_sample(m, in.rss.pid, in.rss.ts_ns, in.rss.bytes);
+		break;
+	}
+	free(str);
+	return r;
 }

@@ -150,6 +150,55 @@ struct tkt_warning {
 	struct tkt_resident res[TKT_WARN_RESIDENTS];
 };
 
+/* Every input of the model, as it arrives (for --record): kernel records as they are, the
+ * others in the fixed forms below followed by their string, if any (no NUL). Replaying them
+ * through the same functions rebuilds the same model. */
+enum tkt_tap_type {
+	TKT_TAP_RAW = 1,       /* tkt_model_apply: a kernel record (include/tktrace.h) */
+	TKT_TAP_ROOT = 2,      /* tkt_model_add_root: struct tkt_tap_root + comm */
+	TKT_TAP_CWD = 3,       /* tkt_model_set_cwd: struct tkt_tap_pid + cwd */
+	TKT_TAP_CGROUP = 4,    /* tkt_model_set_cgroup: struct tkt_tap_cgroup + path */
+	TKT_TAP_CG_SAMPLE = 5, /* tkt_model_cg_sample: struct tkt_tap_sample */
+	TKT_TAP_SWEEP = 6,     /* tkt_model_sweep: struct tkt_tap_sweep */
+	TKT_TAP_RSS_SAMPLE = 7, /* tkt_model_rss_sample: struct tkt_tap_rss (for --html) */
+};
+
+typedef void (*tkt_tap_fn)(void *ctx, uint16_t type, const void *data, size_t len);
+
+struct tkt_tap_root {
+	uint32_t pid;
+	uint32_t root_pid; /* o.root_pid when COMMAND was added */
+	uint64_t ts_ns;
+};
+
+struct tkt_tap_pid {
+	uint32_t pid;
+	uint32_t _pad;
+};
+
+struct tkt_tap_cgroup {
+	uint8_t has_path;
+	uint8_t has_limit;
+	uint8_t _pad[6];
+	uint64_t limit;
+};
+
+struct tkt_tap_sample {
+	uint64_t ts_ns;
+	uint64_t bytes;
+};
+
+struct tkt_tap_rss {
+	uint32_t pid;
+	uint32_t _pad;
+	uint64_t ts_ns;
+	uint64_t bytes;
+};
+
+struct tkt_tap_sweep {
+	uint64_t grace_ns;
+};
+
 struct tkt_model_opts {
 	uint32_t root_pid;
 	uint64_t t0_ns;       /* CLOCK_MONOTONIC at start; times are reported from here */
@@ -161,6 +210,8 @@ struct tkt_model_opts {
 
 struct tkt_model {
 	struct tkt_model_opts o;
+	tkt_tap_fn tap; /* sees every input when set (--record) */
+	void *tap_ctx;
 	struct tkt_intern *strings;
 	struct tkt_proc **buckets;
 	size_t nbuckets;
@@ -254,6 +305,9 @@ struct tkt_attr tkt_model_attr(struct tkt_model *m, uint32_t pid);
 void tkt_model_set_cwd(struct tkt_model *m, uint32_t pid, const char *cwd);
 /* Free processes that exited more than grace_ns before the newest record. */
 void tkt_model_sweep(struct tkt_model *m, uint64_t grace_ns);
+/* Feed one tapped input back (TKT_TAP_*); -EINVAL when it is malformed, -EOPNOTSUPP for a
+ * type this model does not know. */
+int tkt_model_replay(struct tkt_model *m, uint16_t type, const void *data, size_t len);
 double tkt_model_time_s(const struct tkt_model *m, uint64_t ts_ns);
 
 /* Pure parsers, exported for tests. */

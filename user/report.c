@@ -188,14 +188,21 @@ int tkt_report_json(struct tkt_buf *out, const struct tkt_model *m, const struct
 	for (int i = 0; i < r->argc; i++)
 		tkt_json_str(&j, NULL, r->argv[i]);
 	tkt_json_arr_end(&j);
-	tkt_json_int(&j, "exit_code", r->exit_code);
-	tkt_json_str(&j, "cause", tkt_cause_name(tkt_report_cause(m, r)));
+	if (r->cut) { /* how it ended is not known */
+		tkt_json_null(&j, "exit_code");
+		tkt_json_null(&j, "cause");
+	} else {
+		tkt_json_int(&j, "exit_code", r->exit_code);
+		tkt_json_str(&j, "cause", tkt_cause_name(tkt_report_cause(m, r)));
+	}
 	if (r->signaled)
 		tkt_json_int(&j, "signal", r->sig);
 	else
 		tkt_json_null(&j, "signal");
 	tkt_json_uint(&j, "pid", m->o.root_pid);
 	tkt_json_double(&j, "duration_s", r->duration_s, 3);
+	if (r->cut)
+		tkt_json_double(&j, "recording_cut_at_s", r->duration_s, 3);
 	tkt_json_arr_begin(&j, "oom_kills");
 	for (size_t i = 0; i < m->nooms; i++) {
 		const struct tkt_oom_rec *o = &m->ooms[i];
@@ -330,6 +337,12 @@ static void headline(struct tkt_buf *b, const struct tkt_model *m, const struct 
 	const char *cmd = r->argc > 0 ? r->argv[0] : "command";
 	const struct tkt_kill_rec *k;
 
+	if (r->cut) {
+		tkt_buf_printf(b, "tktrace: the recording of %s (pid %u) stops at %.2f s, before the end "
+				  "(was tktrace killed?); %zu processes, %zu tests so far\n",
+			       cmd, m->o.root_pid, r->duration_s, m->procs_seen, m->tests_seen);
+		return;
+	}
 	switch (tkt_report_cause(m, r)) {
 	case TKT_CAUSE_OOM:
 		tkt_buf_printf(b, "tktrace: %s (pid %u) was killed by the OOM killer (exit %d)\n", cmd,

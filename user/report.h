@@ -19,6 +19,7 @@ struct tkt_run {
 	double duration_s;
 	uint64_t kernel_drops; /* failed ring-buffer reserves counted in BPF */
 	const char *memory_limit; /* --memory-limit as given, or NULL */
+	bool cut; /* a replayed recording that stops before the end: duration_s is where */
 };
 
 enum tkt_cause tkt_report_cause(const struct tkt_model *m, const struct tkt_run *r);

@@ -450,6 +450,24 @@ static void test_per_test_file_option(void **state)
 	assert_string_equal(err, "option '--per-test-file' needs an argument (see tktrace --help)");
 }
 
+static void test_record_option(void **state)
+{
+	struct tkt_cli c;
+	char *a1[] = { "tktrace", "--record", "", "pytest", NULL };
+	char *a2[] = { "tktrace", "--record", "run.tkt", "--json", "r.json", "--", "pytest", NULL };
+	char *a3[] = { "tktrace", "pytest", NULL };
+
+	(void)state;
+	assert_int_equal(parse(&c, a1), 125);
+	assert_string_equal(err, "--record needs a file name");
+	assert_int_equal(parse(&c, a2), 0);
+	assert_string_equal(c.record_path, "run.tkt");
+	assert_string_equal(c.json_path, "r.json");
+	assert_int_equal(c.argc, 1);
+	assert_int_equal(parse(&c, a3), 0);
+	assert_null(c.record_path);
+}
+
 static void test_usage_memory_options(void **state)
 {
 	FILE *f = tmpfile();
@@ -467,12 +485,16 @@ static void test_usage_memory_options(void **state)
 	assert_non_null(strstr(buf, "  --intensive-threshold SIZE\n"));
 	assert_non_null(strstr(buf, "not marked --marker (default memory_intensive)"));
 	assert_non_null(strstr(buf, "  --per-test-file FILE "));
+	assert_non_null(strstr(buf, "  --record FILE "));
+	assert_non_null(strstr(buf, "  tktrace report FILE"));
+	assert_non_null(strstr(buf, "  tktrace explain-kmsg"));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_command),
+		cmocka_unit_test(test_record_option),
 		cmocka_unit_test(test_unknown_option),
 		cmocka_unit_test(test_missing_argument),
 		cmocka_unit_test(test_empty_arguments),
