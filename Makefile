@@ -80,8 +80,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(USER_OBJS) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -Iuser -MMD -MP $< $(USER_OBJS) $(LDLIBS_DYN) -lcmocka -o $@
 
+# A shared object with and without ENDBR64 at function entry, for test_elfsym.
+$(BUILD)/tests/libcet.so: tests/unit/fixtures/cet.c | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -fPIC -shared -fcf-protection=full $< -o $@
+$(BUILD)/tests/test_elfsym: $(BUILD)/tests/libcet.so
+
 test-unit: $(UNIT_TESTS)
-	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; TKT_FIXTURES=$(abspath $(BUILD)/tests) $$t; done
 
 # The unit tests under UBSan (misaligned record reads, overflows), in their own build dir.
 test-ubsan:

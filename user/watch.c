@@ -26,6 +26,7 @@
 #include "tktrace.skel.h"
 #include "tracer.h"
 #include "batch.h"
+#include "elfsym.h"
 #include "safeopen.h"
 #include "util.h"
 #include "watch_core.h"
@@ -307,7 +308,13 @@ static int attach_libc(struct watcher *w, const char *path, bool system)
 	}
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = fns[i].func);
-		struct bpf_link *l = bpf_program__attach_uprobe_opts(fns[i].prog, -1, path, 0, &uo);
+		int skip = tkt_func_entry_skip(path, fns[i].func);
+		/* Past an ENDBR64: one trap per call instead of a trap and a single step. */
+		struct bpf_link *l = bpf_program__attach_uprobe_opts(fns[i].prog, -1, path,
+								     skip > 0 ? skip : 0, &uo);
+
+		if (!l && skip > 0)
+			l = bpf_program__attach_uprobe_opts(fns[i].prog, -1, path, 0, &uo);
 		if (!l) {
 			int e = errno;
 			tkt_debug("no uprobe on %s in %s: %s", fns[i].func, path, strerror(e));
@@ -646,6 +653,13 @@ int tkt_watch_main(int argc, char **argv)
 		}
 		if (r) {
 			tkt_error("watch: invalid --cgroup '%s': %s", cli.cgroup, strerror(-r));
+			return TKT_EXIT_FAIL;
+		}
+		/* A directory given under the mount must be one (a typo would match nothing);
+		 * a path as /proc/PID/cgroup shows it may name a cgroup still to come. */
+		if (cg.version && strncmp(cli.cgroup, cg.mount, strlen(cg.mount)) == 0 &&
+		    access(cli.cgroup, F_OK)) {
+			tkt_error("watch: --cgroup %s: %s", cli.cgroup, strerror(errno));
 			return TKT_EXIT_FAIL;
 		}
 		wo.cg_filter = filter;

@@ -233,9 +233,18 @@ def test_watch_memory_stays_bounded_under_a_kill_storm(watch, tmp_path):
     assert rss[n][1] - rss[warm][1] < 512, rss
 
 
+def cgroup2_only():
+    with open("/proc/self/mounts") as f:
+        return any(line.split()[1] == "/sys/fs/cgroup" and line.split()[2] == "cgroup2"
+                   for line in f)
+
+
 @pytest.mark.parametrize("args, msg", [
     (["--cgroup", "relative"], "give an absolute path"),
-    (["--cgroup", "/sys/fs/cgroup/nonesuch-hierarchy/x"], "is not in the hierarchy watch reports"),
+    pytest.param(["--cgroup", "/sys/fs/cgroup/nonesuch-hierarchy/x"],
+                 "is not in the hierarchy watch reports",
+                 marks=pytest.mark.skipif(cgroup2_only(), reason="on cgroup v2 every path under "
+                                          "/sys/fs/cgroup is in the one hierarchy")),
     (["--output"], "--output needs a value"),
     (["--bogus"], "unknown option '--bogus'"),
     (["extra"], "unexpected argument 'extra'"),
@@ -245,6 +254,20 @@ def test_watch_bad_arguments(args, msg):
     assert r.returncode == 125
     assert msg in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_watch_missing_cgroup_directory():
+    """A directory under the memory hierarchy's mount that does not exist is a typo."""
+    with open("/proc/self/mounts") as f:
+        mounts = [line.split() for line in f]
+    mount = next((m[1] for m in mounts if m[2] == "cgroup2" and m[1] == "/sys/fs/cgroup"), None)
+    mount = mount or next((m[1] for m in mounts if m[2] == "cgroup" and "memory" in m[3]), None)
+    if mount is None:
+        pytest.skip("no memory cgroup hierarchy mounted")
+    r = subprocess.run([TKTRACE, "watch", "--cgroup", f"{mount}/tktrace-nonesuch-xyz"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 125, r
+    assert "No such file or directory" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 def test_watch_unwritable_output(tmp_path):
