@@ -511,7 +511,7 @@ int main(int argc, char **argv)
 			return run_untraced(&cli, "no privileges to load BPF programs (not root, no "
 					    "CAP_BPF and CAP_PERFMON)", NULL);
 		tkt_error("needs root to load its BPF programs: run it with sudo "
-			  "(or grant CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)");
+			  "(or grant CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)");
 		return TKT_EXIT_FAIL;
 	}
 	if (tkt_creds_from_env(&creds, cli.as_root)) {
