@@ -103,28 +103,15 @@ static int read_syslog(struct tkt_kmsg *k, char *err, size_t errsz)
 	return n ? -ENOMEM : 0;
 }
 
+static int kmsg_feed(void *ctx, const char *data, size_t len)
+{
+	return tkt_kmsg_feed(ctx, data, len);
+}
+
 static int read_file(struct tkt_kmsg *k, const char *path, char *err, size_t errsz)
 {
-	char buf[65536];
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-	int r = 0;
+	int r = tkt_read_chunks(path, kmsg_feed, k, err, errsz);
 
-	if (fd < 0) {
-		snprintf(err, errsz, "cannot read %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			snprintf(err, errsz, "cannot read %s: %s", path, strerror(errno));
-			break;
-		}
-		if (n == 0 || (r = tkt_kmsg_feed(k, buf, n)))
-			break;
-	}
 	if (!r)
 		r = tkt_kmsg_end(k);
 	if (r == -ENOMEM)
@@ -134,8 +121,6 @@ static int read_file(struct tkt_kmsg *k, const char *path, char *err, size_t err
 			 (unsigned long long)k->nul_at - 1);
 		r = -EINVAL;
 	}
-	if (fd != STDIN_FILENO)
-		close(fd);
 	return r;
 }
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <bpf/libbpf.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <string.h>
@@ -81,4 +82,18 @@ int tkt_func_entry_skip(const char *path, const char *func)
 		r = tkt_entry_skip_bytes(code, sizeof(code));
 	close(fd);
 	return r;
+}
+
+struct bpf_link *tkt_attach_entry_uprobe(struct bpf_program *prog, const char *path,
+					 const char *func)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = func);
+	int skip = tkt_func_entry_skip(path, func);
+	struct bpf_link *l;
+
+	/* Past an ENDBR64: one trap per call instead of a trap and a single step. */
+	l = bpf_program__attach_uprobe_opts(prog, -1, path, skip > 0 ? skip : 0, &uo);
+	if (!l && skip > 0)
+		l = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &uo);
+	return l;
 }

@@ -159,6 +159,22 @@ static bool attr_value(const char *tag, const char *tag_end, const char *attr, s
 	return false;
 }
 
+/* A comment or a CDATA section starts at p: no tags inside. */
+static bool is_markup(const char *p, const char *end)
+{
+	return (end - p >= 4 && strncmp(p, "<!--", 4) == 0) ||
+	       (end - p >= 9 && strncmp(p, "<![CDATA[", 9) == 0);
+}
+
+/* Past the comment or CDATA section at p; NULL when it does not end. */
+static const char *skip_markup(const char *p, const char *end)
+{
+	const char *close = p[1] == '!' && p[2] == '-' ? "-->" : "]]>";
+	const char *c = memmem(p, end - p, close, 3);
+
+	return c ? c + 3 : NULL;
+}
+
 /* Next start tag named name at or after p (outside comments, CDATA, declarations): sets
  * *tag_end to its '>' and returns its '<', or NULL. */
 static const char *next_tag(const char *p, const char *end, const char *name, const char **tag_end)
@@ -166,18 +182,9 @@ static const char *next_tag(const char *p, const char *end, const char *name, co
 	size_t nl = strlen(name);
 
 	while (p < end && (p = memchr(p, '<', end - p))) {
-		if (end - p >= 4 && strncmp(p, "<!--", 4) == 0) {
-			const char *c = memmem(p, end - p, "-->", 3);
-			if (!c)
+		if (is_markup(p, end)) {
+			if (!(p = skip_markup(p, end)))
 				return NULL;
-			p = c + 3;
-			continue;
-		}
-		if (end - p >= 9 && strncmp(p, "<![CDATA[", 9) == 0) {
-			const char *c = memmem(p, end - p, "]]>", 3);
-			if (!c)
-				return NULL;
-			p = c + 3;
 			continue;
 		}
 		if ((size_t)(end - p) > nl + 1 && strncmp(p + 1, name, nl) == 0 &&
@@ -208,18 +215,9 @@ static const char *close_tag(const char *p, const char *end, const char *name)
 	size_t nl = strlen(name);
 
 	while (p < end && (p = memchr(p, '<', end - p))) {
-		if (end - p >= 4 && strncmp(p, "<!--", 4) == 0) {
-			const char *c = memmem(p, end - p, "-->", 3);
-			if (!c)
+		if (is_markup(p, end)) {
+			if (!(p = skip_markup(p, end)))
 				return NULL;
-			p = c + 3;
-			continue;
-		}
-		if (end - p >= 9 && strncmp(p, "<![CDATA[", 9) == 0) {
-			const char *c = memmem(p, end - p, "]]>", 3);
-			if (!c)
-				return NULL;
-			p = c + 3;
 			continue;
 		}
 		if ((size_t)(end - p) >= nl + 3 && p[1] == '/' && strncmp(p + 2, name, nl) == 0 &&

@@ -91,36 +91,25 @@ int tkt_replay_finish(struct tkt_replay *rp, char *err, size_t errsz)
 	return r < 0 ? r : 0;
 }
 
+struct feed_ctx {
+	struct tkt_replay *rp;
+	char *err;
+	size_t errsz;
+};
+
+static int replay_feed(void *ctx, const char *data, size_t len)
+{
+	struct feed_ctx *f = ctx;
+
+	return tkt_replay_feed(f->rp, data, len, f->err, f->errsz);
+}
+
 int tkt_replay_file(struct tkt_replay *rp, const char *path, char *err, size_t errsz)
 {
-	char buf[65536];
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
-	int r = 0;
+	struct feed_ctx f = { rp, err, errsz };
+	int r = tkt_read_chunks(path, replay_feed, &f, err, errsz);
 
-	if (fd < 0) {
-		snprintf(err, errsz, "cannot read %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			snprintf(err, errsz, "cannot read %s: %s", path, strerror(errno));
-			break;
-		}
-		if (n == 0) {
-			r = tkt_replay_finish(rp, err, errsz);
-			break;
-		}
-		r = tkt_replay_feed(rp, buf, n, err, errsz);
-		if (r)
-			break;
-	}
-	if (fd != STDIN_FILENO)
-		close(fd);
-	return r;
+	return r ? r : tkt_replay_finish(rp, err, errsz);
 }
 
 void tkt_replay_run(const struct tkt_replay *rp, struct tkt_run *run)

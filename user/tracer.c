@@ -98,14 +98,8 @@ static int attach_libc(struct tkt_tracer *t, const char *path)
 		return -ENOSPC;
 	}
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = fns[i].func);
-		int skip = tkt_func_entry_skip(path, fns[i].func);
-		struct bpf_link *l;
+		struct bpf_link *l = tkt_attach_entry_uprobe(fns[i].prog, path, fns[i].func);
 
-		/* Past an ENDBR64: one trap per call instead of a trap and a single step. */
-		l = bpf_program__attach_uprobe_opts(fns[i].prog, -1, path, skip > 0 ? skip : 0, &uo);
-		if (!l && skip > 0) /* the kernel may refuse the next instruction: the entry, then */
-			l = bpf_program__attach_uprobe_opts(fns[i].prog, -1, path, 0, &uo);
 		if (!l) {
 			int e = errno;
 			tkt_debug("no uprobe on %s in %s: %s", fns[i].func, path, strerror(e));

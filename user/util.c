@@ -3,8 +3,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static enum tkt_log_level log_level = TKT_LOG_WARN;
 
@@ -353,4 +356,34 @@ bool tkt_kernel_at_least(const char *release, int major, int minor)
 		return false;
 	mi = strtol(end + 1, &end, 10);
 	return ma > major || (ma == major && mi >= minor);
+}
+
+int tkt_read_chunks(const char *path, int (*feed)(void *ctx, const char *data, size_t len),
+		    void *ctx, char *err, size_t errsz)
+{
+	char buf[65536];
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+	int r = 0, e;
+
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errsz, "cannot read %s: %s", path, strerror(e));
+		return -e;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			snprintf(err, errsz, "cannot read %s: %s", path, strerror(e));
+			r = -e;
+			break;
+		}
+		if (n == 0 || (r = feed(ctx, buf, (size_t)n)))
+			break;
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return r;
 }

@@ -307,14 +307,8 @@ static int attach_libc(struct watcher *w, const char *path, bool system)
 		return 1;
 	}
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = fns[i].func);
-		int skip = tkt_func_entry_skip(path, fns[i].func);
-		/* Past an ENDBR64: one trap per call instead of a trap and a single step. */
-		struct bpf_link *l = bpf_program__attach_uprobe_opts(fns[i].prog, -1, path,
-								     skip > 0 ? skip : 0, &uo);
+		struct bpf_link *l = tkt_attach_entry_uprobe(fns[i].prog, path, fns[i].func);
 
-		if (!l && skip > 0)
-			l = bpf_program__attach_uprobe_opts(fns[i].prog, -1, path, 0, &uo);
 		if (!l) {
 			int e = errno;
 			tkt_debug("no uprobe on %s in %s: %s", fns[i].func, path, strerror(e));
