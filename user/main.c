@@ -463,7 +463,7 @@ int main(int argc, char **argv)
 	struct tkt_buf out = { 0 };
 	char err[512], resolved[4096], oom_adj[16] = "0", cg_cur[1024] = "";
 	int8_t *marked = NULL;
-	int per_test_fd = -1, html_fd = -1, rec_fd = -1;
+	int per_test_fd = -1, html_fd = -1, rec_fd = -1, pidfd = -1;
 	struct tkt_rec_writer *rec = NULL;
 	struct tkt_mem_opts mo2 = { 0 };
 	uint64_t last_sample = 0;
@@ -592,6 +592,11 @@ int main(int argc, char **argv)
 		tkt_launch_abort(&child);
 		goto out;
 	}
+	/* COMMAND's exit wakes the poll even when SIGCHLD arrives just before it (kernel 5.3+;
+	 * else SIGCHLD and the 100 ms poll). */
+	pidfd = (int)syscall(SYS_pidfd_open, child.pid, 0);
+	if (pidfd >= 0 && tkt_tracer_wake_on(tracer, pidfd))
+		tkt_debug("cannot wait on COMMAND's pidfd: %s", strerror(errno));
 	r = tkt_launch_go(&child, &setup_failed);
 	if (r) {
 		waitpid(child.pid, NULL, 0);
@@ -742,6 +747,8 @@ int main(int argc, char **argv)
 		}
 	}
 out:
+	if (pidfd >= 0)
+		close(pidfd);
 	if (rec) /* an early failure: the file shows how far it got */
 		tkt_rec_writer_close(rec, NULL);
 	if (rec_fd >= 0)

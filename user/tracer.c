@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <fcntl.h>
@@ -47,6 +48,7 @@ struct tkt_tracer {
 	struct tkt_model *model;
 	struct tkt_batch batch;
 	size_t rootdir_ntests; /* tests started when pytest rootdirs were last looked for */
+	int epfd;    /* the rings' epoll fd and the wake fd, or -1: then the rings' own */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
@@ -250,9 +252,19 @@ int tkt_tracer_poll(struct tkt_tracer *t, int timeout_ms)
 	/* Look for a freshly exec'd libc often until it shows up. */
 	if (t->npending && timeout_ms > 10)
 		timeout_ms = 10;
-	n = ring_buffer__poll(t->rb, timeout_ms);
+	if (t->epfd >= 0) {
+		struct epoll_event ev[2];
+
+		n = epoll_wait(t->epfd, ev, 2, timeout_ms);
+		if (n < 0 && errno == EINTR)
+			n = 0; /* a signal: the caller looks at it */
+		else if (n < 0)
+			n = -errno;
+	} else {
+		n = ring_buffer__poll(t->rb, timeout_ms);
+	}
 	if (n >= 0)
-		n = ring_buffer__consume(t->rb); /* the other ring, too, before ordering */
+		n = ring_buffer__consume(t->rb); /* both rings, before ordering */
 	apply_batch(t);
 	return n < 0 ? n : 0;
 }
@@ -305,6 +317,7 @@ int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, siz
 
 	if (!t)
 		return -ENOMEM;
+	t->epfd = -1;
 	t->model = m;
 	libbpf_set_print(libbpf_print);
 	/* Ring buffers (5.8), bpf_loop (5.17), percpu lookups by CPU (5.19). */
@@ -414,10 +427,32 @@ int tkt_tracer_track_root(struct tkt_tracer *t, pid_t pid)
 	return 0;
 }
 
+int tkt_tracer_wake_on(struct tkt_tracer *t, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (t->epfd < 0) {
+		t->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (t->epfd < 0)
+			return -errno;
+		ev.data.fd = ring_buffer__epoll_fd(t->rb);
+		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev)) {
+			int e = -errno;
+			close(t->epfd);
+			t->epfd = -1;
+			return e;
+		}
+	}
+	ev.data.fd = fd;
+	return epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
 void tkt_tracer_destroy(struct tkt_tracer *t)
 {
 	if (!t)
 		return;
+	if (t->epfd >= 0)
+		close(t->epfd);
 	for (int i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	ring_buffer__free(t->rb);

@@ -17,6 +17,9 @@ int tkt_tracer_attach(struct tkt_tracer *t, char *err, size_t errsz);
 int tkt_tracer_track_root(struct tkt_tracer *t, pid_t pid);
 /* Wait up to timeout_ms for records, apply them in time order. -EINTR on a signal. */
 int tkt_tracer_poll(struct tkt_tracer *t, int timeout_ms);
+/* Let tkt_tracer_poll return as soon as fd is readable too (COMMAND's pidfd: its exit must
+ * not wait for the poll's timeout when SIGCHLD came just before the poll began). */
+int tkt_tracer_wake_on(struct tkt_tracer *t, int fd);
 /* Apply whatever the rings still hold, without waiting. */
 int tkt_tracer_drain(struct tkt_tracer *t);
 /* Records the kernel side could not deliver (ring full, table full). */
