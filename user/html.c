@@ -385,6 +385,11 @@ static void axes_init(struct axes *a, const struct tkt_model *m, const struct tk
 	double step = nice_step(mib / 5);
 	if (step < 1.0 / 16)
 		step = 1.0 / 16;
+	/* Hostile or corrupt inputs can be near 2^64 bytes: keep the conversions defined. */
+	if (mib > 1e12)
+		mib = 1e12;
+	if (step > mib)
+		step = mib;
 	a->ystep = (uint64_t)(step * (1 << 20));
 	a->ymax = (uint64_t)(mib * (1 << 20));
 }

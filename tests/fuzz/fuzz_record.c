@@ -3,6 +3,7 @@
  * reader's resumption across reads is exercised too; whatever replays is rendered. */
 #include <stddef.h>
 #include <stdint.h>
+#include "html.h"
 #include "replay.h"
 #include "report.h"
 
@@ -26,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tkt_report_memory_text(&out, &rp.model, &mo);
 		tkt_report_per_test(&out, &rp.model);
 		tkt_report_json(&out, &rp.model, &run);
+		tkt_report_html(&out, &rp.model, &run); /* tktrace report --html */
 	}
 	tkt_buf_free(&out);
 	tkt_replay_free(&rp);
