@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 STORM = r"""
-import os, sys, time
+import mmap, os, sys, time
 kind, parent = sys.argv[1], os.getppid()
 n, t0, blocks = 0, time.monotonic(), []
 open(f"storm-started-{os.getpid()}", "w").close()
@@ -44,11 +44,14 @@ while os.getppid() == parent and time.monotonic() - t0 < 60:
             os._exit(0)
         os.waitpid(pid, 0)
     else:
-        b = bytearray(8 << 20)   # touched: 2048 page faults, then freed
-        b[::4096] = b"x" * len(b[::4096])
-        del b
+        m = mmap.mmap(-1, 8 << 20)  # fresh pages each time (malloc would reuse its heap)
+        for off in range(0, 8 << 20, 4096):
+            m[off] = 1  # 2048 page faults
+        m.close()
     n += 1
-open(f"storm-count-{os.getpid()}", "w").write(f"{n} {time.monotonic() - t0:.3f}")
+with open(f"tmp-{os.getpid()}", "w") as f:  # renamed whole: the test may look at any time
+    f.write(f"{n} {time.monotonic() - t0:.3f}")
+os.rename(f"tmp-{os.getpid()}", f"storm-count-{os.getpid()}")
 """
 
 
@@ -58,14 +61,49 @@ STORMS = 3
 def test_hog(request):
     Path("nodeid-call.txt").write_text(request.node.nodeid)
     Path("pid-call.txt").write_text(str(os.getpid()))
-    storms = [subprocess.Popen([sys.executable, "-c", STORM, os.environ["E2E_STORM"]])
-              for _ in range(STORMS)]
+    # A fork storm from C when a compiler built one (Python's fork is slow), else Python's.
+    argv = (["./forker"] if os.environ["E2E_STORM"] == "fork" and os.path.exists("forker") else
+            [sys.executable, "-c", STORM, os.environ["E2E_STORM"]])
+    storms = [subprocess.Popen(argv) for _ in range(STORMS)]
     while len(list(Path().glob("storm-started-*"))) < STORMS:
         time.sleep(0.01)
     time.sleep(0.5)  # let it reach full speed
     big = np.ones(int(os.environ["E2E_ALLOC"]), dtype=np.uint8)
     assert big[-1] == 1, "the allocation should have been OOM-killed"
 '''
+
+
+# Forks until its parent is gone (or 60 s), as fast as it can: thousands of processes a second.
+FORKER_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+int main(void) {
+	pid_t parent = getppid();
+	long n = 0;
+	double t0 = now();
+	char tmp[64], name[64];
+	FILE *f;
+	snprintf(name, sizeof(name), "storm-started-%d", (int)getpid());
+	fclose(fopen(name, "w"));
+	while (getppid() == parent && now() - t0 < 60) {
+		pid_t p = fork();
+		if (p == 0)
+			_exit(0);
+		if (p > 0 && waitpid(p, NULL, 0) == p)
+			n++;
+	}
+	snprintf(tmp, sizeof(tmp), "tmp-%d", (int)getpid());
+	snprintf(name, sizeof(name), "storm-count-%d", (int)getpid());
+	f = fopen(tmp, "w");
+	fprintf(f, "%ld %.3f", n, now() - t0);
+	fclose(f);
+	return rename(tmp, name) != 0;
+}
+"""
 
 
 def write_suite(tmp_path, name, text):
@@ -88,6 +126,10 @@ def wait_for(pred, timeout=10.0):
 def test_kill_reported_right_during_a_storm(root, memcg, tmp_path, storm):
     cg = memcg(LIMIT)
     work = write_suite(tmp_path, "test_storm.py", STORM_SUITE)
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if storm == "fork" and cc:
+        (work / "forker.c").write_text(FORKER_C)
+        subprocess.run([cc, "-O2", "-o", str(work / "forker"), str(work / "forker.c")], check=True)
     run = run_tktrace(inner_pytest("test_storm.py"), work, cgroup=cg,
                       env=inner_env({"E2E_ALLOC": str(ALLOC), "E2E_STORM": storm}))
     rep = run.report
