@@ -19,13 +19,12 @@
 #include "cmd_report.h"
 #include "gha.h"
 #include "html.h"
-#include "junit.h"
 #include "launch.h"
 #include "marks.h"
 #include "model.h"
+#include "output.h"
 #include "record.h"
 #include "report.h"
-#include "safeopen.h"
 #include "sample.h"
 #include "tracer.h"
 #include "util.h"
@@ -99,64 +98,6 @@ static int write_oom_adj(const char *val)
 	return r;
 }
 
-static int open_output(const char *path, const struct tkt_creds *creds, char *err, size_t errsz)
-{
-	/* No link followed, no FIFO, nothing someone else planted (another user's file, a hard
-	 * link): tkt_open_regular checks before anything is truncated. */
-	struct tkt_open_check chk = { .owned = true, .also_uid_ok = creds->drop,
-				      .also_uid = creds->uid };
-	char why[128];
-	int fd;
-
-	if (strcmp(path, "-") == 0) { /* after COMMAND's own output */
-		fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-		if (fd < 0)
-			snprintf(err, errsz, "cannot write the report to stdout: %s", strerror(errno));
-		return fd;
-	}
-	fd = tkt_open_regular(path, O_WRONLY | O_CREAT | O_NOFOLLOW, 0644, &chk, why, sizeof(why));
-	if (fd < 0) {
-		snprintf(err, errsz, "%s %s: %s",
-			 fd == -EPERM ? "refusing to overwrite" : "cannot write", path, why);
-		return -1;
-	}
-	if (ftruncate(fd, 0)) {
-		snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	/* Leave no root-owned file in the invoking user's tree. */
-	if (creds->drop && fchown(fd, creds->uid, creds->gid))
-		tkt_debug("cannot give %s to uid %u: %s", path, creds->uid, strerror(errno));
-	return fd;
-}
-
-/* open_output, with its error said. */
-static int open_checked(const char *path, const struct tkt_creds *creds)
-{
-	char err[512];
-	int fd = open_output(path, creds, err, sizeof(err));
-
-	if (fd < 0)
-		tkt_error("%s", err);
-	return fd;
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		data += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /* COMMAND's memory cgroup, followed as it moves (a wrapper may join one after exec). */
 static void sample_cgroup(struct tkt_model *m, const struct tkt_cgroup *cg, pid_t pid, char *cur,
 			  size_t cursz)
@@ -201,7 +142,7 @@ static int run_untraced(const struct tkt_cli *cli, const char *why, const char *
 		tkt_gha_escape(&b, why, false);
 		tkt_buf_printf(&b, "; --best-effort ran %s untraced.\n", cli->argv[0]);
 		fflush(stdout);
-		if (b.data && write_all(STDOUT_FILENO, b.data, b.len))
+		if (b.data && tkt_write_all(STDOUT_FILENO, b.data, b.len))
 			tkt_debug("cannot write annotations: %s", strerror(errno));
 		tkt_buf_free(&b);
 	}
@@ -214,150 +155,6 @@ static int run_untraced(const struct tkt_cli *cli, const char *why, const char *
 	}
 	tkt_error("%s: %s", cli->argv[0], r == -ENOENT ? "command not found" : strerror(-r));
 	return r == -ENOENT ? TKT_EXIT_NOTFOUND : TKT_EXIT_NOEXEC;
-}
-
-static unsigned def_line(const char *cwd, const char *nodeid)
-{
-	return tkt_test_def_line(cwd, nodeid);
-}
-
-/* The path comes from the environment and we may be root: append only to a regular file
- * with no other links, never block on a FIFO, and give the invoking user only a file this
- * run created. */
-static int open_summary(const char *path, const struct tkt_creds *creds)
-{
-	const int fl = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-	bool created = true;
-	struct stat st;
-	int fd = open(path, fl | O_CREAT | O_EXCL, 0644);
-
-	if (fd < 0 && errno == EEXIST) {
-		created = false;
-		fd = open(path, fl);
-	}
-	if (fd < 0) {
-		tkt_error("cannot append to GITHUB_STEP_SUMMARY %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_nlink > 1) {
-		tkt_error("cannot append to GITHUB_STEP_SUMMARY %s: not a regular file of its own",
-			  path);
-		close(fd);
-		return -1;
-	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	if (created && creds->drop && fchown(fd, creds->uid, creds->gid))
-		tkt_debug("cannot give %s to uid %u: %s", path, creds->uid, strerror(errno));
-	return fd;
-}
-
-/* GITHUB_ACTIONS=true: annotations on stdout, the Markdown summary appended to
- * $GITHUB_STEP_SUMMARY. */
-static void github_outputs(const struct tkt_model *m, const struct tkt_run *run,
-			   const struct tkt_cli *cli, const struct tkt_creds *creds)
-{
-	const char *ga = getenv("GITHUB_ACTIONS"), *sum = getenv("GITHUB_STEP_SUMMARY");
-	struct tkt_gha_opts o = {
-		.workspace = getenv("GITHUB_WORKSPACE"),
-		.top = cli->top >= 0 ? cli->top : 5,
-		.def_line = def_line,
-	};
-	struct tkt_buf b = { 0 };
-	int fd;
-
-	if (!ga || strcmp(ga, "true"))
-		return;
-	/* A command must start a line: COMMAND may have left its last one unfinished. */
-	tkt_buf_append(&b, "\n", 1);
-	tkt_gha_annotations(&b, m, run, &o);
-	if (b.len > 1) {
-		fflush(stdout);
-		if (write_all(STDOUT_FILENO, b.data, b.len))
-			tkt_debug("cannot write annotations: %s", strerror(errno));
-	}
-	if (!sum || !*sum || (cli->quiet && !m->nooms && !m->nkills && !m->nwarnings))
-		goto out;
-	tkt_buf_reset(&b);
-	tkt_gha_summary(&b, m, run, &o);
-	fd = open_summary(sum, creds);
-	if (fd < 0)
-		goto out;
-	if (write_all(fd, b.data, b.len))
-		tkt_error("writing GITHUB_STEP_SUMMARY %s failed: %s", sum, strerror(errno));
-	close(fd);
-out:
-	tkt_buf_free(&b);
-}
-
-/* --junitxml-merge: each killed test (once) with the text report as its details. */
-static int junit_outputs(const struct tkt_model *m, const struct tkt_run *run,
-			 const struct tkt_cli *cli, const struct tkt_creds *creds, time_t started)
-{
-	size_t cap = m->nooms + m->nkills, n = 0;
-	struct tkt_junit_kill *k = calloc(cap ? cap : 1, sizeof(*k));
-	char (*msgs)[512] = calloc(cap ? cap : 1, sizeof(*msgs));
-	struct tkt_junit_io io = {
-		.started = started,
-		.duration_s = run->duration_s,
-		.chown = creds->drop,
-		.uid = creds->uid,
-		.gid = creds->gid,
-	};
-	struct tkt_buf *sec = calloc(cap ? cap : 1, sizeof(*sec));
-	char err[512];
-	int r = 0;
-
-	if (!k || !msgs || !sec) {
-		free(k);
-		free(msgs);
-		free(sec);
-		tkt_error("out of memory");
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < m->nooms + m->nkills; i++) {
-		const struct tkt_party *p = i < m->nooms ? &m->ooms[i].victim :
-							   &m->kills[i - m->nooms].target;
-		const char *ph = tkt_phase_name(p->attr.phase);
-		bool dup = false;
-
-		if (!p->attr.test)
-			continue;
-		if (i >= m->nooms && !tkt_kill_fails_test(&m->kills[i - m->nooms]))
-			continue; /* a test that kills its own subprocess passes */
-		for (size_t j = 0; j < n; j++)
-			dup |= strcmp(k[j].nodeid, p->attr.test) == 0;
-		if (dup)
-			continue;
-		if (i < m->nooms)
-			snprintf(msgs[n], sizeof(msgs[n]),
-				 "tktrace: killed by the OOM killer in its %s phase%s%s (pid %u)",
-				 ph ? ph : "?", p->attr.worker ? " on worker " : "",
-				 p->attr.worker ? p->attr.worker : "", p->pid);
-		else
-			snprintf(msgs[n], sizeof(msgs[n]),
-				 "tktrace: killed by SIGKILL from pid %u (%s) in its %s phase (pid %u)",
-				 m->kills[i - m->nooms].sender_pid, m->kills[i - m->nooms].sender_comm,
-				 ph ? ph : "?", p->pid);
-		k[n].nodeid = p->attr.test;
-		k[n].message = msgs[n];
-		/* Its own kill's section of the text report, not the whole report per test. */
-		if (i < m->nooms)
-			tkt_report_oom_text(&sec[n], m, i);
-		else
-			tkt_report_kill_text(&sec[n], m, i - m->nooms);
-		k[n].details = sec[n].data ? sec[n].data : "";
-		n++;
-	}
-	if (tkt_junit_merge_file(cli->junit_path, k, n, &io, err, sizeof(err))) {
-		tkt_error("--junitxml-merge: %s", err);
-		r = -EIO;
-	}
-	for (size_t j = 0; j < n; j++)
-		tkt_buf_free(&sec[j]);
-	free(sec);
-	free(k);
-	free(msgs);
-	return r;
 }
 
 /* Resident memory of each live pytest process, for the HTML timelines. */
@@ -551,10 +348,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* Still before COMMAND runs: a report that cannot be written wastes no run. */
-	if ((cli.json_path && (json_fd = open_checked(cli.json_path, &creds)) < 0) ||
-	    (cli.per_test_path && (per_test_fd = open_checked(cli.per_test_path, &creds)) < 0) ||
-	    (cli.html_path && (html_fd = open_checked(cli.html_path, &creds)) < 0) ||
-	    (cli.record_path && (rec_fd = open_checked(cli.record_path, &creds)) < 0))
+	if ((cli.json_path && (json_fd = tkt_output_open_checked(cli.json_path, &creds)) < 0) ||
+	    (cli.per_test_path && (per_test_fd = tkt_output_open_checked(cli.per_test_path, &creds)) < 0) ||
+	    (cli.html_path && (html_fd = tkt_output_open_checked(cli.html_path, &creds)) < 0) ||
+	    (cli.record_path && (rec_fd = tkt_output_open_checked(cli.record_path, &creds)) < 0))
 		goto out;
 	/* No model input has come yet: COMMAND is not tracked before it is launched. */
 	if (rec_fd >= 0) {
@@ -704,13 +501,13 @@ int main(int argc, char **argv)
 	if (per_test_fd >= 0) {
 		tkt_buf_reset(&out);
 		tkt_report_per_test(&out, &model);
-		if (write_all(per_test_fd, out.data, out.len)) {
+		if (tkt_write_all(per_test_fd, out.data, out.len)) {
 			tkt_error("writing %s failed: %s", cli.per_test_path, strerror(errno));
 			rc = rc ? rc : TKT_EXIT_FAIL;
 		}
 	}
-	github_outputs(&model, &run, &cli, &creds);
-	if (cli.junit_path && junit_outputs(&model, &run, &cli, &creds, started))
+	tkt_github_outputs(&model, &run, &cli, &creds);
+	if (cli.junit_path && tkt_junit_outputs(&model, &run, &cli, &creds, started))
 		rc = rc ? rc : TKT_EXIT_FAIL;
 	if (cli.stats) {
 		tkt_buf_reset(&out);
@@ -730,7 +527,7 @@ int main(int argc, char **argv)
 	if (json_fd >= 0) {
 		tkt_buf_reset(&out);
 		tkt_report_json(&out, &model, &run);
-		if (write_all(json_fd, out.data, out.len) || fsync(json_fd) < 0) {
+		if (tkt_write_all(json_fd, out.data, out.len) || fsync(json_fd) < 0) {
 			if (errno != EINVAL && errno != EROFS) {
 				tkt_error("writing %s failed: %s", cli.json_path,
 					strerror(errno));
@@ -741,7 +538,7 @@ int main(int argc, char **argv)
 	if (html_fd >= 0) {
 		tkt_buf_reset(&out);
 		tkt_report_html(&out, &model, &run);
-		if (write_all(html_fd, out.data, out.len)) {
+		if (tkt_write_all(html_fd, out.data, out.len)) {
 			tkt_error("writing %s failed: %s", cli.html_path, strerror(errno));
 			rc = rc ? rc : TKT_EXIT_FAIL;
 		}

@@ -1,0 +1,28 @@
+/* The files tktrace writes for the user after a run: report files opened safely, GitHub
+ * Actions annotations and step summary, the JUnit XML merge. */
+#ifndef TKT_OUTPUT_H
+#define TKT_OUTPUT_H
+
+#include <stddef.h>
+#include <time.h>
+#include "cli.h"
+#include "launch.h"
+#include "model.h"
+#include "report.h"
+
+/* Open a report file ('-': a duplicate of stdout) for writing, refusing links, FIFOs and
+ * files someone else planted (another user's, other hard links) before truncating it; under
+ * sudo it is given to the invoking user. -1 with a one-line reason in err. */
+int tkt_output_open(const char *path, const struct tkt_creds *creds, char *err, size_t errsz);
+/* The same, with the reason said on stderr. */
+int tkt_output_open_checked(const char *path, const struct tkt_creds *creds);
+int tkt_write_all(int fd, const char *data, size_t len);
+/* GITHUB_ACTIONS=true: annotations on stdout, the Markdown summary appended to
+ * $GITHUB_STEP_SUMMARY. Nothing otherwise. */
+void tkt_github_outputs(const struct tkt_model *m, const struct tkt_run *run,
+			const struct tkt_cli *cli, const struct tkt_creds *creds);
+/* --junitxml-merge: each killed test with its own kill's section. */
+int tkt_junit_outputs(const struct tkt_model *m, const struct tkt_run *run,
+		      const struct tkt_cli *cli, const struct tkt_creds *creds, time_t started);
+
+#endif /* TKT_OUTPUT_H */
