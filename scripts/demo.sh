@@ -9,11 +9,13 @@ if [ "$(id -u)" != 0 ]; then
 	echo "tktrace demo: loading BPF programs needs root: sudo sh scripts/demo.sh" >&2
 	exit 1
 fi
-echo "== sudo tktrace --memory-limit 400M --json build/demo.json -- python3 -m pytest examples/oom-suite"
+echo "== sudo tktrace --memory-limit 400M --json build/demo.json --html build/demo.html --record build/demo.tkt -- python3 -m pytest examples/oom-suite"
 set +e
-PYTHONDONTWRITEBYTECODE=1 ./build/tktrace --memory-limit 400M --json build/demo.json -- \
+PYTHONDONTWRITEBYTECODE=1 ./build/tktrace --memory-limit 400M --json build/demo.json \
+	--html build/demo.html --record build/demo.tkt -- \
 	/usr/bin/python3 -m pytest -p no:cacheprovider -q examples/oom-suite
 rc=$?
 set -e
-echo "== tktrace exited with $rc (the suite's own status); the JSON report is in build/demo.json"
+echo "== tktrace exited with $rc (the suite's own status); reports: build/demo.json, build/demo.html;"
+echo "   tktrace report build/demo.tkt prints the report again from the recording"
 [ "$rc" = 137 ] || { echo "tktrace demo: expected the suite to be OOM-killed (137)" >&2; exit 1; }
