@@ -83,9 +83,14 @@ def stats_run(argv, env=None):
 
 
 def startup_s():
-    """tktrace's fixed cost: `tktrace -q -- true` (median of 7), mostly the kernel's RCU grace
-    period when the first uprobe is registered."""
-    return statistics.median(timed([TKTRACE, "-q", "--", "true"])[0] for _ in range(7))
+    """tktrace's fixed cost: `tktrace -q -- true`, median of 7, each a second after the last:
+    back to back, a run would wait for the previous one's probes to be detached (RCU grace
+    periods in the kernel), which in the paired runs below a whole pytest run separates."""
+    runs = []
+    for _ in range(7):
+        time.sleep(1)
+        runs.append(timed([TKTRACE, "-q", "--", "true"])[0])
+    return statistics.median(runs)
 
 
 def mark(ok):
