@@ -2,10 +2,12 @@
 #include "elfsym.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <bpf/libbpf.h>
 #include <gelf.h>
 #include <libelf.h>
+#include "util.h"
 #include <string.h>
 #include <unistd.h>
 
@@ -96,4 +98,30 @@ struct bpf_link *tkt_attach_entry_uprobe(struct bpf_program *prog, const char *p
 	if (!l && skip > 0)
 		l = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &uo);
 	return l;
+}
+
+int tkt_attach_env_probes(struct bpf_program *const progs[3], const char *path,
+			  struct bpf_link *links[3], bool *warned, const char *consequence)
+{
+	static const char *const funcs[3] = { "setenv", "unsetenv", "putenv" };
+	int ok = 0;
+
+	for (int i = 0; i < 3; i++) {
+		int e;
+
+		links[i] = tkt_attach_entry_uprobe(progs[i], path, funcs[i]);
+		if (links[i]) {
+			ok++;
+			continue;
+		}
+		e = errno;
+		tkt_debug("no uprobe on %s in %s: %s", funcs[i], path, strerror(e));
+		/* Since a 2025 fix (in stable kernels too) uprobes take CAP_SYS_ADMIN again. */
+		if ((e == EPERM || e == EACCES) && !*warned) {
+			tkt_warn("cannot probe setenv in %s: %s (uprobes need CAP_SYS_ADMIN); %s",
+				 path, strerror(e), consequence);
+			*warned = true;
+		}
+	}
+	return ok;
 }

@@ -2,6 +2,7 @@
 #ifndef TKT_ELFSYM_H
 #define TKT_ELFSYM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Bytes to skip at the entry of func in the ELF file at path: 4 when it starts with ENDBR64
@@ -15,6 +16,12 @@ struct bpf_link;
  * the entry, if the kernel refuses the next instruction). NULL with errno set on failure. */
 struct bpf_link *tkt_attach_entry_uprobe(struct bpf_program *prog, const char *path,
 					 const char *func);
+/* The three probes that see pytest's variables: setenv, unsetenv, putenv of the C library at
+ * path, with progs in that order; links[i] is NULL where one could not be placed. Says once
+ * (through *warned) when the kernel wants CAP_SYS_ADMIN for uprobes, with what that costs
+ * (consequence). Returns how many were placed. */
+int tkt_attach_env_probes(struct bpf_program *const progs[3], const char *path,
+			  struct bpf_link *links[3], bool *warned, const char *consequence);
 /* Pure: the skip for these first bytes of a function. */
 int tkt_entry_skip_bytes(const unsigned char *code, size_t len);
 

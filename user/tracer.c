@@ -79,16 +79,11 @@ bool tkt_is_libc_path(const char *path)
 
 static int attach_libc(struct tkt_tracer *t, const char *path)
 {
-	struct {
-		struct bpf_program *prog;
-		const char *func;
-	} fns[] = {
-		{ t->skel->progs.tkt_setenv, "setenv" },
-		{ t->skel->progs.tkt_unsetenv, "unsetenv" },
-		{ t->skel->progs.tkt_putenv, "putenv" },
-	};
+	struct bpf_program *progs[3] = { t->skel->progs.tkt_setenv, t->skel->progs.tkt_unsetenv,
+					 t->skel->progs.tkt_putenv };
+	struct bpf_link *links[3];
 	struct stat st;
-	int ok = 0;
+	int ok;
 
 	if (stat(path, &st))
 		return -errno;
@@ -99,23 +94,11 @@ static int attach_libc(struct tkt_tracer *t, const char *path)
 		tkt_warn("too many distinct C libraries; not probing %s", path);
 		return -ENOSPC;
 	}
-	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-		struct bpf_link *l = tkt_attach_entry_uprobe(fns[i].prog, path, fns[i].func);
-
-		if (!l) {
-			int e = errno;
-			tkt_debug("no uprobe on %s in %s: %s", fns[i].func, path, strerror(e));
-			/* Since a 2025 fix (in stable kernels too) uprobes take CAP_SYS_ADMIN again. */
-			if ((e == EPERM || e == EACCES) && !t->warned_perm) {
-				tkt_warn("cannot probe setenv in %s: %s (uprobes need CAP_SYS_ADMIN); "
-					 "kills are reported without their tests", path, strerror(e));
-				t->warned_perm = true;
-			}
-			continue;
-		}
-		t->links[t->nlinks++] = l;
-		ok++;
-	}
+	ok = tkt_attach_env_probes(progs, path, links, &t->warned_perm,
+				   "kills are reported without their tests");
+	for (int i = 0; i < 3; i++)
+		if (links[i])
+			t->links[t->nlinks++] = links[i];
 	t->libcs[t->nlibcs].dev = st.st_dev;
 	t->libcs[t->nlibcs].ino = st.st_ino;
 	t->nlibcs++;

@@ -280,14 +280,10 @@ static void libc_drop(struct watcher *w, struct libc_slot *c)
 /* 1: probed (now or before), 0: not a usable file. */
 static int attach_libc(struct watcher *w, const char *path, bool system)
 {
-	struct {
-		struct bpf_program *prog;
-		const char *func;
-	} fns[] = {
-		{ w->skel->progs.tkt_w_setenv, "setenv" },
-		{ w->skel->progs.tkt_w_unsetenv, "unsetenv" },
-		{ w->skel->progs.tkt_w_putenv, "putenv" },
-	};
+	struct bpf_program *progs[3] = { w->skel->progs.tkt_w_setenv,
+					 w->skel->progs.tkt_w_unsetenv,
+					 w->skel->progs.tkt_w_putenv };
+	struct bpf_link *links[3];
 	struct libc_slot *c;
 	struct stat st;
 	int ok = 0;
@@ -306,23 +302,11 @@ static int attach_libc(struct watcher *w, const char *path, bool system)
 			 W_MAX_LIBCS, path);
 		return 1;
 	}
-	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-		struct bpf_link *l = tkt_attach_entry_uprobe(fns[i].prog, path, fns[i].func);
-
-		if (!l) {
-			int e = errno;
-			tkt_debug("no uprobe on %s in %s: %s", fns[i].func, path, strerror(e));
-			/* Since 2025 (stable too) uprobe perf events take CAP_SYS_ADMIN again. */
-			if ((e == EACCES || e == EPERM) && !w->warned_perm) {
-				tkt_warn("watch: cannot probe setenv in %s: %s (uprobes need "
-					 "CAP_SYS_ADMIN); kills are logged without their test",
-					 path, strerror(e));
-				w->warned_perm = true;
-			}
-			continue;
-		}
-		c->links[ok++] = l;
-	}
+	tkt_attach_env_probes(progs, path, links, &w->warned_perm,
+			      "watch logs kills without their test");
+	for (int i = 0; i < 3; i++)
+		if (links[i])
+			c->links[ok++] = links[i];
 	c->id.dev = st.st_dev;
 	c->id.ino = st.st_ino;
 	c->seen_ns = w->now_ns;
