@@ -3,7 +3,7 @@
 #define TKT_SIGNAL_BPF_H
 
 #include "common.bpf.h"
-#include "core_fixes.bpf.h"
+#include "mem.bpf.h"
 
 /* Signals whose default action ends the process (not CHLD, CONT, STOP, TSTP, TTIN,
  * TTOU, URG, WINCH). */
@@ -16,7 +16,7 @@ int BPF_PROG(tkt_signal, int sig, struct kernel_siginfo *info, struct task_struc
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 	__u64 id = bpf_get_current_pid_tgid();
 	struct tkt_ev_signal *e;
-	struct mm_struct *mm;
+	struct mm_struct *mm = task->mm;
 
 	if (sig <= 0 || sig > 31)
 		return 0;
@@ -39,8 +39,7 @@ int BPF_PROG(tkt_signal, int sig, struct kernel_siginfo *info, struct task_struc
 	/* SEND_SIG_PRIV is (struct kernel_siginfo *)1: the kernel's own kills (OOM). */
 	e->flags = (unsigned long)info == 1 ? TKT_SIG_F_KERNEL : 0;
 	e->_pad = 0;
-	mm = BPF_CORE_READ(task, mm);
-	e->target_rss_pages = tkt_mm_counter(mm, 0) + tkt_mm_counter(mm, 1) + tkt_mm_counter(mm, 3);
+	e->target_rss_pages = mm ? tkt_mm_rss(mm) : 0; /* none left when it is exiting */
 	BPF_CORE_READ_STR_INTO(&e->target_comm, task, comm);
 	bpf_get_current_comm(e->sender_comm, sizeof(e->sender_comm));
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
