@@ -42,8 +42,6 @@ static void usage(FILE *f)
 
 static int write_out(const char *path, const struct tkt_buf *b)
 {
-	const char *p = b->data;
-	size_t len = b->len;
 	struct tkt_open_check chk = { .owned = true };
 	char why[128];
 	int fd = strcmp(path, "-") ? tkt_open_regular(path, O_WRONLY | O_CREAT | O_NOFOLLOW, 0644,
@@ -60,17 +58,9 @@ static int write_out(const char *path, const struct tkt_buf *b)
 		close(fd);
 		return -1;
 	}
-	while (len && !r) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			tkt_error("writing %s failed: %s", path, strerror(errno));
-			r = -1;
-			break;
-		}
-		p += n;
-		len -= n;
+	if (tkt_write_all(fd, b->data, b->len)) {
+		tkt_error("writing %s failed: %s", path, strerror(errno));
+		r = -1;
 	}
 	if (fd != STDOUT_FILENO && close(fd) && !r) {
 		tkt_error("writing %s failed: %s", path, strerror(errno));

@@ -4,9 +4,12 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <bpf/libbpf.h>
 #include <gelf.h>
 #include <libelf.h>
+#include "tracer.h"
 #include "util.h"
 #include <string.h>
 #include <unistd.h>
@@ -124,4 +127,30 @@ int tkt_attach_env_probes(struct bpf_program *const progs[3], const char *path,
 		}
 	}
 	return ok;
+}
+
+int tkt_mapped_libcs(unsigned pid, void (*fn)(void *ctx, const char *path), void *ctx)
+{
+	char p[64], line[4096 + 256], full[PATH_MAX];
+	int found = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%u/maps", pid);
+	f = fopen(p, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *path = strchr(line, '/');
+
+		if (!path)
+			continue;
+		path[strcspn(path, "\n")] = '\0';
+		if (strstr(path, " (deleted)") || !tkt_is_libc_path(path))
+			continue;
+		snprintf(full, sizeof(full), "/proc/%u/root%s", pid, path);
+		fn(ctx, full);
+		found++;
+	}
+	fclose(f);
+	return found;
 }

@@ -988,15 +988,7 @@ static void oom_card(struct tkt_buf *b, const struct tkt_model *m, const struct 
 		kv_end(b);
 	}
 	kv_begin(b, "why");
-	if (o->victim.pid == o->trigger.pid)
-		tkt_buf_printf(b, "the victim's own allocation hit the limit");
-	else if (o->trigger.attr.test && o->victim.attr.test &&
-		 strcmp(o->trigger.attr.test, o->victim.attr.test) != 0)
-		tkt_buf_printf(b, "the trigger's allocation hit the limit; the victim was killed for "
-				  "being the largest: both tests share the memory");
-	else
-		tkt_buf_printf(b, "the trigger's allocation hit the limit; the victim was killed for "
-				  "being the largest");
+	tkt_buf_printf(b, "%s", tkt_oom_why(o));
 	kv_end(b);
 	rerun_row(b, &o->victim);
 	if (o->trigger.pid != o->victim.pid && o->trigger.attr.test &&

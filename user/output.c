@@ -57,21 +57,6 @@ int tkt_output_open_checked(const char *path, const struct tkt_creds *creds)
 	return fd;
 }
 
-int tkt_write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		data += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static unsigned def_line(const char *cwd, const char *nodeid)
 {
 	return tkt_test_def_line(cwd, nodeid);

@@ -16,7 +16,6 @@
 int tkt_output_open(const char *path, const struct tkt_creds *creds, char *err, size_t errsz);
 /* The same, with the reason said on stderr. */
 int tkt_output_open_checked(const char *path, const struct tkt_creds *creds);
-int tkt_write_all(int fd, const char *data, size_t len);
 /* GITHUB_ACTIONS=true: annotations on stdout, the Markdown summary appended to
  * $GITHUB_STEP_SUMMARY. Nothing otherwise. */
 void tkt_github_outputs(const struct tkt_model *m, const struct tkt_run *run,

@@ -51,23 +51,6 @@ struct end_fixed {
 _Static_assert(sizeof(struct meta_fixed) == 48, "meta layout");
 _Static_assert(sizeof(struct end_fixed) == 48, "end layout");
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /* Run deflate over what is queued with this flush mode, writing out whatever it makes. */
 static void deflate_out(struct tkt_rec_writer *w, int flush)
 {
@@ -82,7 +65,7 @@ static void deflate_out(struct tkt_rec_writer *w, int flush)
 			return;
 		}
 		if (!w->err && sizeof(w->out) - w->z.avail_out)
-			w->err = write_all(w->fd, w->out, sizeof(w->out) - w->z.avail_out);
+			w->err = tkt_write_all(w->fd, w->out, sizeof(w->out) - w->z.avail_out);
 	} while (w->z.avail_out == 0 || (flush == Z_FINISH && zr != Z_STREAM_END));
 }
 
@@ -146,7 +129,7 @@ int tkt_rec_writer_open(struct tkt_rec_writer **out, int fd, const struct tkt_re
 		return -ENOMEM;
 	}
 	memcpy(prefix + TKT_REC_MAGIC_LEN, &version, 2);
-	r = write_all(fd, prefix, sizeof(prefix));
+	r = tkt_write_all(fd, prefix, sizeof(prefix));
 	strs_add(&s, meta->tktrace_version);
 	strs_add(&s, meta->kernel);
 	if (meta->cg_mount)

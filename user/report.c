@@ -52,6 +52,17 @@ enum tkt_cause tkt_report_cause(const struct tkt_model *m, const struct tkt_run 
 	return root_oom(m) ? TKT_CAUSE_OOM : TKT_CAUSE_SIGKILL;
 }
 
+const char *tkt_oom_why(const struct tkt_oom_rec *o)
+{
+	if (o->victim.pid == o->trigger.pid)
+		return "the victim's own allocation hit the limit";
+	if (o->trigger.attr.test && o->victim.attr.test &&
+	    strcmp(o->trigger.attr.test, o->victim.attr.test) != 0)
+		return "the trigger's allocation hit the limit; the victim was killed for being the "
+		       "largest: both tests share the memory";
+	return "the trigger's allocation hit the limit; the victim was killed for being the largest";
+}
+
 bool tkt_rerun_command(struct tkt_buf *out, const struct tkt_party *p)
 {
 	if (!p->attr.test)
@@ -408,15 +419,7 @@ void tkt_report_oom_text(struct tkt_buf *b, const struct tkt_model *m, size_t i)
 	else if (o->cgroup)
 		tkt_buf_printf(b, "  cgroup   %s (no memory limit: the whole machine ran out)\n",
 			       o->cgroup);
-	if (o->victim.pid == o->trigger.pid)
-		tkt_buf_printf(b, "  why      the victim's own allocation hit the limit\n");
-	else if (o->trigger.attr.test && o->victim.attr.test &&
-		 strcmp(o->trigger.attr.test, o->victim.attr.test) != 0)
-		tkt_buf_printf(b, "  why      the trigger's allocation hit the limit; the victim was killed "
-				  "for being the largest: both tests share the memory\n");
-	else
-		tkt_buf_printf(b, "  why      the trigger's allocation hit the limit; the victim was killed "
-				  "for being the largest\n");
+	tkt_buf_printf(b, "  why      %s\n", tkt_oom_why(o));
 	tkt_buf_reset(&tmp);
 	if (tkt_rerun_command(&tmp, &o->victim))
 		tkt_buf_printf(b, "  rerun    %s\n", tmp.data);

@@ -47,6 +47,8 @@ int tkt_report_memory_text(struct tkt_buf *out, const struct tkt_model *m,
 int tkt_report_per_test(struct tkt_buf *out, const struct tkt_model *m);
 /* Whether a test needs at least this much memory (its growth or a child's peak). */
 uint64_t tkt_test_need(const struct tkt_test_rec *t);
+/* Why this OOM kill happened, in one sentence (the text and HTML reports' "why"). */
+const char *tkt_oom_why(const struct tkt_oom_rec *o);
 /* "cd DIR && python3 -m pytest 'NODEID'" for a party that ran a test; false otherwise. */
 bool tkt_rerun_command(struct tkt_buf *out, const struct tkt_party *p);
 /* Whether a kill fails a test (GitHub annotations, JUnit): a SIGKILL of a pytest process

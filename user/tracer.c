@@ -106,32 +106,17 @@ static int attach_libc(struct tkt_tracer *t, const char *path)
 	return ok ? 0 : -ENOENT;
 }
 
+static void attach_found(void *t, const char *path)
+{
+	attach_libc(t, path);
+}
+
 /* 1: found a libc (attached or known), 0: not mapped yet, <0: process gone. */
 static int scan_maps(struct tkt_tracer *t, uint32_t pid)
 {
-	char p[64], line[4096 + 256];
-	int found = 0;
-	FILE *f;
+	int n = tkt_mapped_libcs(pid, attach_found, t);
 
-	snprintf(p, sizeof(p), "/proc/%u/maps", pid);
-	f = fopen(p, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char *path = strchr(line, '/');
-		char full[PATH_MAX];
-		if (!path)
-			continue;
-		path[strcspn(path, "\n")] = '\0';
-		if (strstr(path, " (deleted)") || !tkt_is_libc_path(path))
-			continue;
-		/* Through the process's root: containers map their own libc. */
-		snprintf(full, sizeof(full), "/proc/%u/root%s", pid, path);
-		attach_libc(t, full);
-		found = 1;
-	}
-	fclose(f);
-	return found;
+	return n > 0 ? 1 : n;
 }
 
 static void pending_add(struct tkt_tracer *t, uint32_t pid)

@@ -387,3 +387,20 @@ int tkt_read_chunks(const char *path, int (*feed)(void *ctx, const char *data, s
 		close(fd);
 	return r;
 }
+
+int tkt_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}

@@ -188,21 +188,6 @@ static int open_out(const char *path, char *err, size_t errsz)
 	return fd < 0 ? -1 : fd;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= w;
-	}
-	return 0;
-}
-
 /* The reading end of a pipe we write to is closed: no need to wait for the next kill. */
 static bool out_gone(int fd)
 {
@@ -317,30 +302,25 @@ static int attach_libc(struct watcher *w, const char *path, bool system)
 	return 1;
 }
 
+struct attach_ctx {
+	struct watcher *w;
+	bool found;
+};
+
+static void attach_found(void *ctx, const char *path)
+{
+	struct attach_ctx *a = ctx;
+
+	a->found |= attach_libc(a->w, path, false) > 0;
+}
+
 /* Whether pid maps a C library (now probed). */
 static bool scan_maps(struct watcher *w, unsigned pid)
 {
-	char p[64], line[4096 + 256], full[PATH_MAX];
-	bool found = false;
-	FILE *f;
+	struct attach_ctx a = { w, false };
 
-	snprintf(p, sizeof(p), "/proc/%u/maps", pid);
-	f = fopen(p, "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		char *path = strchr(line, '/');
-		if (!path)
-			continue;
-		path[strcspn(path, "\n")] = '\0';
-		if (strstr(path, " (deleted)") || !tkt_is_libc_path(path))
-			continue;
-		/* Through the process's root: a container maps its own libc. */
-		snprintf(full, sizeof(full), "/proc/%u/root%s", pid, path);
-		found |= attach_libc(w, full, false) > 0;
-	}
-	fclose(f);
-	return found;
+	tkt_mapped_libcs(pid, attach_found, &a);
+	return a.found;
 }
 
 /* The last pid handed out in our pid namespace, and how many processes and threads were
@@ -719,7 +699,7 @@ int tkt_watch_main(int argc, char **argv)
 			fd = nfd;
 		}
 		w_reopen = 0;
-		if (out.len && (r = write_all(fd, out.data, out.len))) {
+		if (out.len && (r = tkt_write_all(fd, out.data, out.len))) {
 			rc = write_failed(cli.output, r);
 			goto out;
 		}
@@ -735,7 +715,7 @@ int tkt_watch_main(int argc, char **argv)
 	ring_buffer__consume(w.rb);
 	apply_batch(&w, &core, &out);
 	tkt_watch_flush(&core, UINT64_MAX, &out);
-	if (out.len && (r = write_all(fd, out.data, out.len))) {
+	if (out.len && (r = tkt_write_all(fd, out.data, out.len))) {
 		rc = write_failed(cli.output, r);
 		goto out;
 	}
