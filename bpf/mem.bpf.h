@@ -121,25 +121,19 @@ int BPF_PROG(tkt_mmap, unsigned long addr, struct vm_unmapped_area_info *info)
 	return 0;
 }
 
-/* Snapshot at a test phase boundary, then start a new period. */
-static __always_inline void tkt_mem_snap(struct tkt_snap *s)
+/* Snapshot at a test phase boundary of the calling process (st: its state, looked up once by
+ * the caller), then start a new period. */
+static __always_inline void tkt_mem_snap(struct tkt_snap *s, struct tkt_pstate *st)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct mm_struct *mm = cur->mm;
-	struct tkt_pstate *st;
 	__u64 rss = 0, peak;
 
 	if (mm)
 		rss = tkt_mm_rss(mm);
 	s->rss_pages = rss;
 	s->faults = cur->min_flt + cur->maj_flt;
-	st = tkt_pstate_of(bpf_get_current_pid_tgid() >> 32);
-	if (!st) {
-		s->peak_pages = rss;
-		s->mmap_bytes = 0;
-		return;
-	}
-	peak = tkt_fold_cpus(st, bpf_get_current_pid_tgid() >> 32, true);
+	peak = tkt_fold_cpus(st, cur->tgid, true);
 	s->peak_pages = peak > rss ? peak : rss;
 	s->mmap_bytes = st->mmap_bytes;
 	/* The new period starts at what is resident now. */

@@ -69,21 +69,23 @@ static long tkt_env_chunk(__u32 i, void *data)
 }
 
 /* Send a value in chunks so node ids of any length up to 32 KiB arrive whole. */
-static __always_inline int tkt_emit_env(__u16 key, __u16 op, const char *value)
+static __always_inline int tkt_emit_env(struct tkt_pstate *st, __u16 key, __u16 op,
+					const char *value)
 {
 	struct tkt_env_ctx c = { .value = value, .id = bpf_get_current_pid_tgid(), .key = key,
 				 .op = op };
 
 	/* Test boundaries close a memory period; the worker id does not. */
 	if (key == TKT_ENV_CURRENT_TEST)
-		tkt_mem_snap(&c.snap);
+		tkt_mem_snap(&c.snap, st);
 	bpf_loop(TKT_ENV_MAX_CHUNKS, tkt_env_chunk, &c, 0);
 	return 0;
 }
 
-static __always_inline bool tkt_current_tracked(void)
+/* The calling process's state: NULL when it is not traced. */
+static __always_inline struct tkt_pstate *tkt_current_pstate(void)
 {
-	return tkt_tracked(bpf_get_current_pid_tgid() >> 32);
+	return tkt_pstate_of(bpf_get_current_pid_tgid() >> 32);
 }
 
 /* setenv(name, value) and unsetenv(name): which of our names, if any, in any process. */
@@ -97,29 +99,31 @@ static __always_inline __u16 tkt_name_key_any(const char *name)
 	return tkt_env_key(buf, '\0');
 }
 
-/* The same, for traced processes only. */
-static __always_inline __u16 tkt_name_key(const char *name)
-{
-	return tkt_current_tracked() ? tkt_name_key_any(name) : 0;
-}
-
 SEC("uprobe")
 int BPF_KPROBE(tkt_setenv, const char *name, const char *value)
 {
-	__u16 key = tkt_name_key(name);
+	struct tkt_pstate *st = tkt_current_pstate();
+	__u16 key;
 
+	if (!st)
+		return 0;
+	key = tkt_name_key_any(name);
 	if (key)
-		tkt_emit_env(key, TKT_ENV_SET, value);
+		tkt_emit_env(st, key, TKT_ENV_SET, value);
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(tkt_unsetenv, const char *name)
 {
-	__u16 key = tkt_name_key(name);
+	struct tkt_pstate *st = tkt_current_pstate();
+	__u16 key;
 
+	if (!st)
+		return 0;
+	key = tkt_name_key_any(name);
 	if (key)
-		tkt_emit_env(key, TKT_ENV_UNSET, NULL);
+		tkt_emit_env(st, key, TKT_ENV_UNSET, NULL);
 	return 0;
 }
 
@@ -146,14 +150,15 @@ static __always_inline __u16 tkt_putenv_key(const char *string, __u16 *op, const
 SEC("uprobe")
 int BPF_KPROBE(tkt_putenv, const char *string)
 {
+	struct tkt_pstate *st = tkt_current_pstate();
 	const char *value = NULL;
 	__u16 key, op = 0;
 
-	if (!tkt_current_tracked())
+	if (!st)
 		return 0;
 	key = tkt_putenv_key(string, &op, &value);
 	if (key)
-		tkt_emit_env(key, op, value);
+		tkt_emit_env(st, key, op, value);
 	return 0;
 }
 
