@@ -108,7 +108,7 @@ bench: $(BUILD)/tktrace
 # inputs that reach new code (edges only: the corpus stays small) into tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 60
 FUZZERS := record kmsg
-FUZZ_SRCS := user/model.c user/util.c user/record.c user/replay.c user/report.c user/json.c user/kmsg.c \
+FUZZ_SRCS := user/model.c user/pystack.c user/pyreport.c user/util.c user/record.c user/replay.c user/report.c user/json.c user/kmsg.c \
 	user/warn.c user/html.c
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined

@@ -4,6 +4,7 @@
 #include "proc.bpf.h"
 #include "signal.bpf.h"
 #include "oom.bpf.h"
+#include "pystack.bpf.h"
 #include "pytest.bpf.h"
 #include "watch.bpf.h"
 

@@ -1,5 +1,6 @@
 /* Process tree and attribution of kernel records to pytest tests. */
 #include "model.h"
+#include "pystack.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -843,6 +844,88 @@ static int ev_signal(struct tkt_model *m, const struct tkt_ev_signal *e)
 	return 0;
 }
 
+/* Which stack a party keeps: the trigger's own (the allocating thread) over any taken at
+ * signal delivery; frames over none; the main thread's over another's. */
+static bool py_better(const struct tkt_pystack *old, const struct tkt_ev_pystack *e)
+{
+	if (!old->present)
+		return true;
+	if (old->role == TKT_PY_TRIGGER || !e->nframes)
+		return false;
+	return !old->nframes || (e->h.tid == e->h.pid && old->tid != e->h.pid);
+}
+
+static void py_fill(struct tkt_model *m, struct tkt_pystack *s, const struct tkt_ev_pystack *e)
+{
+	struct tkt_buf b = { 0 };
+
+	memset(s, 0, sizeof(*s));
+	s->present = true;
+	s->role = e->role;
+	s->more = e->more;
+	s->tid = e->h.tid;
+	s->version = e->version;
+	s->err = e->err;
+	s->walk_ns = e->walk_ns;
+	s->ts_ns = e->h.ts_ns;
+	s->nframes = e->nframes;
+	for (uint32_t i = 0; i < e->nframes; i++) {
+		const struct tkt_py_frame *f = &e->f[i];
+
+		tkt_buf_reset(&b);
+		tkt_py_str_utf8(&b, f->file, f->file_len < TKT_PY_FILE ? f->file_len : TKT_PY_FILE,
+				f->file_kind);
+		s->f[i].file = tkt_intern(m->strings, b.data ? b.data : "", b.len);
+		tkt_buf_reset(&b);
+		tkt_py_str_utf8(&b, f->name, f->name_len < TKT_PY_NAME ? f->name_len : TKT_PY_NAME,
+				f->name_kind);
+		s->f[i].func = tkt_intern(m->strings, b.data ? b.data : "", b.len);
+		s->f[i].line = tkt_py_line(e->version, f->table,
+					   f->table_len < TKT_PY_TABLE ? f->table_len : TKT_PY_TABLE,
+					   f->lasti, f->firstlineno);
+	}
+	tkt_buf_free(&b);
+}
+
+/* A stack walked in the kernel: the trigger's at an OOM, or a killed process's thread's at
+ * its SIGKILL's delivery. Hung on the newest OOM or kill it belongs to. */
+static int ev_pystack(struct tkt_model *m, const struct tkt_ev_pystack *e)
+{
+	uint32_t pid = e->h.pid;
+
+	m->py_walks++;
+	m->py_walk_ns += e->walk_ns;
+	if (e->walk_ns > m->py_walk_max_ns)
+		m->py_walk_max_ns = e->walk_ns;
+	for (size_t i = m->nooms; i-- > 0;) {
+		struct tkt_oom_rec *r = &m->ooms[i];
+
+		if (e->role == TKT_PY_TRIGGER) {
+			if (r->trigger.pid != pid || r->trigger.py.present)
+				continue;
+			py_fill(m, &r->trigger.py, e);
+			if (r->victim.pid == pid)
+				r->victim.py = r->trigger.py;
+			return 0;
+		}
+		if (r->victim.pid == pid) {
+			if (py_better(&r->victim.py, e))
+				py_fill(m, &r->victim.py, e);
+			break;
+		}
+	}
+	for (size_t i = m->nkills; e->role == TKT_PY_KILLED && i-- > 0;) {
+		struct tkt_kill_rec *k = &m->kills[i];
+
+		if (k->target.pid == pid) {
+			if (py_better(&k->target.py, e))
+				py_fill(m, &k->target.py, e);
+			break;
+		}
+	}
+	return 0;
+}
+
 int tkt_model_apply(struct tkt_model *m, const void *data, size_t len)
 {
 	const struct tkt_hdr *h = data;
@@ -854,6 +937,19 @@ int tkt_model_apply(struct tkt_model *m, const void *data, size_t len)
 
 	if (m->tap)
 		m->tap(m->tap_ctx, TKT_TAP_RAW, data, len);
+	if (len >= sizeof(*h) && h->type == TKT_EV_PYSTACK) {
+		const struct tkt_ev_pystack *e = data;
+
+		/* At its used length: the header and nframes frames. */
+		if (len < offsetof(struct tkt_ev_pystack, f) || e->nframes > TKT_PY_FRAMES ||
+		    len < offsetof(struct tkt_ev_pystack, f) + e->nframes * sizeof(e->f[0])) {
+			m->lost_events++;
+			return -EINVAL;
+		}
+		if (h->ts_ns > m->last_ns)
+			m->last_ns = h->ts_ns;
+		return ev_pystack(m, e);
+	}
 	if (len < sizeof(*h) || h->type < TKT_EV_FORK || h->type > TKT_EV_SIGNAL ||
 	    len < sizes[h->type]) {
 		m->lost_events++;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "json.h"
+#include "pyreport.h"
 
 const char *tkt_cause_name(enum tkt_cause c)
 {
@@ -157,6 +158,7 @@ static void json_party(struct tkt_json *j, const char *key, const struct tkt_par
 	tkt_json_str(j, "worker", p->attr.worker);
 	tkt_json_uint(j, "rss_bytes", p->rss_bytes);
 	tkt_json_bool(j, "traced", p->known);
+	tkt_py_json(j, p);
 	tkt_json_obj_end(j);
 }
 
@@ -402,6 +404,12 @@ bool tkt_kill_fails_test(const struct tkt_kill_rec *k)
 	return k->target.is_pytest;
 }
 
+/* Every frame of the Python stacks with -v. */
+static bool full_stacks(void)
+{
+	return tkt_log_get_level() >= TKT_LOG_INFO;
+}
+
 void tkt_report_oom_text(struct tkt_buf *b, const struct tkt_model *m, size_t i)
 {
 	const struct tkt_oom_rec *o = &m->ooms[i];
@@ -411,7 +419,11 @@ void tkt_report_oom_text(struct tkt_buf *b, const struct tkt_model *m, size_t i)
 	tkt_buf_printf(b, "OOM kill %zu of %zu at %.2f s\n", i + 1, m->nooms,
 		       tkt_model_time_s(m, o->ts_ns));
 	text_party(b, "victim", &o->victim, true);
+	/* The same process: its stack is the trigger's, shown once, under the trigger. */
+	if (o->victim.pid != o->trigger.pid)
+		tkt_py_text(b, &o->victim, full_stacks());
 	text_party(b, "trigger", &o->trigger, false);
+	tkt_py_text(b, &o->trigger, full_stacks());
 	if (o->cgroup && o->has_limit)
 		tkt_buf_printf(b, "  cgroup   %s, limit %s, usage %s\n", o->cgroup,
 			       tkt_fmt_bytes(o->limit_bytes, s1, sizeof(s1)),
@@ -448,6 +460,7 @@ void tkt_report_kill_text(struct tkt_buf *b, const struct tkt_model *m, size_t i
 	tkt_buf_printf(b, "SIGKILL at %.2f s from pid %u (%s)%s\n", tkt_model_time_s(m, k->ts_ns),
 		       k->sender_pid, k->sender_comm, k->kernel ? ", sent by the kernel" : "");
 	text_party(b, "target", &k->target, false);
+	tkt_py_text(b, &k->target, full_stacks());
 }
 
 int tkt_report_text(struct tkt_buf *b, const struct tkt_model *m, const struct tkt_run *r,

@@ -18,6 +18,7 @@
 #include "batch.h"
 #include "elfsym.h"
 #include "marks.h"
+#include "pyproc.h"
 #include "tktrace.skel.h"
 #include "util.h"
 
@@ -33,6 +34,8 @@ struct libc_id {
 struct pending_scan {
 	uint32_t pid;
 	int tries;
+	bool libc_done; /* its C library is probed */
+	bool py_done;   /* its CPython is in the pyprocs map */
 };
 
 struct tkt_tracer {
@@ -119,6 +122,24 @@ static int scan_maps(struct tkt_tracer *t, uint32_t pid)
 	return n > 0 ? 1 : n;
 }
 
+/* Hand the kernel where pid's CPython keeps its threads, for stacks at kills. 1: found, 0: not
+ * mapped yet, <0: gone. */
+static int scan_python(struct tkt_tracer *t, uint32_t pid)
+{
+	struct tkt_py_proc pp;
+	int r = tkt_py_find(pid, &pp);
+
+	if (r == 1) {
+		if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.pyprocs), &pid, &pp, BPF_ANY))
+			tkt_debug("pid %u: cannot store its python: %s", pid, strerror(errno));
+		else
+			tkt_debug("pid %u: python %u.%u, _PyRuntime at %#llx%s", pid, pp.version >> 8,
+				  pp.version & 0xff, (unsigned long long)pp.runtime_addr,
+				  pp.o.layout ? "" : " (no offsets: stacks unsupported)");
+	}
+	return r;
+}
+
 static void pending_add(struct tkt_tracer *t, uint32_t pid)
 {
 	if (t->npending == t->cap_pending) {
@@ -129,8 +150,8 @@ static void pending_add(struct tkt_tracer *t, uint32_t pid)
 		t->pending = n;
 		t->cap_pending = ncap;
 	}
+	memset(&t->pending[t->npending], 0, sizeof(t->pending[0]));
 	t->pending[t->npending].pid = pid;
-	t->pending[t->npending].tries = 0;
 	t->npending++;
 }
 
@@ -140,8 +161,12 @@ static void scan_pending(struct tkt_tracer *t)
 
 	for (size_t i = 0; i < t->npending; i++) {
 		struct pending_scan *s = &t->pending[i];
-		int r = scan_maps(t, s->pid);
-		if (r != 0 || ++s->tries >= SCAN_TRIES)
+		int r = s->libc_done ? 1 : scan_maps(t, s->pid);
+
+		s->libc_done = r > 0;
+		if (r >= 0 && !s->py_done)
+			s->py_done = scan_python(t, s->pid) != 0;
+		if (r < 0 || (s->libc_done && s->py_done) || ++s->tries >= SCAN_TRIES)
 			continue; /* done: found, gone, or gave up (a static binary) */
 		t->pending[j++] = *s;
 	}
@@ -154,6 +179,8 @@ static void after_exec(struct tkt_tracer *t, uint32_t pid)
 	char link[64], cwd[PATH_MAX];
 	ssize_t n;
 
+	/* A new image: whatever Python the old one ran is gone. */
+	bpf_map_delete_elem(bpf_map__fd(t->skel->maps.pyprocs), &pid);
 	/* Only Pythons set pytest's variables: other programs (a fork-heavy suite's many
 	 * short children) are not worth reading /proc for. */
 	if (p && (p->is_pytest || strncmp(p->comm, "python", 6) == 0 || strncmp(p->comm, "pytest", 6) == 0))
@@ -175,6 +202,8 @@ static void apply_one(void *ctx, const void *rec, size_t len)
 
 	if (tkt_model_apply(t->model, h, len) == 0 && h->type == TKT_EV_EXEC)
 		after_exec(t, h->pid);
+	else if (h->type == TKT_EV_EXIT)
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.pyprocs), &h->pid);
 }
 
 /* Node ids are relative to pytest's rootdir, not its cwd (cd tests && pytest, pytest.ini one
@@ -354,7 +383,7 @@ int tkt_tracer_attach(struct tkt_tracer *t, char *err, size_t errsz)
 	struct bpf_program *progs[] = {
 		t->skel->progs.tkt_fork, t->skel->progs.tkt_exec, t->skel->progs.tkt_exit,
 		t->skel->progs.tkt_signal, t->skel->progs.tkt_mark_victim, t->skel->progs.tkt_rss_stat,
-		t->skel->progs.tkt_mmap,
+		t->skel->progs.tkt_mmap, t->skel->progs.tkt_sig_deliver,
 	};
 	int e;
 
