@@ -882,7 +882,7 @@ static void py_fill(struct tkt_model *m, struct tkt_pystack *s, const struct tkt
 		s->f[i].func = tkt_intern(m->strings, b.data ? b.data : "", b.len);
 		s->f[i].line = tkt_py_line(e->version, f->table,
 					   f->table_len < TKT_PY_TABLE ? f->table_len : TKT_PY_TABLE,
-					   f->lasti, f->firstlineno);
+					   f->table_total, f->lasti, f->firstlineno);
 	}
 	tkt_buf_free(&b);
 }

@@ -68,7 +68,7 @@ bool tkt_py_offsets_for(unsigned major, unsigned minor, struct tkt_py_offsets *o
 }
 
 /* 3.8-3.9 co_lnotab: (bytecode delta, signed line delta) pairs. */
-static int line_lnotab(const uint8_t *t, size_t len, int32_t lasti, int32_t line)
+static int line_lnotab(const uint8_t *t, size_t len, bool whole, int32_t lasti, int32_t line)
 {
 	int32_t addr = 0;
 
@@ -78,7 +78,7 @@ static int line_lnotab(const uint8_t *t, size_t len, int32_t lasti, int32_t line
 			return line;
 		line += (int8_t)t[i + 1];
 	}
-	return -1; /* the copied prefix ended: the rest may change the line */
+	return whole ? line : -1; /* a prefix ended: the rest may change the line */
 }
 
 /* 3.10 co_linetable: (range length, signed line delta) pairs; -128: the range has no line. */
@@ -164,7 +164,7 @@ static int line_loc(const uint8_t *t, size_t len, int32_t lasti, int32_t line)
 	return -1;
 }
 
-int tkt_py_line(uint32_t version, const uint8_t *table, size_t len, int32_t lasti,
+int tkt_py_line(uint32_t version, const uint8_t *table, size_t len, size_t total, int32_t lasti,
 		int32_t firstlineno)
 {
 	if (lasti < 0 || !table)
@@ -174,7 +174,7 @@ int tkt_py_line(uint32_t version, const uint8_t *table, size_t len, int32_t last
 	if (version == 0x30a)
 		return line_310(table, len, lasti, firstlineno);
 	if (version >= 0x308)
-		return line_lnotab(table, len, lasti, firstlineno);
+		return line_lnotab(table, len, len >= total, lasti, firstlineno);
 	return -1;
 }
 

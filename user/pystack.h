@@ -12,10 +12,11 @@
 /* The offsets of CPython major.minor (x86-64 builds); false when tktrace has none. */
 bool tkt_py_offsets_for(unsigned major, unsigned minor, struct tkt_py_offsets *o);
 
-/* The line of the instruction at byte offset lasti, from a code object's line table as
- * version (major << 8 | minor) writes it (co_lnotab before 3.10, co_linetable from 3.10, the
- * location table from 3.11); -1 when the table says none or the prefix given ends first. */
-int tkt_py_line(uint32_t version, const uint8_t *table, size_t len, int32_t lasti,
+/* The line of the instruction at byte offset lasti, from the first len of the total bytes of a
+ * code object's line table as version (major << 8 | minor) writes it (co_lnotab before 3.10,
+ * co_linetable from 3.10, the location table from 3.11); -1 when the table says none or the
+ * prefix given ends first. */
+int tkt_py_line(uint32_t version, const uint8_t *table, size_t len, size_t total, int32_t lasti,
 		int32_t firstlineno);
 
 /* Append a copied str (kind TKT_PYF_ASCII, or 1, 2, 4 bytes per character) as UTF-8. */
