@@ -16,12 +16,18 @@ struct {
 	__type(value, struct tkt_py_proc);
 } pyprocs SEC(".maps");
 
-/* The record is built here (16 KiB: no room on the stack), then copied to the ring. */
+/* The record is built here (17 KiB: no room on the stack), then copied to the ring; the slack
+ * after the pool lets the verifier see that any table copy that starts in it fits. */
+struct py_scratch_val {
+	struct tkt_ev_pystack e;
+	__u8 slack[TKT_PY_TABLE_MAX];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct tkt_ev_pystack);
+	__type(value, struct py_scratch_val);
 } py_scratch SEC(".maps");
 
 static __always_inline __u64 py_ptr(__u64 addr, int *fault)
@@ -63,13 +69,14 @@ static __always_inline void py_str(__u64 obj, const struct tkt_py_offsets *o, ch
 		*len = bytes;
 }
 
-/* One frame's code object: names, first line and the start of its line table. */
+/* One frame's code object: names, first line, and its line table up to the instruction
+ * (entries cover at least one 2-byte instruction and take about 1.5 bytes each: lasti + 64
+ * bytes is ample), into the record's pool after the inner frames' tables. */
 static __always_inline void py_code(__u64 code, const struct tkt_py_offsets *o,
-				    struct tkt_py_frame *f)
+				    struct tkt_ev_pystack *e, struct tkt_py_frame *f)
 {
-	__u64 tab;
+	__u64 tab, n, used = e->pool_used;
 	__s64 size = 0;
-	__u32 n;
 	int fault = 0;
 
 	bpf_probe_read_user(&f->firstlineno, sizeof(f->firstlineno),
@@ -83,9 +90,19 @@ static __always_inline void py_code(__u64 code, const struct tkt_py_offsets *o,
 	    size <= 0)
 		return;
 	f->table_total = size > 0xffffff ? 0xffffff : (__u32)size;
-	n = size > TKT_PY_TABLE ? TKT_PY_TABLE : (__u32)size;
-	if (bpf_probe_read_user(f->table, n, (const void *)(tab + o->bytes_data)) == 0)
+	if (f->lasti < 0 || used >= TKT_PY_POOL)
+		return;
+	n = (__u64)size < (__u64)f->lasti + 64 ? (__u64)size : (__u64)f->lasti + 64;
+	if (n > TKT_PY_POOL - used)
+		n = TKT_PY_POOL - used;
+	if (n > TKT_PY_TABLE_MAX)
+		n = TKT_PY_TABLE_MAX;
+	used &= TKT_PY_POOL - 1;
+	if (bpf_probe_read_user(&e->pool[used], n, (const void *)(tab + o->bytes_data)) == 0) {
+		f->table_off = used;
 		f->table_len = n;
+		e->pool_used = used + n;
+	}
 }
 
 /* The current thread's PyThreadState: the one whose thread_id is this thread's
@@ -158,7 +175,7 @@ static long py_frame_cb(__u64 i, struct py_walk_ctx *c)
 				lasti = (__s32)(instr - code - o->code_bytecode);
 		}
 		f->lasti = lasti;
-		py_code(code, o, f);
+		py_code(code, o, e, f);
 		c->n++;
 	}
 	c->frame = py_ptr(frame + o->frame_previous, &c->fault);
@@ -186,6 +203,7 @@ __noinline int tkt_py_walk(__u32 role, __u32 quiet)
 	tkt_hdr_fill(&e->h, TKT_EV_PYSTACK, tgid, (__u32)id);
 	e->role = role;
 	e->version = 0;
+	e->pool_used = 0;
 	pp = bpf_map_lookup_elem(&pyprocs, &c.key);
 	if (!pp) {
 		/* A fork without exec (multiprocessing, a worker pool) runs its parent's Python. */
@@ -219,8 +237,10 @@ out:
 	e->nframes = c.n;
 	e->more = c.more;
 	e->walk_ns = bpf_ktime_get_ns() - t0;
-	size = c.n < TKT_PY_FRAMES ? c.n : TKT_PY_FRAMES;
-	size = offsetof(struct tkt_ev_pystack, f) + size * sizeof(struct tkt_py_frame);
+	size = e->pool_used;
+	if (size > TKT_PY_POOL)
+		size = TKT_PY_POOL;
+	size += offsetof(struct tkt_ev_pystack, pool);
 	if (bpf_ringbuf_output(&rb_urgent, e, size, BPF_RB_FORCE_WAKEUP))
 		tkt_count_drop(TKT_DROP_URGENT);
 	return 0;

@@ -188,7 +188,8 @@ struct tkt_ev_wkill {
 #define TKT_PY_FRAMES 32
 #define TKT_PY_FILE 160
 #define TKT_PY_NAME 96
-#define TKT_PY_TABLE 256 /* line-table bytes per frame: the prefix up to the instruction */
+#define TKT_PY_POOL 8192       /* line-table bytes per stack, innermost frames first ... */
+#define TKT_PY_TABLE_MAX 2048  /* ... each the prefix up to its instruction, at most this */
 
 /* How an interpreter version keeps its frames. */
 enum tkt_py_layout {
@@ -255,14 +256,13 @@ struct tkt_py_frame {
 	__s32 lasti;        /* byte offset of the current instruction in the bytecode; -1: none */
 	__u16 file_len;     /* bytes copied into file[] */
 	__u16 name_len;
-	__u16 table_len;    /* bytes copied into table[] */
-	__u8 file_kind;     /* 1, 2 or 4: bytes per character */
+	__u16 table_len;    /* bytes of its line table copied, at pool[table_off] */
+	__u8 file_kind;     /* TKT_PYF_ASCII, or 1, 2, 4 bytes per character */
 	__u8 name_kind;
 	__u32 table_total;  /* the whole line table's length */
-	__u32 _pad;
+	__u32 table_off;
 	char file[TKT_PY_FILE];
 	char name[TKT_PY_NAME];
-	__u8 table[TKT_PY_TABLE];
 };
 
 struct tkt_ev_pystack {
@@ -274,6 +274,9 @@ struct tkt_ev_pystack {
 	__u32 more;       /* 1: the stack had more frames than were copied */
 	__u32 walk_ns;    /* what the walk cost, in the kernel */
 	struct tkt_py_frame f[TKT_PY_FRAMES];
+	__u32 pool_used;  /* the record ends after pool[pool_used] */
+	__u32 _pad;
+	__u8 pool[TKT_PY_POOL];
 };
 
 /* Indices of the per-CPU drop counters. */
@@ -298,9 +301,9 @@ _Static_assert(sizeof(struct tkt_ev_signal) == 24 + 32 + 32, "tkt_ev_signal layo
 
 _Static_assert(sizeof(struct tkt_py_offsets) == 44, "tkt_py_offsets layout");
 _Static_assert(sizeof(struct tkt_py_proc) == 16 + 44 + 4, "tkt_py_proc layout");
-_Static_assert(sizeof(struct tkt_py_frame) == 24 + TKT_PY_FILE + TKT_PY_NAME + TKT_PY_TABLE,
-	       "tkt_py_frame layout");
-_Static_assert(sizeof(struct tkt_ev_pystack) == 48 + TKT_PY_FRAMES * sizeof(struct tkt_py_frame),
+_Static_assert(sizeof(struct tkt_py_frame) == 24 + TKT_PY_FILE + TKT_PY_NAME, "tkt_py_frame layout");
+_Static_assert(sizeof(struct tkt_ev_pystack) ==
+		       48 + TKT_PY_FRAMES * sizeof(struct tkt_py_frame) + 8 + TKT_PY_POOL,
 	       "tkt_ev_pystack layout");
 _Static_assert(sizeof(struct tkt_anc) == 24, "tkt_anc layout");
 _Static_assert(sizeof(struct tkt_wtask) == 48 + 8 * TKT_WCG_DEPTH + 24 * TKT_ANC_DEPTH +

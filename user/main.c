@@ -522,6 +522,11 @@ int main(int argc, char **argv)
 #endif
 		tkt_buf_printf(&out, "tktrace stats: tests %zu, processes %zu, report_ready_ms %.1f\n",
 			       model.ntests, model.procs_seen, (double)(now_ns() - t_exit) / 1e6);
+		/* Measured in the kernel around the walk itself (bpf_ktime), bpf_stats or not. */
+		tkt_buf_printf(&out, "tktrace stats: python_stack_walks %llu, walk_ns avg %.0f max %u\n",
+			       (unsigned long long)model.py_walks,
+			       model.py_walks ? (double)model.py_walk_ns / model.py_walks : 0.0,
+			       model.py_walk_max_ns);
 		fputs(out.data, stderr);
 	}
 	if (json_fd >= 0) {

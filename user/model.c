@@ -760,6 +760,8 @@ static void blame(struct tkt_model *m, struct tkt_oom_rec *r, uint32_t victim)
 	}
 }
 
+static void py_take_pending(struct tkt_model *m, struct tkt_party *p, uint64_t ts);
+
 static int ev_oom(struct tkt_model *m, const struct tkt_ev_oom *e)
 {
 	struct tkt_oom_rec *r;
@@ -808,6 +810,7 @@ static int ev_oom(struct tkt_model *m, const struct tkt_ev_oom *e)
 	m->last_oom_ns = e->h.ts_ns;
 	mark_killed(m, e->victim.pid, e->victim_peak_pages * ps, e->h.ts_ns);
 	blame(m, r, e->victim.pid);
+	py_take_pending(m, &r->victim, e->h.ts_ns);
 	return 0;
 }
 
@@ -844,15 +847,28 @@ static int ev_signal(struct tkt_model *m, const struct tkt_ev_signal *e)
 	return 0;
 }
 
+static bool py_record_ok(const struct tkt_ev_pystack *e, size_t len)
+{
+	size_t fixed = offsetof(struct tkt_ev_pystack, pool);
+
+	if (len < fixed || e->nframes > TKT_PY_FRAMES || e->pool_used > TKT_PY_POOL ||
+	    len < fixed + e->pool_used)
+		return false;
+	for (uint32_t i = 0; i < e->nframes; i++)
+		if ((uint64_t)e->f[i].table_off + e->f[i].table_len > e->pool_used)
+			return false;
+	return true;
+}
+
 /* Which stack a party keeps: the trigger's own (the allocating thread) over any taken at
  * signal delivery; frames over none; the main thread's over another's. */
-static bool py_better(const struct tkt_pystack *old, const struct tkt_ev_pystack *e)
+static bool py_better(const struct tkt_pystack *old, const struct tkt_pystack *s, uint32_t pid)
 {
 	if (!old->present)
 		return true;
-	if (old->role == TKT_PY_TRIGGER || !e->nframes)
+	if (old->role == TKT_PY_TRIGGER || !s->nframes)
 		return false;
-	return !old->nframes || (e->h.tid == e->h.pid && old->tid != e->h.pid);
+	return !old->nframes || (s->tid == pid && old->tid != pid);
 }
 
 static void py_fill(struct tkt_model *m, struct tkt_pystack *s, const struct tkt_ev_pystack *e)
@@ -880,11 +896,25 @@ static void py_fill(struct tkt_model *m, struct tkt_pystack *s, const struct tkt
 		tkt_py_str_utf8(&b, f->name, f->name_len < TKT_PY_NAME ? f->name_len : TKT_PY_NAME,
 				f->name_kind);
 		s->f[i].func = tkt_intern(m->strings, b.data ? b.data : "", b.len);
-		s->f[i].line = tkt_py_line(e->version, f->table,
-					   f->table_len < TKT_PY_TABLE ? f->table_len : TKT_PY_TABLE,
+		/* The record was checked to hold every frame's table (py_record_ok). */
+		s->f[i].line = tkt_py_line(e->version, e->pool + f->table_off, f->table_len,
 					   f->table_total, f->lasti, f->firstlineno);
 	}
 	tkt_buf_free(&b);
+}
+
+/* An OOM victim's threads may dequeue their SIGKILL on another CPU before mark_victim's own
+ * record is stamped: their stacks wait here for the OOM record (TKT_PY_PENDING ago at most). */
+#define TKT_PY_PENDING_NS 1000000000ULL
+
+static void py_take_pending(struct tkt_model *m, struct tkt_party *p, uint64_t ts)
+{
+	for (size_t i = 0; i < TKT_PY_NPENDING; i++) {
+		struct tkt_pystack *s = &m->py_pending[i];
+		if (s->present && m->py_pending_pid[i] == p->pid && s->ts_ns <= ts + TKT_PY_PENDING_NS &&
+		    ts <= s->ts_ns + TKT_PY_PENDING_NS && py_better(&p->py, s, p->pid))
+			p->py = *s;
+	}
 }
 
 /* A stack walked in the kernel: the trigger's at an OOM, or a killed process's thread's at
@@ -892,36 +922,43 @@ static void py_fill(struct tkt_model *m, struct tkt_pystack *s, const struct tkt
 static int ev_pystack(struct tkt_model *m, const struct tkt_ev_pystack *e)
 {
 	uint32_t pid = e->h.pid;
+	struct tkt_pystack s;
 
 	m->py_walks++;
 	m->py_walk_ns += e->walk_ns;
 	if (e->walk_ns > m->py_walk_max_ns)
 		m->py_walk_max_ns = e->walk_ns;
+	py_fill(m, &s, e);
 	for (size_t i = m->nooms; i-- > 0;) {
 		struct tkt_oom_rec *r = &m->ooms[i];
 
 		if (e->role == TKT_PY_TRIGGER) {
 			if (r->trigger.pid != pid || r->trigger.py.present)
 				continue;
-			py_fill(m, &r->trigger.py, e);
+			r->trigger.py = s;
 			if (r->victim.pid == pid)
-				r->victim.py = r->trigger.py;
+				r->victim.py = s;
 			return 0;
 		}
-		if (r->victim.pid == pid) {
-			if (py_better(&r->victim.py, e))
-				py_fill(m, &r->victim.py, e);
-			break;
+		if (r->victim.pid == pid && r->ts_ns + TKT_PY_PENDING_NS >= e->h.ts_ns) {
+			if (py_better(&r->victim.py, &s, pid))
+				r->victim.py = s;
+			return 0;
 		}
 	}
 	for (size_t i = m->nkills; e->role == TKT_PY_KILLED && i-- > 0;) {
 		struct tkt_kill_rec *k = &m->kills[i];
 
 		if (k->target.pid == pid) {
-			if (py_better(&k->target.py, e))
-				py_fill(m, &k->target.py, e);
-			break;
+			if (py_better(&k->target.py, &s, pid))
+				k->target.py = s;
+			return 0;
 		}
+	}
+	if (e->role == TKT_PY_KILLED) {
+		size_t slot = m->py_npending++ % TKT_PY_NPENDING;
+		m->py_pending[slot] = s;
+		m->py_pending_pid[slot] = pid;
 	}
 	return 0;
 }
@@ -940,9 +977,8 @@ int tkt_model_apply(struct tkt_model *m, const void *data, size_t len)
 	if (len >= sizeof(*h) && h->type == TKT_EV_PYSTACK) {
 		const struct tkt_ev_pystack *e = data;
 
-		/* At its used length: the header and nframes frames. */
-		if (len < offsetof(struct tkt_ev_pystack, f) || e->nframes > TKT_PY_FRAMES ||
-		    len < offsetof(struct tkt_ev_pystack, f) + e->nframes * sizeof(e->f[0])) {
+		/* At its used length: the frames and the used part of the pool. */
+		if (!py_record_ok(e, len)) {
 			m->lost_events++;
 			return -EINVAL;
 		}

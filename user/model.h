@@ -75,6 +75,8 @@ struct tkt_pystack {
 	struct tkt_pyframe f[TKT_PY_FRAMES]; /* innermost first */
 };
 
+#define TKT_PY_NPENDING 8
+
 /* A process as a report shows it, frozen at the moment of an event. */
 struct tkt_party {
 	uint32_t pid;
@@ -277,6 +279,10 @@ struct tkt_model {
 	uint64_t rss_dropped; /* samples of processes past TKT_RSS_SERIES */
 	uint64_t py_walks, py_walk_ns; /* stacks taken in the kernel and what they cost there */
 	uint32_t py_walk_max_ns;
+	/* Killed threads' stacks that came before their OOM record (see ev_pystack). */
+	struct tkt_pystack py_pending[TKT_PY_NPENDING];
+	uint32_t py_pending_pid[TKT_PY_NPENDING];
+	size_t py_npending;
 };
 
 #define TKT_CG_SAMPLES 2048

@@ -133,7 +133,8 @@ void tkt_py_json(struct tkt_json *j, const struct tkt_party *p)
 		tkt_json_str(j, "python_stack_error",
 			     s->present ? tkt_py_err_text(s->err ? s->err : TKT_PYE_NO_FRAMES,
 							  s->version, e, sizeof(e)) :
-					  "not captured");
+			     p->known   ? "not captured" :
+					  "not a traced process");
 		return;
 	}
 	tkt_json_arr_begin(j, "python_stack");

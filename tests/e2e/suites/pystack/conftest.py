@@ -11,8 +11,10 @@ LIMIT = int(os.environ.get("E2E_LIMIT", str(200 << 20)))
 
 
 def note(name, value):
-    with open(f"{name}.txt", "w") as f:
+    """NAME.txt holds value once it exists (written whole, then renamed)."""
+    with open(f"{name}.tmp", "w") as f:
         f.write(str(value))
+    os.rename(f"{name}.tmp", f"{name}.txt")
 
 
 @pytest.fixture
