@@ -54,7 +54,10 @@ bool tkt_py_source_line(const struct tkt_party *p, const struct tkt_pyframe *f, 
 	int line = 0;
 	FILE *fp;
 
-	if (!f || f->line <= 0 || sz < 2)
+	size_t n = f ? strlen(f->file) : 0;
+
+	/* Only Python sources: a recording's file names are not to be trusted (report as root). */
+	if (!f || f->line <= 0 || sz < 2 || n < 3 || strcmp(f->file + n - 3, ".py") != 0)
 		return false;
 	if (f->file[0] == '/' || !p->cwd)
 		snprintf(path, sizeof(path), "%s", f->file);
@@ -123,7 +126,7 @@ void tkt_py_text(struct tkt_buf *b, const struct tkt_party *p, bool full)
 		tkt_buf_printf(b, "           ... (outer frames not captured)\n");
 }
 
-void tkt_py_json(struct tkt_json *j, const struct tkt_party *p)
+void tkt_py_json(struct tkt_json *j, const struct tkt_model *m, const struct tkt_party *p)
 {
 	const struct tkt_pystack *s = &p->py;
 	char e[64];
@@ -151,5 +154,6 @@ void tkt_py_json(struct tkt_json *j, const struct tkt_party *p)
 	tkt_json_arr_end(j);
 	tkt_json_null(j, "python_stack_error");
 	tkt_json_uint(j, "python_stack_tid", s->tid);
+	tkt_json_double(j, "python_stack_time_s", tkt_model_time_s(m, s->ts_ns), 6);
 	tkt_json_bool(j, "python_stack_truncated", s->more);
 }

@@ -19,7 +19,8 @@ bool tkt_py_source_line(const struct tkt_party *p, const struct tkt_pyframe *f, 
 			size_t sz);
 /* "  at       FILE:LINE  source" under a party; full: every frame, or why there are none. */
 void tkt_py_text(struct tkt_buf *b, const struct tkt_party *p, bool full);
-/* "python_stack": [{file, line, function}] or null, and "python_stack_error". */
-void tkt_py_json(struct tkt_json *j, const struct tkt_party *p);
+/* "python_stack": [{file, line, function}] or null, and "python_stack_error"; with a stack,
+ * the thread it was walked in and when. */
+void tkt_py_json(struct tkt_json *j, const struct tkt_model *m, const struct tkt_party *p);
 
 #endif /* TKT_PYREPORT_H */

@@ -148,7 +148,8 @@ static void json_blame(struct tkt_json *j, const struct tkt_model *m, const stru
 	tkt_json_obj_end(j);
 }
 
-static void json_party(struct tkt_json *j, const char *key, const struct tkt_party *p)
+static void json_party(struct tkt_json *j, const struct tkt_model *m, const char *key,
+		       const struct tkt_party *p)
 {
 	tkt_json_obj_begin(j, key);
 	tkt_json_uint(j, "pid", p->pid);
@@ -158,7 +159,7 @@ static void json_party(struct tkt_json *j, const char *key, const struct tkt_par
 	tkt_json_str(j, "worker", p->attr.worker);
 	tkt_json_uint(j, "rss_bytes", p->rss_bytes);
 	tkt_json_bool(j, "traced", p->known);
-	tkt_py_json(j, p);
+	tkt_py_json(j, m, p);
 	tkt_json_obj_end(j);
 }
 
@@ -221,8 +222,8 @@ int tkt_report_json(struct tkt_buf *out, const struct tkt_model *m, const struct
 		const struct tkt_oom_rec *o = &m->ooms[i];
 		tkt_json_obj_begin(&j, NULL);
 		tkt_json_double(&j, "time_s", tkt_model_time_s(m, o->ts_ns), 6);
-		json_party(&j, "victim", &o->victim);
-		json_party(&j, "trigger", &o->trigger);
+		json_party(&j, m, "victim", &o->victim);
+		json_party(&j, m, "trigger", &o->trigger);
 		tkt_json_str(&j, "cgroup", o->cgroup);
 		if (o->has_limit)
 			tkt_json_uint(&j, "limit_bytes", o->limit_bytes);
@@ -249,7 +250,7 @@ int tkt_report_json(struct tkt_buf *out, const struct tkt_model *m, const struct
 		const struct tkt_kill_rec *k = &m->kills[i];
 		tkt_json_obj_begin(&j, NULL);
 		tkt_json_double(&j, "time_s", tkt_model_time_s(m, k->ts_ns), 6);
-		json_party(&j, "target", &k->target);
+		json_party(&j, m, "target", &k->target);
 		tkt_json_obj_begin(&j, "sender");
 		tkt_json_uint(&j, "pid", k->sender_pid);
 		tkt_json_str(&j, "comm", k->sender_comm);

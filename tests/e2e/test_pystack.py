@@ -133,15 +133,18 @@ def test_numpy_caller_is_innermost(root, memcg, suite):
     at_line_shown(run, work, "test_numpy.py", "NUMPY")
 
 
-def test_xdist_trigger_and_victim(root, memcg, suite, py):
+def test_xdist_trigger_and_victim(root, memcg, suite, py, tmp_path):
     """Two workers: the holder (victim, asleep) and the grower (trigger), each its own stack;
-    the victim's is taken when its SIGKILL is delivered, in its own context."""
+    the victim's is taken when its SIGKILL is delivered, in its own context. The recording
+    replays both stacks byte for byte."""
     exe, env = py
     work = suite("pystack")
     limit = 2 * LIMIT  # three interpreters (the controller, two workers) besides the blocks
     env = {**env, "E2E_LIMIT": str(limit)}
+    rec = tmp_path / "run.tkt"
     run = run_tktrace(inner(exe, "-n", "2", "--dist", "loadfile", "test_xholder.py",
-                            "test_xgrower.py"), work, cgroup=memcg(limit), env=env, timeout=120)
+                            "test_xgrower.py"), work, cgroup=memcg(limit), env=env, timeout=120,
+                      opts=["--record", str(rec)])
     assert run.report is not None, run
     # The holder's kill; the kernel may follow it with one more (the grower, when the holder's
     # memory is not uncharged in time), which is not what this test is about.
@@ -155,6 +158,14 @@ def test_xdist_trigger_and_victim(root, memcg, suite, py):
     frame_at(stack_of(oom["trigger"])[0], work, "test_xgrower.py", "GROW")
     at_line_shown(run, work, "test_xholder.py", "HOLD")
     at_line_shown(run, work, "test_xgrower.py", "GROW")
+    replayed = tmp_path / "replayed.json"
+    rep = subprocess.run([TKTRACE, "report", str(rec), "--json", str(replayed)],
+                         capture_output=True, text=True, timeout=60)
+    assert rep.returncode == 0 and rep.stderr == "", rep
+    live = sorted(work.glob("report-*.json"))[0].read_bytes()
+    assert replayed.read_bytes() == live
+    txt = subprocess.run([TKTRACE, "report", str(rec)], capture_output=True, text=True, timeout=60)
+    assert txt.returncode == 0 and run.stderr.endswith(txt.stdout), (run.stderr, txt.stdout)
 
 
 def test_kill9_in_sleep(root, suite, py, tmp_path):
