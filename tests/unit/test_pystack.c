@@ -5,7 +5,9 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <glob.h>
 #include <cmocka.h>
 #include "pyproc.h"
 #include "pystack.h"
@@ -116,6 +118,33 @@ static void test_versions(void **state)
 	assert_null(tkt_py_err_text(TKT_PYE_OK, 0x30b, buf, sizeof(buf)));
 }
 
+/* 3.13's own _Py_DebugOffsets, read from a real libpython3.13 when one is installed, agree
+ * with the table (which is what a 3.13 without them, or a stripped one, gets). */
+static void test_debug_offsets(void **state)
+{
+	struct tkt_py_offsets table, got;
+	const char *home = getenv("HOME");
+	char pat[512];
+	glob_t g;
+
+	(void)state;
+	snprintf(pat, sizeof(pat), "%s/.pyenv/versions/3.13.*/lib/libpython3.13.so.1.0",
+		 home ? home : "/root");
+	if (glob(pat, 0, NULL, &g) || !g.gl_pathc) {
+		globfree(&g);
+		skip(); /* no CPython 3.13 built with a shared libpython here */
+	}
+	assert_true(tkt_py_offsets_for(3, 13, &table));
+	memset(&got, 0, sizeof(got));
+	got.layout = table.layout;
+	got.owner_cstack = table.owner_cstack;
+	got.unicode_compact_size = table.unicode_compact_size;
+	assert_int_equal(tkt_py_debug_offsets(g.gl_pathv[0], &got), 0);
+	assert_memory_equal(&got, &table, sizeof(got));
+	assert_true(tkt_py_debug_offsets("/proc/self/status", &got) < 0);
+	globfree(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +152,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_tables),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_debug_offsets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
