@@ -761,6 +761,7 @@ static void blame(struct tkt_model *m, struct tkt_oom_rec *r, uint32_t victim)
 }
 
 static void py_take_pending(struct tkt_model *m, struct tkt_party *p, uint64_t ts);
+static bool py_better(const struct tkt_pystack *old, const struct tkt_pystack *s, uint32_t pid);
 
 static int ev_oom(struct tkt_model *m, const struct tkt_ev_oom *e)
 {
@@ -800,6 +801,10 @@ static int ev_oom(struct tkt_model *m, const struct tkt_ev_oom *e)
 		struct tkt_kill_rec *k = &m->kills[i];
 		if (k->kernel && k->target.pid == e->victim.pid && k->sender_pid == e->trigger.pid &&
 		    e->h.ts_ns - k->ts_ns < 1000000000ULL) {
+			/* A victim's thread that dequeued this SIGKILL before mark_victim's record was
+			 * stamped hung its stack here: it is the victim's. */
+			if (k->target.py.present && py_better(&r->victim.py, &k->target.py, k->target.pid))
+				r->victim.py = k->target.py;
 			memmove(k, k + 1, (m->nkills - i - 1) * sizeof(*k));
 			m->nkills--;
 			continue;

@@ -141,17 +141,26 @@ def test_xdist_trigger_and_victim(root, memcg, suite, py, tmp_path):
     work = suite("pystack")
     limit = 2 * LIMIT  # three interpreters (the controller, two workers) besides the blocks
     env = {**env, "E2E_LIMIT": str(limit)}
-    rec = tmp_path / "run.tkt"
-    run = run_tktrace(inner(exe, "-n", "2", "--dist", "loadfile", "test_xholder.py",
-                            "test_xgrower.py"), work, cgroup=memcg(limit), env=env, timeout=120,
-                      opts=["--record", str(rec)])
-    assert run.report is not None, run
-    # The holder's kill; the kernel may follow it with one more (the grower, when the holder's
-    # memory is not uncharged in time), which is not what this test is about.
-    oom = run.report["oom_kills"][0]
-    holder = int((work / "holder.txt").read_text())
-    grower = int((work / "grower.txt").read_text())
-    assert oom["victim"]["pid"] == holder, oom
+    # Near the limit any process's allocation can be the one that fails (the controller's,
+    # rarely); the kernel picks, not the test: then run again, at most twice more.
+    for attempt in range(3):
+        for name in ("holder.txt", "grower.txt"):
+            (work / name).unlink(missing_ok=True)
+        rec = tmp_path / f"run-{attempt}.tkt"
+        run = run_tktrace(inner(exe, "-n", "2", "--dist", "loadfile", "test_xholder.py",
+                                "test_xgrower.py"), work, cgroup=memcg(limit), env=env,
+                          timeout=120, opts=["--record", str(rec)])
+        assert run.report is not None, run
+        # The holder's kill; the kernel may follow it with one more (the grower, when the
+        # holder's memory is not uncharged in time), which is not what this test is about.
+        oom = run.report["oom_kills"][0]
+        holder = int((work / "holder.txt").read_text())
+        grower = int((work / "grower.txt").read_text())
+        assert oom["victim"]["pid"] == holder, oom
+        if oom["trigger"]["pid"] == grower:
+            break
+        for old in work.glob("report-*.json"):
+            old.unlink()
     assert oom["trigger"]["pid"] == grower, oom
     assert oom["victim"]["worker"] != oom["trigger"]["worker"], oom
     frame_at(stack_of(oom["victim"])[0], work, "test_xholder.py", "HOLD")

@@ -1941,6 +1941,28 @@ static void test_pystacks(void **state)
 	tkt_model_free(&m);
 }
 
+/* The usual order at an OOM kill on two CPUs: the kernel's SIGKILL to the victim (from the
+ * trigger), the victim's thread dequeuing it, then mark_victim's record. */
+static void test_pystack_before_oom_record(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 110, 201, "gw1");
+	rec_signal(&m, T0 + SECS(2) - 30, 200, "python3", 9, 201, "python3", TKT_SIG_F_KERNEL, 100);
+	rec_pystack(&m, T0 + SECS(2) - 20, 200, 200, TKT_PY_KILLED, "/p/test_hold.py", 12);
+	oom_init(&e, T0 + SECS(2), 200, "python3", 262144, 201, "python3", 1024);
+	rec_oom(&m, &e);
+	assert_int_equal(m.nkills, 0);
+	assert_true(m.ooms[0].victim.py.present);
+	assert_string_equal(m.ooms[0].victim.py.f[0].file, "/p/test_hold.py");
+	assert_int_equal(m.ooms[0].victim.py.f[0].line, 12);
+	tkt_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1999,6 +2021,7 @@ int main(void)
 		cmocka_unit_test(test_cg_samples_downsampled),
 		cmocka_unit_test(test_set_cwd_moves_recorded),
 		cmocka_unit_test(test_pystacks),
+		cmocka_unit_test(test_pystack_before_oom_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
