@@ -98,7 +98,9 @@ def test_trigger_stack(root, memcg, suite, py, case):
     exe, env = py
     test_file, file, name, phase = CASES[case]
     work = suite("pystack")
-    run = run_tktrace(inner(exe, test_file), work, cgroup=memcg(LIMIT), env=env)
+    html = work / "report.html"
+    run = run_tktrace(inner(exe, test_file), work, cgroup=memcg(LIMIT), env=env,
+                      opts=["--html", str(html)])
     assert run.rc == 137, run
     oom = one_oom(run)
     trig = oom["trigger"]
@@ -107,6 +109,9 @@ def test_trigger_stack(root, memcg, suite, py, case):
     # The innermost frame is the allocating line itself (the allocation is C code).
     frame_at(stack[0], work, file, name)
     at_line_shown(run, work, file, name)
+    # The HTML kill box: the same place, the whole stack folded under it.
+    assert f"<th>at</th><td><details><summary><code>{file}:{marker_line(work / file, name)}" \
+        "</code>" in html.read_text(), html.read_text()[-3000:]
     if case == "helper":
         frame_at(stack[1], work, "test_helper.py", "HELPER-CALL")
         assert stack[1]["function"] == "test_helper", stack[1]
