@@ -374,6 +374,9 @@ static void write_json(struct tkt_buf *b, const struct tkt_plan *p, const struct
 	tkt_json_uint(&j, "worker_baseline_bytes", p->baseline);
 	tkt_json_uint(&j, "inputs", in->nruns);
 	tkt_json_bool(&j, "fits", p->fits);
+	tkt_json_uint(&j, "new_tests", p->nnew);
+	tkt_json_uint(&j, "dropped_tests", p->ndropped);
+	tkt_json_uint(&j, "new_test_cost_bytes", p->new_cost);
 	json_args(&j, "pytest_args", oc->all, oc->plugin, in->xdist);
 	tkt_json_arr_begin(&j, "files");
 	if (oc->file)
@@ -493,8 +496,8 @@ static void text_part(struct tkt_buf *b, const struct tkt_plan *p, const struct 
 			       mib(pt->retained, z, sizeof(z)),
 			       mib(pt->light_sum + pt->heavy_max, w, sizeof(w)));
 	if (pt->workers && pt->nheavy)
-		tkt_buf_printf(b, "%s%zu heavy test%s (above %s, or killed before they ended) run one at "
-			       "a time, on one worker, as xdist_group \"" HEAVY_GROUP "\"\n", indent,
+		tkt_buf_printf(b, "%s%zu heavy test%s (cost above %s, or killed in a recorded run) run one at "
+			       "a time, on one worker, in xdist_group \"" HEAVY_GROUP "\"\n", indent,
 			       pt->nheavy, pt->nheavy == 1 ? "" : "s", mib(pt->heavy_above, x, sizeof(x)));
 	tkt_buf_printf(b, "%sestimated %.1f s of tests (%.1f s one after another)%s\n", indent,
 		       pt->est_s, pt->duration_s, pt->fits ? "" : "; DOES NOT FIT the budget");
@@ -508,8 +511,10 @@ static void write_text(struct tkt_buf *b, const struct tkt_plan *p, const struct
 	tkt_buf_printf(b, "tktrace plan: budget %s (%s), %u%% margin: %s usable\n",
 		       mib(p->o.budget, x, sizeof(x)), oc->budget_from, p->o.margin_pct,
 		       mib(p->usable, y, sizeof(y)));
-	tkt_buf_printf(b, "  from %zu run%s: %zu tests, worker baseline %s (resident before its first "
-		       "test)\n", in->nruns, in->nruns == 1 ? "" : "s", p->ntests,
+	tkt_buf_printf(b, "  from %zu run%s: %zu tests", in->nruns, in->nruns == 1 ? "" : "s", p->ntests);
+	if (p->nnew || p->ndropped)
+		tkt_buf_printf(b, " (%zu new, %zu no longer in --tests)", p->nnew, p->ndropped);
+	tkt_buf_printf(b, ", worker baseline %s (resident before its first test)\n",
 		       mib(p->baseline, x, sizeof(x)));
 	list_tests(b, p, "IMPOSSIBLE: larger than the usable budget even alone (baseline + cost)",
 		   pick_impossible, NULL, false);

@@ -348,7 +348,7 @@ static int cmp_dbl(const void *a, const void *b)
 }
 
 /* Keep the tests of the suite now; add its new ones with no figures (costed later). */
-static int apply_suite(struct tkt_plan_input *in, const char *const *suite)
+static int apply_suite(struct tkt_plan_input *in, const char *const *suite, size_t *dropped)
 {
 	size_t n = 0, w = 0, old = in->ntests;
 	bool *seen;
@@ -374,6 +374,7 @@ static int apply_suite(struct tkt_plan_input *in, const char *const *suite)
 	for (size_t i = 0; i < in->ntests; i++) {
 		if (i < old && !seen[i]) {
 			free(in->tests[i].nodeid);
+			(*dropped)++;
 			continue;
 		}
 		in->tests[w++] = in->tests[i];
@@ -583,31 +584,33 @@ int tkt_plan_make(struct tkt_plan_input *in, const char *const *suite, const str
 	p->usable = p->o.budget - p->o.budget / 100 * p->o.margin_pct;
 	p->baseline = in->baseline;
 	merge_runs(in);
-	if (suite && apply_suite(in, suite))
-		return -ENOMEM;
-	p->tests = in->tests;
-	p->ntests = in->ntests;
-	p->nparts = p->o.shards;
-	if (!(p->parts = calloc(p->nparts, sizeof(*p->parts))))
-		return -ENOMEM;
-
-	/* New tests cost what the median measured test does, unless told. */
-	costs = malloc((p->ntests ? p->ntests : 1) * sizeof(*costs));
-	durs = malloc((p->ntests ? p->ntests : 1) * sizeof(*durs));
-	it = malloc((p->ntests ? p->ntests : 1) * sizeof(*it));
-	sub = malloc((p->ntests ? p->ntests : 1) * sizeof(*sub));
-	if (!costs || !durs || !it || !sub)
+	/* New tests cost what the median measured test does (gone ones included: they are
+	 * measurements of this suite too), unless told. */
+	costs = malloc((in->ntests ? in->ntests : 1) * sizeof(*costs));
+	durs = malloc((in->ntests ? in->ntests : 1) * sizeof(*durs));
+	if (!costs || !durs)
 		goto out;
-	for (size_t i = 0; i < p->ntests; i++)
-		if (!p->tests[i].is_new) {
-			costs[nmeasured] = tkt_plan_cost(&p->tests[i]);
-			durs[nmeasured++] = p->tests[i].duration_s;
+	for (size_t i = 0; i < in->ntests; i++)
+		if (!in->tests[i].is_new) {
+			costs[nmeasured] = tkt_plan_cost(&in->tests[i]);
+			durs[nmeasured++] = in->tests[i].duration_s;
 		}
 	qsort(costs, nmeasured, sizeof(*costs), cmp_u64);
 	qsort(durs, nmeasured, sizeof(*durs), cmp_dbl);
 	p->new_cost = o->new_cost ? o->new_cost : nmeasured ? costs[nmeasured / 2] : 0;
 	p->new_duration_s = o->new_duration_s >= 0 ? o->new_duration_s :
 			    nmeasured ? durs[nmeasured / 2] : 0;
+	if (suite && apply_suite(in, suite, &in->ndropped))
+		goto out;
+	p->ndropped = in->ndropped;
+	p->tests = in->tests;
+	p->ntests = in->ntests;
+	p->nparts = p->o.shards;
+	p->parts = calloc(p->nparts, sizeof(*p->parts));
+	it = malloc((p->ntests ? p->ntests : 1) * sizeof(*it));
+	sub = malloc((p->ntests ? p->ntests : 1) * sizeof(*sub));
+	if (!p->parts || !it || !sub)
+		goto out;
 
 	for (size_t i = 0; i < p->ntests; i++) {
 		struct tkt_plan_test *t = &p->tests[i];

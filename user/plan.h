@@ -30,6 +30,7 @@ struct tkt_plan_input {
 	uint64_t baseline;   /* worst worker resident before its first test */
 	uint64_t limit;      /* a memory limit a run recorded (the largest), 0: none */
 	bool xdist;          /* some run had xdist workers */
+	size_t ndropped;     /* tests a suite list left out (tkt_plan_make) */
 	size_t nruns;
 };
 
@@ -69,6 +70,7 @@ struct tkt_plan {
 	struct tkt_plan_test *tests; /* sorted by node id; borrowed from the input */
 	size_t ntests;
 	size_t nimpossible, nleaks, nnew, nunfinished;
+	size_t ndropped;           /* in the inputs, not in the suite list */
 	unsigned nparts;           /* o.shards */
 	struct tkt_plan_part *parts;
 	bool fits;                 /* every part fits and no test is impossible */

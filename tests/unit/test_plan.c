@@ -314,10 +314,13 @@ static void test_new_and_gone_tests(void **state)
 	assert_int_equal(p.ntests, 3);
 	assert_int_equal(p.nimpossible, 0);
 	assert_int_equal(p.nnew, 1);
+	assert_int_equal(p.ndropped, 2);
 	assert_true(find(&p, "t.py::new")->is_new);
-	/* The median of a, b and c (the measured ones, gone included as measured before). */
-	assert_int_equal(p.new_cost, 30 * MiB);
+	/* The median of every measured test, c and gone included (10, 30, 50, 900 MiB; 1, 1, 3,
+	 * 5 s): they measured this suite too. */
+	assert_int_equal(p.new_cost, 50 * MiB);
 	assert_true(p.new_duration_s == 3.0);
+	assert_int_equal(tkt_plan_cost(find(&p, "t.py::a")), 10 * MiB);
 	assert_true(p.fits);
 	tkt_plan_free(&p);
 	tkt_plan_input_free(&in);
