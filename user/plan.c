@@ -193,9 +193,15 @@ static int lex_skip(struct lex *l)
 	return depth < 0 ? fail(l, "unbalanced brackets") : 0;
 }
 
+/* Figures from a file: clamped into range (1e999 parses as infinity). */
 static uint64_t to_bytes(double v)
 {
-	return v <= 0 ? 0 : v >= 1.8e19 ? UINT64_MAX : (uint64_t)v;
+	return !(v > 0) ? 0 : v >= 1.8e19 ? UINT64_MAX : (uint64_t)v;
+}
+
+static int64_t to_signed_bytes(double v)
+{
+	return v >= 9.2e18 ? INT64_MAX : v <= -9.2e18 ? INT64_MIN : v == v ? (int64_t)v : 0;
 }
 
 int tkt_plan_parse_line(const char *line, size_t len, struct tkt_plan_test *t, uint64_t *rss_start,
@@ -244,13 +250,13 @@ int tkt_plan_parse_line(const char *line, size_t len, struct tkt_plan_test *t, u
 			if (!r && null && strcmp(key, "retained_bytes"))
 				r = fail(&l, "a number expected");
 			if (!r && key[0] == 'd')
-				t->duration_s = v < 0 ? 0 : v;
+				t->duration_s = !(v > 0) ? 0 : v > 1e9 ? 1e9 : v;
 			else if (!r && !strcmp(key, "peak_rss_bytes"))
 				t->peak = to_bytes(v), have_peak = true;
 			else if (!r && !strcmp(key, "peak_growth_bytes"))
 				t->growth = to_bytes(v), have_growth = true;
 			else if (!r && key[0] == 'r')
-				t->retained = null ? 0 : (int64_t)v, t->unfinished = null, have_ret = true;
+				t->retained = null ? 0 : to_signed_bytes(v), t->unfinished = null, have_ret = true;
 			else if (!r)
 				t->children = to_bytes(v);
 		} else {
@@ -546,7 +552,7 @@ static void assign_shards(struct tkt_plan *p, struct item *it)
 			uint64_t c = it[i].cost > big[s] ? it[i].cost : big[s];
 			if (dur[s] < dur[any])
 				any = s;
-			if (sat_add(sat_add(p->baseline, ret[s] + r), c) <= p->usable &&
+			if (sat_add(sat_add(p->baseline, sat_add(ret[s], r)), c) <= p->usable &&
 			    (pick == K || dur[s] < dur[pick]))
 				pick = s;
 		}
