@@ -123,6 +123,11 @@ def test_plan_runs_the_suite_that_was_oom_killed(recorded, capsys):
     assert leaks == ["test_plan_suite.py::test_leaky"], p["tests"]
     assert "test_plan_suite.py::test_leaky keeps" in text, text
     assert p["pytest_args"][:2] == ["-p", "tktrace_plan"], p
+    # Without --budget: the limit of the cgroup the recorded pytest ran in.
+    proc = subprocess.run([TKTRACE, "plan", "--record", str(rec), "--json", "-"],
+                          capture_output=True, text=True, timeout=60)
+    dflt = json.loads(proc.stdout)
+    assert (dflt["budget_bytes"], dflt["budget_from"]) == (LIMIT, "the recorded memory limit"), dflt
 
     # The plan applied, in the same cgroup: every test passes.
     rc, planned_s, out = pytest_in(cg, work, p["pytest_args"], junit=work / "planned.xml")
