@@ -103,13 +103,13 @@ test: test-unit test-e2e
 bench: $(BUILD)/tktrace
 	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) PYTHON=$(PYTHON) $(PYTHON) bench/run.py
 
-# Fuzzing the readers of untrusted input (recordings, kernel logs) with clang's libFuzzer
+# Fuzzing the readers of untrusted input (recordings, kernel logs, per-test files) with clang's libFuzzer
 # (Debian: libclang-rt-14-dev). New inputs go to $(BUILD)/fuzz/; `make fuzz-merge` folds the
 # inputs that reach new code (edges only: the corpus stays small) into tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 60
-FUZZERS := record kmsg
+FUZZERS := record kmsg plan
 FUZZ_SRCS := user/model.c user/util.c user/record.c user/replay.c user/report.c user/json.c user/kmsg.c \
-	user/warn.c user/html.c
+	user/warn.c user/html.c user/plan.c
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 

@@ -277,6 +277,8 @@ int main(int argc, char **argv)
 		return tkt_cmd_report(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "explain-kmsg") == 0)
 		return tkt_cmd_explain_kmsg(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "plan") == 0)
+		return tkt_cmd_plan(argc - 1, argv + 1);
 
 	r = tkt_cli_parse(&cli, argc, argv, err, sizeof(err));
 	if (r) {
