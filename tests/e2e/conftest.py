@@ -181,14 +181,17 @@ def inner_pytest(*args):
 
 
 def run_tktrace(cmd, cwd, *, opts=(), cgroup=None, timeout=180, env=None, json_out=True,
-                preexec_fn=None):
-    """Run tktrace [opts] --json FILE -- [cgroup join] cmd; return Run with the parsed report."""
+                preexec_fn=None, join="shell"):
+    """Run tktrace [opts] --json FILE -- [cgroup join] cmd; return Run with the parsed report.
+    join="tktrace": tktrace joins the cgroup itself (--cgroup DIR), no shell prefix."""
     report_path = Path(cwd) / f"report-{uuid.uuid4().hex[:8]}.json"
     args = [TKTRACE, *opts]
+    if cgroup is not None and join == "tktrace":
+        args += ["--cgroup", str(cgroup.path)]
     if json_out:
         args += ["--json", str(report_path)]
     args.append("--")
-    if cgroup is not None:
+    if cgroup is not None and join == "shell":
         args += cgroup.join_cmd()
     args += list(cmd)
     proc = subprocess.run(args, cwd=cwd, env=env or inner_env(), capture_output=True, text=True,
@@ -197,6 +200,18 @@ def run_tktrace(cmd, cwd, *, opts=(), cgroup=None, timeout=180, env=None, json_o
     if json_out and report_path.exists() and report_path.stat().st_size:
         report = json.loads(report_path.read_text())
     return Run(proc, report, cwd)
+
+
+def junit_counts(path):
+    """Each <testsuite>'s tests/errors/failures attributes and the elements it holds, as two
+    lists of (tests, errors, failures), for comparing (CI dashboards read the attributes)."""
+    import xml.etree.ElementTree as ET
+    root = ET.parse(path).getroot()  # well-formed, or this raises
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    said = [tuple(int(s.get(a, -1)) for a in ("tests", "errors", "failures")) for s in suites]
+    held = [(len(s.findall("testcase")), len(s.findall("testcase/error")),
+             len(s.findall("testcase/failure"))) for s in suites]
+    return said, held
 
 
 def nodeids_written(workdir):
