@@ -162,6 +162,67 @@ def test_kill_reported_right_during_a_storm(root, memcg, tmp_path, storm):
     assert rep["kills"] == [], rep["kills"]
 
 
+# Forks N processes that exit at once, one after another: ~120 bytes of fork and exit records
+# each, so 60000 of them overflow the 4 MiB ring when nobody reads it.
+FORK_N_C = r"""
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+	long n = atol(argv[1]);
+	for (long i = 0; i < n; i++) {
+		pid_t p = fork();
+		if (p == 0)
+			_exit(0);
+		if (p < 0 || waitpid(p, NULL, 0) != p)
+			return 1;
+	}
+	return 0;
+}
+"""
+LOST_FORKS = 60000
+
+
+def test_lost_events_counted_and_warned(root, tmp_path):
+    """The tracer stopped (SIGSTOP) during a fork storm: the ring fills, the kernel side
+    counts what it could not deliver, and the report says so (lost_events and a warning)."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        pytest.skip("no C compiler: a Python fork storm is too slow to fill the ring")
+    work = tmp_path / "lost"
+    work.mkdir()
+    (work / "forkn.c").write_text(FORK_N_C)
+    subprocess.run([cc, "-O2", "-o", str(work / "forkn"), str(work / "forkn.c")], check=True)
+    report = work / "report.json"
+    script = (f"touch ready; while [ ! -e go ]; do sleep 0.01; done; ./forkn {LOST_FORKS} "
+              "&& touch stormed")
+    proc = subprocess.Popen([TKTRACE, "--json", str(report), "--", "/bin/sh", "-c", script],
+                            cwd=work, env=inner_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        # COMMAND runs only once the programs are attached.
+        assert wait_for(lambda: (work / "ready").exists(), 30), "COMMAND never started"
+        os.kill(proc.pid, signal.SIGSTOP)
+        try:
+            (work / "go").touch()
+            assert wait_for(lambda: (work / "stormed").exists(), 120), "storm did not finish"
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    rep = json.loads(report.read_text())
+    lost = rep["lost_events"]
+    print(f"lost {lost} events, {rep['processes_traced']} processes traced of {LOST_FORKS + 1}")
+    assert lost > 0, rep
+    assert f"tktrace: warning: {lost} events were lost; the report may be incomplete" in err, err
+    # What was lost was not seen: fewer processes than the storm made.
+    assert rep["processes_traced"] < LOST_FORKS, rep["processes_traced"]
+
+
 def test_soak_10000_tests_with_xdist(root, tmp_path):
     """A long xdist run: every test recorded once, nothing lost."""
     if shutil.which("true") is None:
