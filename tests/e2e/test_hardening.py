@@ -158,7 +158,16 @@ def test_kill_reported_right_during_a_storm(root, memcg, tmp_path, storm):
         assert rep["processes_traced"] >= n + 2, (rep["processes_traced"], n)
     else:
         print(f"alloc storm: {n} x 8 MiB touched in {secs:.1f} s")
-    assert rep["lost_events"] == 0, rep["lost_events"]
+        # No per-fault record leaves the kernel (a lost count of 0 would prove nothing): what
+        # the storm tests is the in-kernel peak under other processes' faults. The hog's
+        # peak is the kernel's own rss of the victim at the kill, give or take file pages the
+        # kernel reclaimed under the limit (measured: 2.3 MiB over; 16 MiB allowed).
+        (t,) = rep["tests"]
+        gap = t["peak_rss_bytes"] - o["victim"]["rss_bytes"]
+        assert 0 <= gap <= 16 * MiB, (t, o["victim"])
+        assert t["peak_growth_bytes"] >= ALLOC - LIMIT, t  # it grew until killed
+    if storm == "fork":
+        assert rep["lost_events"] == 0, rep["lost_events"]
     assert rep["kills"] == [], rep["kills"]
 
 
