@@ -478,21 +478,58 @@ def test_ctrl_c_at_a_terminal_reaches_command_once(root, tmp_path):
     assert os.waitstatus_to_exitcode(status) == 0, out
 
 
-def test_without_cap_sys_admin_tests_are_named_or_it_says_why(root, tmp_path):
+# Opens a uprobe on this process's own libc setenv with perf_event_open, as libbpf does for
+# tktrace; prints OK, or the errno name and exits 1.
+UPROBE_OPEN = r"""
+import ctypes, errno, platform, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+addr = ctypes.cast(libc.setenv, ctypes.c_void_p).value
+for line in open("/proc/self/maps"):
+    f = line.split()
+    lo, hi = (int(x, 16) for x in f[0].split("-"))
+    if lo <= addr < hi and len(f) >= 6:
+        path, off = f[5], addr - lo + int(f[2], 16)  # the offset in the file
+        break
+attr = (ctypes.c_uint8 * 128)()
+cpath = ctypes.create_string_buffer(path.encode())
+struct.pack_into("IIQ", attr, 0, int(open("/sys/bus/event_source/devices/uprobe/type").read()), 112, 0)
+struct.pack_into("QQ", attr, 56, ctypes.addressof(cpath), off)  # config1: path, config2: offset
+nr = {"x86_64": 298, "aarch64": 241}[platform.machine()]  # perf_event_open
+libc.syscall.restype = ctypes.c_long
+fd = libc.syscall(ctypes.c_long(nr), attr, ctypes.c_int(-1), ctypes.c_int(0), ctypes.c_int(-1),
+                  ctypes.c_ulong(8))  # any process, CPU 0, no group, PERF_FLAG_FD_CLOEXEC
+print("OK" if fd >= 0 else errno.errorcode.get(ctypes.get_errno(), "?"))
+sys.exit(fd < 0)
+"""
+
+
+@pytest.mark.parametrize("drop", [True, False], ids=["without_sys_admin", "with_sys_admin"])
+def test_without_cap_sys_admin_tests_are_named_or_it_says_why(root, tmp_path, drop):
     """Some kernels (a 2025 fix, in stable too) want CAP_SYS_ADMIN for uprobes: then tktrace
-    must say that tests cannot be named, never leave them silently unnamed."""
+    must say that tests cannot be named, never leave them silently unnamed; where the kernel
+    does not want it, tktrace must name them and not claim it. Whether the kernel wants it is
+    found apart from tktrace: a uprobe opened directly, under the same capabilities."""
     if shutil.which("setpriv") is None:
         pytest.skip("needs setpriv(1) from util-linux to drop capabilities")
+    if not os.path.exists("/sys/bus/event_source/devices/uprobe/type"):
+        pytest.skip("no uprobe PMU (/sys/bus/event_source/devices/uprobe)")
+    caps = ["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-all"] if drop else []
+    probe = subprocess.run([*caps, PYTHON, "-c", UPROBE_OPEN], capture_output=True, text=True)
+    verdict = probe.stdout.strip()
+    assert verdict in ("OK", "EPERM", "EACCES"), (probe.stdout, probe.stderr)
+    demands = verdict != "OK"
+    print(f"a uprobe opened {'without' if drop else 'with'} CAP_SYS_ADMIN: {verdict}")
     report = tmp_path / "r.json"
     code = ("import os; os.environ['PYTEST_CURRENT_TEST'] = 't.py::hog (call)'; "
             "os.kill(os.getpid(), 9)")
-    proc = subprocess.run(["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-all",
-                           TKTRACE, "--json", str(report), "--", PYTHON, "-c", code],
+    proc = subprocess.run([*caps, TKTRACE, "--json", str(report), "--", PYTHON, "-c", code],
                           cwd=tmp_path, env=inner_env(), capture_output=True, text=True)
     assert proc.returncode == 137, proc.stderr
     target = json.loads(report.read_text())["kills"][0]["target"]
-    if "uprobes need CAP_SYS_ADMIN" in proc.stderr:
-        print("this kernel wants CAP_SYS_ADMIN for uprobes; tktrace said so")
-        assert target["test"] is None
+    said = "uprobes need CAP_SYS_ADMIN" in proc.stderr
+    if demands:
+        assert said, proc.stderr
+        assert target["test"] is None, target
     else:
+        assert not said, proc.stderr
         assert target["test"] == "t.py::hog", proc.stderr
