@@ -214,6 +214,23 @@ def junit_counts(path):
     return said, held
 
 
+def kernel_log_now():
+    """The kernel log as /dev/kmsg gives it (raw records), read without blocking."""
+    fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+    out = []
+    try:
+        while True:
+            try:
+                out.append(os.read(fd, 8192))
+            except BlockingIOError:
+                break
+            except BrokenPipeError:
+                continue
+    finally:
+        os.close(fd)
+    return b"".join(out)
+
+
 def nodeids_written(workdir):
     """Node ids the inner tests recorded themselves (request.node.nodeid), by short name."""
     out = {}

@@ -92,7 +92,7 @@ def test_kill9_of_pytest_is_attributed_to_the_test(root, suite):
     assert t["traced"] is True
     assert t["rss_bytes"] > 0
     assert s["comm"] == "kill"
-    assert s["pid"] != pytest_pid and s["pid"] > 0
+    assert s["pid"] == read_int(work / "pid-kill.txt")
     assert s["kernel"] is False
     assert 0 <= k["time_s"] <= rep["duration_s"] + 0.01
     assert rep["tests_seen"] == 1
@@ -173,6 +173,7 @@ def test_sigkill_reported_once_per_process(root, suite):
     assert k["target"]["test"] == nodeid
     assert k["target"]["phase"] == "call"
     assert k["sender"]["kernel"] is False
+    assert k["sender"]["pid"] == read_int(work / "pid-kill.txt")
     assert "after 1 SIGKILL of traced processes" in first_line(run.stderr), run
 
 

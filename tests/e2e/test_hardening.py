@@ -237,11 +237,15 @@ def test_soak_10000_tests_with_xdist(root, tmp_path):
     if shutil.which("true") is None:
         pytest.skip("no true(1)")
     work = write_suite(tmp_path, "test_soak.py", '''
+        import os
+
         import pytest
 
         @pytest.mark.parametrize("i", range(10000))
-        def test_soak(i):
-            assert i >= 0
+        def test_soak(i, request):
+            worker = os.environ["PYTEST_XDIST_WORKER"]
+            with open(f"seen-{worker}.txt", "a") as f:
+                f.write(f"{request.node.nodeid} {worker}\\n")
     ''')
     run = run_tktrace(inner_pytest("-n", "2", "-p", "xdist", "test_soak.py"), work,
                       timeout=600)
@@ -250,9 +254,11 @@ def test_soak_10000_tests_with_xdist(root, tmp_path):
     assert run.rc == 0, run
     assert rep["lost_events"] == 0
     assert rep["tests_seen"] == 10000
-    ids = [t["nodeid"] for t in rep["tests"]]
-    assert len(ids) == 10000 and len(set(ids)) == 10000
-    assert {t["worker"] for t in rep["tests"]} == {"gw0", "gw1"}
+    # Each test by its own node id, on the worker that ran it (as the tests wrote them).
+    ran = dict(line.split() for p in work.glob("seen-*.txt") for line in p.read_text().splitlines())
+    assert len(ran) == 10000 and set(ran.values()) == {"gw0", "gw1"}
+    got = [(t["nodeid"], t["worker"]) for t in rep["tests"]]
+    assert len(got) == 10000 and dict(got) == ran
     assert all(t["outcome"] == "completed" for t in rep["tests"])
 
 
