@@ -106,6 +106,15 @@ class MemCgroup:
         return ["/bin/sh", "-c", f'echo $$ > {self.path}/cgroup.procs && exec "$@"', "sh"]
 
 
+def kernel_peak_usage(cg):
+    """The cgroup's own high-water mark (v1 max_usage_in_bytes; v2 memory.peak, 5.19+)."""
+    name = "memory.max_usage_in_bytes" if cg.version == 1 else "memory.peak"
+    try:
+        return int((cg.path / name).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 @pytest.fixture
 def memcg(request):
     made = []
@@ -181,9 +190,11 @@ def inner_pytest(*args):
 
 
 def run_tktrace(cmd, cwd, *, opts=(), cgroup=None, timeout=180, env=None, json_out=True,
-                preexec_fn=None, join="shell"):
+                preexec_fn=None, join="shell", stderr_path=None):
     """Run tktrace [opts] --json FILE -- [cgroup join] cmd; return Run with the parsed report.
-    join="tktrace": tktrace joins the cgroup itself (--cgroup DIR), no shell prefix."""
+    join="tktrace": tktrace joins the cgroup itself (--cgroup DIR), no shell prefix.
+    stderr_path: tktrace's stderr goes to that file as it is written (the traced tests may
+    read it while they run)."""
     report_path = Path(cwd) / f"report-{uuid.uuid4().hex[:8]}.json"
     args = [TKTRACE, *opts]
     if cgroup is not None and join == "tktrace":
@@ -194,8 +205,14 @@ def run_tktrace(cmd, cwd, *, opts=(), cgroup=None, timeout=180, env=None, json_o
     if cgroup is not None and join == "shell":
         args += cgroup.join_cmd()
     args += list(cmd)
-    proc = subprocess.run(args, cwd=cwd, env=env or inner_env(), capture_output=True, text=True,
-                          timeout=timeout, preexec_fn=preexec_fn)
+    if stderr_path is None:
+        proc = subprocess.run(args, cwd=cwd, env=env or inner_env(), capture_output=True,
+                              text=True, timeout=timeout, preexec_fn=preexec_fn)
+    else:
+        with open(stderr_path, "w") as err:
+            proc = subprocess.run(args, cwd=cwd, env=env or inner_env(), stdout=subprocess.PIPE,
+                                  stderr=err, text=True, timeout=timeout, preexec_fn=preexec_fn)
+        proc.stderr = Path(stderr_path).read_text()
     report = None
     if json_out and report_path.exists() and report_path.stat().st_size:
         report = json.loads(report_path.read_text())

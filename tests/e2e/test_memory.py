@@ -39,8 +39,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (MAX_LIMIT, PYTHON, SUITES, MemCgroup, inner_env, inner_pytest, memcg_root,
-                      need_root, nodeids_written, run_tktrace)
+from conftest import (MAX_LIMIT, PYTHON, SUITES, MemCgroup, inner_env, inner_pytest,
+                      kernel_peak_usage, memcg_root, need_root, nodeids_written, run_tktrace)
 
 MiB = 1 << 20
 ROOMY = 900 * MiB  # the cgroup for runs that do not aim at an OOM
@@ -139,15 +139,6 @@ def check_cgroup_view(rep, path, limit, *, at_least, true_peak=None):
     assert c["peak_usage_bytes"] >= at_least, (mib(c["peak_usage_bytes"]), mib(at_least))
     if true_peak is not None:  # sampled usage can never exceed the kernel's own high-water mark
         assert c["peak_usage_bytes"] <= true_peak, (c["peak_usage_bytes"], true_peak)
-
-
-def kernel_peak_usage(cg):
-    """The cgroup's own high-water mark (v1 max_usage_in_bytes; v2 memory.peak, 5.19+)."""
-    name = "memory.max_usage_in_bytes" if cg.version == 1 else "memory.peak"
-    try:
-        return int((cg.path / name).read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def basic_env():
