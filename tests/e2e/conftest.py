@@ -155,7 +155,8 @@ def inner_env(extra=None):
 
 
 class Run:
-    def __init__(self, proc, report, workdir):
+    def __init__(self, proc, report, workdir, report_path=None):
+        self.report_path = report_path
         self.proc = proc
         self.rc = proc.returncode
         self.stdout = proc.stdout
@@ -216,7 +217,35 @@ def run_tktrace(cmd, cwd, *, opts=(), cgroup=None, timeout=180, env=None, json_o
     report = None
     if json_out and report_path.exists() and report_path.stat().st_size:
         report = json.loads(report_path.read_text())
-    return Run(proc, report, cwd)
+    return Run(proc, report, cwd, report_path if report is not None else None)
+
+
+def record_opts(dest):
+    """Options that record the run and write every other output, into directory dest."""
+    dest = Path(dest)
+    return ["--record", str(dest / "run.tkt"), "--per-test-file", str(dest / "live.jsonl"),
+            "--html", str(dest / "live.html")]
+
+
+def check_replay(run, dest):
+    """`tktrace report` of the recording gives every output of the live run (record_opts)
+    byte for byte: JSON, per-test file, HTML and the human report."""
+    dest = Path(dest)
+    rec = dest / "run.tkt"
+    outs = {"--json": (dest / "replayed.json", run.report_path),
+            "--per-test-file": (dest / "replayed.jsonl", dest / "live.jsonl"),
+            "--html": (dest / "replayed.html", dest / "live.html")}
+    args = [TKTRACE, "report", str(rec)]
+    for opt, (replayed, _) in outs.items():
+        args += [opt, str(replayed)]
+    r = subprocess.run(args + ["--text"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == "", r
+    for opt, (replayed, live) in outs.items():
+        live_bytes = Path(live).read_bytes()
+        assert live_bytes, f"the live run wrote no {opt}"
+        assert replayed.read_bytes() == live_bytes, f"{opt}: replay differs from the live run"
+    assert r.stdout.startswith("tktrace: ") and run.stderr.endswith(r.stdout), (run.stderr,
+                                                                                r.stdout)
 
 
 def junit_counts(path):

@@ -39,8 +39,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (MAX_LIMIT, PYTHON, SUITES, MemCgroup, inner_env, inner_pytest,
-                      kernel_peak_usage, memcg_root, need_root, nodeids_written, run_tktrace)
+from conftest import (MAX_LIMIT, PYTHON, SUITES, MemCgroup, check_replay, inner_env,
+                      inner_pytest, kernel_peak_usage, memcg_root, need_root, nodeids_written,
+                      record_opts, run_tktrace)
 
 MiB = 1 << 20
 ROOMY = 900 * MiB  # the cgroup for runs that do not aim at an OOM
@@ -367,7 +368,9 @@ def test_leaks_are_retained_and_blamed_for_a_later_oom(root, memcg, suite):
     work = suite("mem_leak")
     env = inner_env({"E2E_LEAKS": str(LEAKS), "E2E_LEAK": str(LEAK),
                      "E2E_INNOCENT": str(INNOCENT)})
-    run = run_tktrace(inner_pytest("test_mem_leak.py"), work, cgroup=cg, env=env)
+    run = run_tktrace(inner_pytest("test_mem_leak.py"), work, cgroup=cg, env=env,
+                      opts=record_opts(work.parent))
+    check_replay(run, work.parent)  # recorded: every output again, byte for byte
     ids = nodeids_written(work)
     leak_ids = [ids[f"leak{i}"] for i in range(LEAKS)]
     innocent_id = ids["innocent"]

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (MAX_LIMIT, PYTHON, SUITES, MemCgroup, headline, inner_env, junit_counts,
-                      memcg_root, need_root, nodeids_written, inner_pytest, run_tktrace)
+from conftest import (MAX_LIMIT, PYTHON, SUITES, MemCgroup, check_replay, headline, inner_env,
+                      junit_counts, memcg_root, need_root, nodeids_written, inner_pytest,
+                      record_opts, run_tktrace)
 
 MiB = 1 << 20
 LIMIT = 400 * MiB
@@ -205,7 +206,7 @@ def xdist_oom(tmp_path_factory):
         env = inner_env({"E2E_HOLD": str(450 * MiB), "E2E_CHUNK": str(20 * MiB),
                          "E2E_GROW_MAX": str(500 * MiB)})
         run = run_tktrace(inner_pytest("-n", "2", "--dist", "load", "test_oom_xdist.py"), work,
-                          cgroup=cg, env=env)
+                          cgroup=cg, env=env, opts=record_opts(work.parent))
         yield XdistRun(run, work), cg
     finally:
         cg.remove()
@@ -231,6 +232,12 @@ def xdist_first_oom(x, cg):
     else:
         assert (x.work / "grower-done.txt").exists(), x.run
     return rep, ooms[0]
+
+
+def test_oom_xdist_replays_byte_for_byte(xdist_oom):
+    x, _ = xdist_oom
+    assert report_of(x.run)["oom_kills"], x.run
+    check_replay(x.run, x.work.parent)
 
 
 def test_oom_xdist_victim_and_trigger_are_different_tests(xdist_oom):
