@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (PYTHON, TKTRACE, inner_env, need_root, nodeids_written, inner_pytest,
+from conftest import (PYTHON, SUITES, TKTRACE, inner_env, need_root, nodeids_written, inner_pytest,
                       run_tktrace, tktrace_returncode)
 
 NOBODY = 65534
@@ -406,6 +406,34 @@ def test_sudo_drops_to_invoking_user(root, tmp_path):
     st = report.stat()
     assert (st.st_uid, st.st_gid) == (NOBODY, NOBODY)
     assert run.report["exit_code"] == 0
+
+
+def test_sudo_every_written_file_belongs_to_the_invoking_user(root):
+    """Under sudo every file tktrace writes is the invoking user's: JSON, HTML, recording,
+    per-test file, the JUnit XML it writes for a killed pytest, the step summary."""
+    d = Path(tempfile.mkdtemp(prefix="tktrace-sudo-"))  # under /tmp: nobody can reach it
+    try:
+        d.chmod(0o777)
+        src = SUITES / "cli_selfkill" / "test_selfkill.py"
+        shutil.copy(src, d / src.name)
+        (d / src.name).chmod(0o644)
+        out = {name: d / name for name in ("r.json", "r.html", "r.tkt", "per-test.jsonl",
+                                           "junit.xml", "summary.md")}
+        env = inner_env({**SUDO_NOBODY, "GITHUB_ACTIONS": "true",
+                         "GITHUB_STEP_SUMMARY": str(out["summary.md"]),
+                         "GITHUB_WORKSPACE": str(d)})
+        proc = subprocess.run(
+            [TKTRACE, "--json", str(out["r.json"]), "--html", str(out["r.html"]),
+             "--record", str(out["r.tkt"]), "--per-test-file", str(out["per-test.jsonl"]),
+             "--junitxml-merge", str(out["junit.xml"]), "--",
+             *inner_pytest(src.name, f"--junitxml={out['junit.xml']}")],
+            cwd=d, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 137, proc  # pytest killed itself: no XML of its own
+        assert "killed before it wrote its JUnit XML" in out["junit.xml"].read_text()
+        owners = {name: (p.stat().st_uid, p.stat().st_gid) for name, p in out.items()}
+        assert owners == {name: (NOBODY, NOBODY) for name in out}, owners
+    finally:
+        shutil.rmtree(d)
 
 
 def test_sudo_id_u(root, tmp_path):
