@@ -97,7 +97,7 @@ test-ubsan:
 test-e2e: $(BUILD)/tktrace $(BUILD)/tktrace-static
 	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e
 
-test: test-unit test-e2e
+test: test-unit test-ubsan test-e2e
 
 # Benchmarks (not timed tests): wall-time ratio with/without tktrace, BPF costs, memory.
 bench: $(BUILD)/tktrace

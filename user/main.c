@@ -452,7 +452,9 @@ int main(int argc, char **argv)
 	run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
 	run.exit_code = tkt_shell_status(run.signaled, run.sig, run.status);
 	run.duration_s = (double)(t_exit - t0) / 1e9;
-	run.kernel_drops = tkt_tracer_drops(tracer);
+	if ((r = tkt_tracer_drops(tracer, &run.kernel_drops)) < 0)
+		tkt_error("warning: cannot read the kernel's count of lost events (%s): more may have "
+			  "been lost than the report says", strerror(-r));
 	run.memory_limit = cli.memory_limit_arg;
 	rc = run.exit_code;
 

@@ -245,25 +245,34 @@ int tkt_tracer_drain(struct tkt_tracer *t)
 	return n < 0 ? n : 0;
 }
 
-uint64_t tkt_tracer_drops(struct tkt_tracer *t)
+int tkt_drops_read(int map_fd, uint64_t *total)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	uint64_t total = 0;
 	__u64 *vals;
+	int r = 0;
 
+	*total = 0;
 	if (ncpu <= 0)
-		return 0;
+		return ncpu ? ncpu : -EINVAL;
 	vals = calloc(ncpu, sizeof(*vals));
 	if (!vals)
-		return 0;
+		return -ENOMEM;
+	/* A counter that cannot be read is an error, not a zero: "nothing lost" would lie. */
 	for (__u32 k = 0; k < TKT_DROP_NR; k++) {
-		if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.drops), &k, vals))
+		if (bpf_map_lookup_elem(map_fd, &k, vals)) {
+			r = -errno;
 			continue;
+		}
 		for (int c = 0; c < ncpu; c++)
-			total += vals[c];
+			*total += vals[c];
 	}
 	free(vals);
-	return total;
+	return r;
+}
+
+int tkt_tracer_drops(struct tkt_tracer *t, uint64_t *total)
+{
+	return tkt_drops_read(bpf_map__fd(t->skel->maps.drops), total);
 }
 
 static void errmsg(char *err, size_t errsz, const char *what, int e)
