@@ -409,6 +409,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	tkt_log_live(true);
 	for (;;) {
 		pid_t w = waitpid(child.pid, &status, WNOHANG);
 		if (w == child.pid)
@@ -428,6 +429,7 @@ int main(int argc, char **argv)
 				/* Live: the tests are still running, the report comes at the end. */
 				tkt_buf_reset(&out);
 				tkt_warn_text(&out, &model, &model.warnings[nw]);
+				tkt_log_line_start();
 				fputs(out.data, stderr);
 				tkt_buf_reset(&out);
 			}
@@ -441,6 +443,7 @@ int main(int argc, char **argv)
 			tkt_rec_flush(rec); /* a killed tktrace leaves all but the last cycle */
 	}
 	t_exit = now_ns();
+	tkt_log_live(false);
 	tkt_tracer_drain(tracer);
 
 	run.argv = cli.argv;
@@ -544,6 +547,7 @@ int main(int argc, char **argv)
 		}
 	}
 out:
+	tkt_log_live(false);
 	if (pidfd >= 0)
 		close(pidfd);
 	if (rec) /* an early failure: the file shows how far it got */

@@ -10,8 +10,11 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
+
+from conftest import TKTRACE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = "/usr/bin/python3"
@@ -72,3 +75,59 @@ def test_demo_installs_what_its_suite_needs_on_a_fresh_machine(tmp_path):
     assert "python3-pytest" in needed
     assert needed <= would, f"the demo needs {sorted(needed - would)} but does not install it"
     assert {"clang", "libbpf-dev", "make"} <= would
+
+
+# -- tktrace's live messages at a terminal ---------------------------------------------------
+
+MiB = 1 << 20
+# pytest -v prints the node id, runs the test, then prints PASSED: while the test runs the
+# cursor is mid-line. This stands in for it: no newline until the memory has crossed --warn-at.
+MIDLINE = r'''
+import sys, time
+sys.stdout.write("tests/test_big.py::test_big "); sys.stdout.flush()
+b = bytearray(200 << 20)
+for i in range(0, len(b), 4096): b[i] = 1
+time.sleep(1.0)
+sys.stdout.write("PASSED\n")
+'''
+
+
+def run_in_pty(args, timeout=60):
+    """Run args with a pseudo-terminal as stdin, stdout and stderr; return what it printed."""
+    import pty  # noqa: F401 (os.openpty needs the pty support it documents)
+    master, slave = os.openpty()
+    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, cwd=ROOT,
+                            start_new_session=True)
+    os.close(slave)
+    out = b""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: every writer closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    proc.wait(timeout=10)
+    return proc.returncode, out.decode(errors="replace").replace("\r\n", "\n")
+
+
+def test_live_warning_starts_on_its_own_line_at_a_terminal(root):
+    args = [TKTRACE, "--memory-limit", "300M", "--warn-at", "50", "--", PY, "-c", MIDLINE]
+    rc, out = run_in_pty(args)
+    assert rc == 0, out
+    lines = out.split("\n")
+    warn = [line for line in lines if "tktrace: warning: memory cgroup" in line]
+    assert len(warn) == 1, out
+    assert warn[0].startswith("tktrace: warning:"), f"glued to COMMAND's line:\n{out}"
+    # COMMAND's unfinished line is kept, not erased.
+    assert any(line.startswith("tests/test_big.py::test_big") for line in lines), out
+
+
+def test_live_warning_adds_no_newline_in_a_pipe(root):
+    args = [TKTRACE, "--memory-limit", "300M", "--warn-at", "50", "--", PY, "-c", MIDLINE]
+    r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.startswith("tktrace: warning: memory cgroup"), r.stderr
