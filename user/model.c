@@ -607,6 +607,10 @@ static void test_begin(struct tkt_model *m, struct tkt_proc *p, uint64_t ts)
 		return; /* call and teardown continue the same record */
 	if (t && !t->ended)
 		test_end(m, p, t, ts); /* a new test without the old one's end: close it here */
+	/* Counted here, not at setup: a test skipped by a skip/skipif marker never shows a
+	 * setup (pytest's skipping plugin raises before PYTEST_CURRENT_TEST is set), only its
+	 * teardown. */
+	m->tests_seen++;
 	if (grow(&m->tests, &m->cap_tests, m->ntests, sizeof(*m->tests))) {
 		p->cur_test = -1;
 		return;
@@ -642,8 +646,6 @@ static void env_complete(struct tkt_model *m, struct tkt_proc *p, uint64_t ts)
 		tkt_parse_current_test(v, len, &idlen, &ph);
 		p->own.test = tkt_intern(m->strings, v, idlen);
 		p->own.phase = ph;
-		if (ph == TKT_PHASE_SETUP)
-			m->tests_seen++;
 		test_begin(m, p, ts);
 	} else if (p->env_key == TKT_ENV_XDIST_WORKER) {
 		p->own.worker = p->env_op == TKT_ENV_SET ? tkt_intern(m->strings, v, len) : NULL;

@@ -217,7 +217,7 @@ struct tkt_model {
 	size_t nbuckets;
 	size_t nprocs;       /* live entries in the table */
 	size_t procs_seen;   /* every process ever traced */
-	size_t tests_seen;   /* setup phases seen */
+	size_t tests_seen;   /* test runs seen: ntests unless memory for tests[] ran out */
 	struct tkt_proc *dead_head, *dead_tail; /* freed once no late record can need them */
 	struct tkt_oom_rec *ooms;
 	size_t nooms, cap_ooms;
