@@ -445,6 +445,7 @@ int main(int argc, char **argv)
 	t_exit = now_ns();
 	tkt_log_live(false);
 	tkt_tracer_drain(tracer);
+	tkt_outcomes_from_junit(&model, started);
 
 	run.argv = cli.argv;
 	run.argc = cli.argc;
@@ -466,7 +467,8 @@ int main(int argc, char **argv)
 		marked = calloc(model.ntests ? model.ntests : 1, sizeof(*marked));
 		for (size_t i = 0; marked && i < model.ntests; i++)
 			marked[i] = tkt_test_need(&model.tests[i]) > cli.intensive_threshold ?
-					    tkt_test_marked(model.tests[i].cwd, model.tests[i].nodeid, cli.marker) :
+					    tkt_test_marked(model.tests[i].cwd, model.tests[i].pyargs,
+							    model.tests[i].nodeid, cli.marker) :
 					    -1;
 		mo2.marked = marked;
 		tkt_report_memory_text(&out, &model, &mo2);
