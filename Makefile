@@ -95,7 +95,7 @@ test-ubsan:
 		CFLAGS="-O1 -g -Wall -Wextra -fsanitize=undefined -fno-sanitize-recover=undefined" test-unit
 
 test-e2e: $(BUILD)/tktrace $(BUILD)/tktrace-static
-	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e
+	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e $(E2E_ARGS)
 
 test: test-unit test-e2e
 
