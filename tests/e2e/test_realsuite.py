@@ -62,7 +62,8 @@ def pytest_cmd(*args):
 
 def test_plain_run_victim_is_the_test_pytest_shows_running(numpy_suite):
     env = inner_env({"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": "/"})
-    proc, rep = tktrace(numpy_suite, pytest_cmd(*SELECT), env=env)
+    rec = numpy_suite / "run.tkt"
+    proc, rep = tktrace(numpy_suite, pytest_cmd(*SELECT), "--record", str(rec), env=env)
     assert proc.returncode == 137, proc.stderr[-3000:]
     # pytest -v prints a node id, runs the test, then its result: the line without one is
     # the test running when pytest died.
@@ -94,6 +95,12 @@ def test_plain_run_victim_is_the_test_pytest_shows_running(numpy_suite):
     # test runs, and it is killed again.
     rerun = re.search(r"^  rerun    (.*)$", proc.stderr, re.M).group(1)
     assert "--pyargs" in rerun, rerun
+    assert oom["rerun"] == rerun
+    # The recording says the same (where the package is, is one of its inputs).
+    out = numpy_suite / "replayed.json"
+    subprocess.run([TKTRACE, "report", str(rec), "--json", str(out)], check=True,
+                   capture_output=True)
+    assert json.loads(out.read_text())["oom_kills"][0]["rerun"] == rerun
     proc2, rep2 = tktrace(numpy_suite, ["/bin/sh", "-c", rerun])
     assert proc2.returncode == 137, proc2.stderr[-3000:]
     assert [t["nodeid"] for t in rep2["tests"]] == ["::test_large_archive"], rep2["tests"]
@@ -112,6 +119,8 @@ def test_xdist_victim_is_the_test_xdist_says_crashed(numpy_suite):
     assert test == KILLED
     (oom,) = rep["oom_kills"]
     assert (oom["victim"]["test"], oom["victim"]["worker"]) == (test, worker), oom
+    # The worker learnt where numpy.lib is from its controller.
+    assert oom["rerun"].endswith(" --pyargs numpy.lib.tests.test_format::test_large_archive"), oom
 
     # (b) every test pytest reported, once; outcomes from its JUnit XML.
     reported = re.findall(r"\] " + RESULT + r" (\S+::\S+)", proc.stdout)
