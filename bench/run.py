@@ -27,11 +27,12 @@ RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 SUITES = os.environ.get("BENCH_SUITES", "faults numpy many forks numpy-pyargs").split()
 XDIST = os.environ.get("BENCH_XDIST", "1") == "1"
 SOAK = os.environ.get("BENCH_SOAK", "1") == "1"
-# Real suites: pytest arguments, environment, pairs.
+# Real suites: pytest arguments, environment.
 REAL = {
     "numpy-pyargs": (["--pyargs", "numpy.lib", "numpy.fft", "numpy.random"],
-                     {"NPY_AVAILABLE_MEM": "1GB"}, int(os.environ.get("BENCH_REAL_RUNS", "3"))),
+                     {"NPY_AVAILABLE_MEM": "1GB"}),
 }
+REAL_RUNS = int(os.environ.get("BENCH_REAL_RUNS", "3"))
 SCRATCH = tempfile.mkdtemp(prefix="tktrace-bench-")  # cwd of real suites (.hypothesis goes there)
 STATS = "/proc/sys/kernel/bpf_stats_enabled"
 MiB = 1 << 20
@@ -67,7 +68,7 @@ def paired(suite, xdist):
     base, traced, ratios = [], [], []
     argv, env = pytest_argv(suite, xdist), suite_env(suite)
     timed(argv, env)  # warm the page cache and bytecode
-    for i in range(REAL[suite][2] if suite in REAL else RUNS):
+    for i in range(REAL_RUNS if suite in REAL else RUNS):
         order = [False, True] if i % 2 == 0 else [True, False]
         res = {}
         for with_tracer in order:
@@ -140,7 +141,8 @@ def main():
     old = Path(STATS).read_text().strip()
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
                 if ln.startswith("model name")), "?")
-    print(f"tktrace benchmark: {RUNS} paired runs per row, median ratio; Linux "
+    print(f"tktrace benchmark: {RUNS} paired runs per row (real suites: {REAL_RUNS}), median "
+          f"ratio; Linux "
           f"{os.uname().release}, {os.cpu_count()} CPUs ({cpu})")
     print("targets: ratio <= 1.03, hottest program < 200 ns/run, maps <= 16 MiB, tracer rss "
           "<= 32 MiB, report <= 200 ms, 0 lost, <= 200 B/test; '!' marks a miss")
