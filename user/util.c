@@ -44,7 +44,9 @@ void tkt_log(enum tkt_log_level level, const char *fmt, ...)
 	/* Warnings are shown even with -q: they mean the report may be incomplete. */
 	if (level > log_level && !(level == TKT_LOG_WARN))
 		return;
-	tkt_log_line_start();
+	/* -v's info and debug lines come in bursts: a blank line between each would be worse. */
+	if (level <= TKT_LOG_WARN)
+		tkt_log_line_start();
 	fputs("tktrace: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
