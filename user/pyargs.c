@@ -129,42 +129,28 @@ static void root_file(struct tkt_buf *file, const char *base, size_t blen, const
 bool tkt_pyargs_root(const char *roots, const char *nodeid, struct tkt_buf *module,
 		     struct tkt_buf *file)
 {
-	const char *first = NULL;
-	size_t nroots = 0;
-
 	if (!roots || !nodeid)
 		return false;
 	for (const char *l = roots; *l;) {
 		const char *tab = strchr(l, '\t'), *nl = strchr(l, '\n');
+		struct stat st;
 		if (!nl)
 			nl = l + strlen(l);
+		/* The argument whose directory has the file: numpy.lib and numpy.fft both have
+		 * tests/, not both tests/test_format.py. A package inside the rootdir gives node
+		 * ids relative to the rootdir instead (pytest --pyargs mypkg from the project):
+		 * no root has the file then, and the caller takes the directory's. */
 		if (tab && tab < nl) {
-			struct stat st;
-			nroots++;
-			if (!first)
-				first = l;
 			root_file(file, tab + 1, nl - tab - 1, nodeid);
-			/* Several arguments: the one that has the file (numpy.lib and numpy.fft
-			 * both have tests/__init__.py, not both tests/test_format.py). */
-			if (file->data && stat(file->data, &st) == 0 &&
-			    (file_part(nodeid) ? S_ISREG(st.st_mode) : true)) {
-				first = l;
-				nroots = 1;
-				break;
+			if (file->data && stat(file->data, &st) == 0 && S_ISREG(st.st_mode)) {
+				tkt_buf_reset(module);
+				tkt_buf_append(module, l, tab - l);
+				return module->data != NULL;
 			}
 		}
 		l = *nl ? nl + 1 : nl;
 	}
-	/* Not found (a report made elsewhere, files gone): only a lone root is certain. */
-	if (nroots != 1)
-		return false;
-	const char *tab = strchr(first, '\t'), *nl = strchr(first, '\n');
-	if (!nl)
-		nl = first + strlen(first);
-	tkt_buf_reset(module);
-	tkt_buf_append(module, first, tab - first);
-	root_file(file, tab + 1, nl - tab - 1, nodeid);
-	return module->data && file->data;
+	return false;
 }
 
 bool tkt_pyargs_spec(const char *roots, const char *nodeid, struct tkt_buf *out)

@@ -19,7 +19,8 @@ bool tkt_pyargs_names(const char *argv, size_t len, struct tkt_buf *names);
 bool tkt_pytest_junitxml(const char *argv, size_t len, const char *cwd, struct tkt_buf *path);
 
 /* roots: "module\tpath\n" per argument, path the package's directory or the module's file.
- * The root nodeid's file is under: the only one, else the first whose file exists. */
+ * The root nodeid's file is under: the first in which that file exists (none: the node id
+ * is relative to the rootdir, or the files are not on this machine). */
 bool tkt_pyargs_root(const char *roots, const char *nodeid, struct tkt_buf *module,
 		     struct tkt_buf *file);
 /* What to pass to pytest --pyargs to run nodeid alone: "numpy.lib.tests.test_format::test_x". */

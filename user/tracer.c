@@ -173,9 +173,9 @@ static void pytest_options(struct tkt_tracer *t, uint32_t pid, const char *cwd)
 		if (r == 0)
 			tkt_model_set_pyargs(t->model, pid, out.data);
 		else
-			tkt_warn("pid %u runs pytest --pyargs, but its Python could not say where %s "
-				 "is: rerun commands may not find the files", pid,
-				 strtok(names.data, "\n"));
+			tkt_warn("pid %u runs pytest --pyargs, but where %s is could not be found "
+				 "(%s): rerun commands may not find its files", pid,
+				 strtok(names.data, "\n"), strerror(-r));
 	}
 	tkt_buf_free(&names);
 	tkt_buf_free(&out);
@@ -227,7 +227,7 @@ static void find_rootdirs(struct tkt_tracer *t)
 	n = tkt_model_live_pytest(m, pids, sizeof(pids) / sizeof(pids[0]));
 	for (size_t i = 0; i < n; i++) {
 		struct tkt_proc *p = tkt_model_find(m, pids[i]);
-		if (!p || p->cwd_checked || !p->cwd || !p->own.test || p->pyargs)
+		if (!p || p->cwd_checked || !p->cwd || !p->own.test)
 			continue;
 		p->cwd_checked = true;
 		if (tkt_find_rootdir(p->cwd, p->own.test, dir, sizeof(dir)) &&

@@ -102,11 +102,17 @@ static void test_root_and_spec(void **state)
 	/* In none of them (a report read elsewhere): no guess between two. */
 	assert_false(tkt_pyargs_spec(roots.data, "tests/test_gone.py::test_x", &b));
 
-	/* One root: certain even when the file is not here. */
+	/* One root without the file: a package inside the rootdir (pytest --pyargs mypkg from
+	 * the project: node ids are rootdir-relative, "mypkg/tests/test_a.py::t"), or a report
+	 * read where the files are not. The directory's path then, not a guess. */
 	tkt_buf_reset(&roots);
-	tkt_buf_printf(&roots, "numpy.lib\t/nonexistent/numpy/lib\n");
-	assert_true(tkt_pyargs_spec(roots.data, "tests/test_format.py::test_x", &b));
-	assert_string_equal(b.data, "numpy.lib.tests.test_format::test_x");
+	tkt_buf_printf(&roots, "mypkg\t%s/mypkg\n", tmp);
+	touch("mypkg/tests/test_a.py");
+	assert_false(tkt_pyargs_spec(roots.data, "mypkg/tests/test_a.py::test_x", &b));
+	tkt_test_file(&b, tmp, roots.data, "mypkg/tests/test_a.py::test_x");
+	tkt_buf_reset(&mod);
+	tkt_buf_printf(&mod, "%s/mypkg/tests/test_a.py", tmp);
+	assert_string_equal(b.data, mod.data);
 	/* A module argument: node ids have no file part. */
 	tkt_buf_reset(&roots);
 	tkt_buf_printf(&roots, "numpy.lib.tests.test_format\t%s/numpy/lib/tests/test_format.py\n",
@@ -137,13 +143,18 @@ static void test_root_and_spec(void **state)
 static void test_rerun_command(void **state)
 {
 	struct tkt_party p = { 0 };
-	struct tkt_buf b = { 0 };
+	struct tkt_buf b = { 0 }, roots = { 0 };
+	char cmd[256];
 
 	(void)state;
+	snprintf(tmp, sizeof(tmp), "/tmp/tkt-pyargs-XXXXXX");
+	assert_non_null(mkdtemp(tmp));
+	touch("numpy/lib/tests/test_format.py");
+	tkt_buf_printf(&roots, "numpy.lib\t%s/numpy/lib\n", tmp);
 	p.attr.test = "tests/test_format.py::test_large_archive";
 	p.cwd = "/tmp/x";
 	p.pytest_cmd = "/usr/bin/python3 -m pytest";
-	p.pyargs = "numpy.lib\t/usr/lib/python3/dist-packages/numpy/lib\n";
+	p.pyargs = roots.data;
 	assert_true(tkt_rerun_command(&b, &p));
 	assert_string_equal(b.data, "cd /tmp/x && /usr/bin/python3 -m pytest --pyargs "
 				    "numpy.lib.tests.test_format::test_large_archive");
@@ -153,6 +164,9 @@ static void test_rerun_command(void **state)
 	assert_string_equal(b.data, "cd /tmp/x && /usr/bin/python3 -m pytest "
 				    "tests/test_format.py::test_large_archive");
 	tkt_buf_free(&b);
+	tkt_buf_free(&roots);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+	assert_int_equal(system(cmd), 0);
 }
 
 int main(void)
