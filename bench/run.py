@@ -11,8 +11,10 @@ numpy.random from Debian's python3-numpy (python3-hypothesis), run with --pyargs
 scratch directory, without xdist. NPY_AVAILABLE_MEM=1GB makes numpy skip its tests that need
 more (one wants 10 GB): a benchmark must not run the machine out of memory. BENCH_REAL_RUNS
 (default 3) pairs: a pair takes a few minutes."""
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,6 +36,7 @@ REAL = {
 }
 REAL_RUNS = int(os.environ.get("BENCH_REAL_RUNS", "3"))
 SCRATCH = tempfile.mkdtemp(prefix="tktrace-bench-")  # cwd of real suites (.hypothesis goes there)
+atexit.register(shutil.rmtree, SCRATCH, True)
 STATS = "/proc/sys/kernel/bpf_stats_enabled"
 MiB = 1 << 20
 # The targets of issue 4.
