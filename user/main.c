@@ -411,6 +411,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	tkt_log_live(true);
 	for (;;) {
 		pid_t w = waitpid(child.pid, &status, WNOHANG);
 		if (w == child.pid)
@@ -430,6 +431,7 @@ int main(int argc, char **argv)
 				/* Live: the tests are still running, the report comes at the end. */
 				tkt_buf_reset(&out);
 				tkt_warn_text(&out, &model, &model.warnings[nw]);
+				tkt_log_line_start();
 				fputs(out.data, stderr);
 				tkt_buf_reset(&out);
 			}
@@ -443,7 +445,9 @@ int main(int argc, char **argv)
 			tkt_rec_flush(rec); /* a killed tktrace leaves all but the last cycle */
 	}
 	t_exit = now_ns();
+	tkt_log_live(false);
 	tkt_tracer_drain(tracer);
+	tkt_outcomes_from_junit(&model, started);
 
 	run.argv = cli.argv;
 	run.argc = cli.argc;
@@ -467,7 +471,8 @@ int main(int argc, char **argv)
 		marked = calloc(model.ntests ? model.ntests : 1, sizeof(*marked));
 		for (size_t i = 0; marked && i < model.ntests; i++)
 			marked[i] = tkt_test_need(&model.tests[i]) > cli.intensive_threshold ?
-					    tkt_test_marked(model.tests[i].cwd, model.tests[i].nodeid, cli.marker) :
+					    tkt_test_marked(model.tests[i].cwd, model.tests[i].pyargs,
+							    model.tests[i].nodeid, cli.marker) :
 					    -1;
 		mo2.marked = marked;
 		tkt_report_memory_text(&out, &model, &mo2);
@@ -548,6 +553,7 @@ int main(int argc, char **argv)
 		}
 	}
 out:
+	tkt_log_live(false);
 	if (pidfd >= 0)
 		close(pidfd);
 	if (rec) /* an early failure: the file shows how far it got */
