@@ -95,21 +95,21 @@ test-ubsan:
 		CFLAGS="-O1 -g -Wall -Wextra -fsanitize=undefined -fno-sanitize-recover=undefined" test-unit
 
 test-e2e: $(BUILD)/tktrace $(BUILD)/tktrace-static
-	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e
+	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e $(E2E_ARGS)
 
-test: test-unit test-e2e
+test: test-unit test-ubsan test-e2e
 
 # Benchmarks (not timed tests): wall-time ratio with/without tktrace, BPF costs, memory.
 bench: $(BUILD)/tktrace
 	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) PYTHON=$(PYTHON) $(PYTHON) bench/run.py
 
-# Fuzzing the readers of untrusted input (recordings, kernel logs) with clang's libFuzzer
+# Fuzzing the readers of untrusted input (recordings, kernel logs, per-test files) with clang's libFuzzer
 # (Debian: libclang-rt-14-dev). New inputs go to $(BUILD)/fuzz/; `make fuzz-merge` folds the
 # inputs that reach new code (edges only: the corpus stays small) into tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 60
-FUZZERS := record kmsg
-FUZZ_SRCS := user/model.c user/pystack.c user/pyreport.c user/util.c user/record.c user/replay.c user/report.c user/json.c user/kmsg.c \
-	user/warn.c user/html.c
+FUZZERS := record kmsg plan
+FUZZ_SRCS := user/model.c user/pystack.c user/pyreport.c user/util.c user/record.c user/replay.c \
+	user/report.c user/json.c user/kmsg.c user/warn.c user/html.c user/plan.c
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
@@ -134,8 +134,9 @@ fuzz-merge: $(FUZZ_BINS)
 	$(Q)for f in $(FUZZERS); do $(BUILD)/fuzz/fuzz_$$f -merge=1 -use_counters=0 \
 		tests/fuzz/corpus/$$f $(BUILD)/fuzz/new-$$f; done
 
-demo: $(BUILD)/tktrace
-	$(Q)sh examples/demo.sh $(abspath $(BUILD)/tktrace)
+# The README's first command (it installs what is missing, builds, needs root).
+demo:
+	$(Q)sh scripts/demo.sh
 
 deps:
 	$(Q)sh scripts/install-deps.sh
