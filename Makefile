@@ -109,7 +109,7 @@ bench: $(BUILD)/tktrace
 FUZZ_SECONDS ?= 60
 FUZZERS := record kmsg plan
 FUZZ_SRCS := user/model.c user/pystack.c user/pyreport.c user/util.c user/record.c user/replay.c \
-	user/report.c user/json.c user/kmsg.c user/warn.c user/html.c user/plan.c
+	user/report.c user/json.c user/kmsg.c user/warn.c user/html.c user/plan.c user/pyargs.c
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include "pyargs.h"
 #include "pystack.h"
 
 static bool under(const char *path, const char *dir)
@@ -31,6 +32,19 @@ const struct tkt_pyframe *tkt_py_at_frame(const struct tkt_party *p)
 		const char *f = s->f[i].file;
 		if (s->f[i].line > 0 && !installed(f) && (f[0] != '/' || under(f, p->cwd)))
 			return &s->f[i];
+	}
+	/* pytest --pyargs: the test's own file is an installed one. */
+	if (p->attr.test) {
+		const struct tkt_pyframe *hit = NULL;
+		struct tkt_buf tf = { 0 };
+
+		tkt_test_file(&tf, p->cwd, p->pyargs, p->attr.test);
+		for (uint32_t i = 0; tf.data && !hit && i < s->nframes; i++)
+			if (s->f[i].line > 0 && strcmp(s->f[i].file, tf.data) == 0)
+				hit = &s->f[i];
+		tkt_buf_free(&tf);
+		if (hit)
+			return hit;
 	}
 	for (uint32_t i = 0; i < s->nframes; i++)
 		if (s->f[i].line > 0 && !installed(s->f[i].file))

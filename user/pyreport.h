@@ -9,8 +9,9 @@
 #include "util.h"
 
 /* The frame a report points at: the innermost in the project's own files (under the pytest
- * rootdir, not an installed package or the standard library), else the innermost with a
- * line, else the innermost. NULL without frames. */
+ * rootdir, not an installed package or the standard library), else the innermost in the
+ * test's own file (an installed one, with --pyargs), else the innermost with a line outside
+ * installed code, else the innermost. NULL without frames. */
 const struct tkt_pyframe *tkt_py_at_frame(const struct tkt_party *p);
 /* file relative to the party's pytest rootdir when under it. */
 const char *tkt_py_rel_path(const struct tkt_party *p, const char *file);

@@ -40,6 +40,12 @@ static void test_at_frame(void **state)
 	assert_string_equal(tkt_py_at_frame(&p)->file, "/proj/tests/test_a.py");
 	p.py.nframes = 2;
 	assert_string_equal(tkt_py_at_frame(&p)->file, "<__array_function__ internals>");
+	/* --pyargs: the test's file is installed; its frame wins over numpy's inner ones. */
+	p.attr.test = "/usr/lib/python3/dist-packages/numpy/core/tests/test_x.py::test_big";
+	frame(&p, "/usr/lib/python3/dist-packages/numpy/core/tests/test_x.py", "test_big", 31);
+	p.py.f[2] = p.py.f[p.py.nframes - 1];
+	p.py.nframes = 3;
+	assert_int_equal(tkt_py_at_frame(&p)->line, 31);
 }
 
 /* The text report's lines, the source line read from disk, the reasons with -v. */
