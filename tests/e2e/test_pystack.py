@@ -225,3 +225,21 @@ def test_offsets_match_headers(minor, tmp_path):
     res = subprocess.run([str(exe)], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout
     assert res.stdout.count("ok ") >= 20, res.stdout
+
+
+def test_why_no_stack(root, memcg, tmp_path):
+    """Without a stack the report says why: a C program ("not a python process"), and a
+    CPython without offsets ("unsupported python 3.7", when pyenv has one)."""
+    cg = memcg(LIMIT)
+    run = run_tktrace(["dd", "if=/dev/zero", "of=/dev/null", f"bs={2 * LIMIT}", "count=1"],
+                      tmp_path, cgroup=cg)
+    trig = one_oom(run)["trigger"]
+    assert trig["python_stack"] is None and trig["python_stack_error"] == "not a python process", trig
+    old = sorted(glob.glob(str(PYENV / "3.7.*" / "bin" / "python3.7")))
+    if not old:
+        pytest.skip(f"no pyenv build of python 3.7 under {PYENV}")
+    hog = "x = []\nwhile True:\n    x.append(b'\\x01' * (8 << 20))\n"
+    run = run_tktrace([old[-1], "-c", hog], tmp_path, cgroup=memcg(LIMIT))
+    trig = one_oom(run)["trigger"]
+    assert trig["python_stack"] is None, trig
+    assert trig["python_stack_error"] == "unsupported python 3.7", trig
