@@ -23,14 +23,17 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 VMLINUX := vmlinux/$(ARCH)/vmlinux.h
-INCLUDES := -Iinclude -I$(BUILD)
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+INCLUDES := -Iinclude -I$(BUILD) -Iuser
+USER_DIRS := core reports tracing system commands
+USER_SRCS := $(filter-out user/commands/cmd_run.c,$(wildcard $(USER_DIRS:%=user/%/*.c)))
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+MAIN_OBJ := $(BUILD)/user/commands/cmd_run.o
+TEST_INCLUDES := $(USER_DIRS:%=-Iuser/%)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 all: $(BUILD)/tktrace
 
-$(BUILD) $(BUILD)/user $(BUILD)/tests:
+$(BUILD) $(BUILD)/tests:
 	$(Q)mkdir -p $@
 
 $(BUILD)/tktrace.bpf.o: bpf/tktrace.bpf.c $(VMLINUX) | $(BUILD)
@@ -42,11 +45,12 @@ $(BUILD)/tktrace.skel.h: $(BUILD)/tktrace.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name tktrace_bpf > $@
 
-$(BUILD)/user/%.o: user/%.c $(BUILD)/tktrace.skel.h | $(BUILD)/user
+$(BUILD)/user/%.o: user/%.c $(BUILD)/tktrace.skel.h
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
 
-$(BUILD)/tktrace: $(BUILD)/user/main.o $(USER_OBJS)
+$(BUILD)/tktrace: $(MAIN_OBJ) $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS_DYN) -o $@
 
@@ -54,7 +58,7 @@ $(BUILD)/tktrace: $(BUILD)/user/main.o $(USER_OBJS)
 # getgrouplist need its NSS modules at run time: the static binary reads /etc/passwd and
 # /etc/group itself and calls NSS only for users not there (docs/ci.md).
 static: $(BUILD)/tktrace-static
-$(BUILD)/tktrace-static: $(BUILD)/user/main.o $(USER_OBJS)
+$(BUILD)/tktrace-static: $(MAIN_OBJ) $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS_STATIC) -o $@
 
@@ -78,7 +82,7 @@ install: $(TKTRACE_BIN)
 # Unit tests: pure logic only (no BPF, no root).
 $(BUILD)/tests/%: tests/unit/%.c $(USER_OBJS) | $(BUILD)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -Iuser -MMD -MP $< $(USER_OBJS) $(LDLIBS_DYN) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(TEST_INCLUDES) -MMD -MP $< $(USER_OBJS) $(LDLIBS_DYN) -lcmocka -o $@
 
 # A shared object with and without ENDBR64 at function entry, for test_elfsym.
 $(BUILD)/tests/libcet.so: tests/unit/fixtures/cet.c | $(BUILD)/tests
@@ -108,15 +112,15 @@ bench: $(BUILD)/tktrace
 # inputs that reach new code (edges only: the corpus stays small) into tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 60
 FUZZERS := record kmsg
-FUZZ_SRCS := user/model.c user/util.c user/record.c user/replay.c user/report.c user/json.c user/kmsg.c \
-	user/warn.c user/html.c
+FUZZ_SRCS := user/core/model.c user/core/util.c user/core/record.c user/core/replay.c \
+	user/reports/report.c user/reports/json.c user/core/kmsg.c user/core/warn.c user/reports/html.c
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) include/tktrace.h
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(BUILD)/fuzz/new-$*
-	$(Q)$(CLANG) $(FUZZ_FLAGS) $(INCLUDES) -Iuser $< $(FUZZ_SRCS) -lz -o $@
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $(INCLUDES) $(TEST_INCLUDES) $< $(FUZZ_SRCS) -lz -o $@
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -143,4 +147,4 @@ deps:
 clean:
 	$(Q)rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/user/*/*.d $(BUILD)/tests/*.d)

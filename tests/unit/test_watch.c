@@ -2,7 +2,7 @@
  * synthetic kernel records in, JSON lines out; container ids; bounded memory. */
 #include "recs.h"
 #include "cli.h"
-#include "watch.h"
+#include "cmd_watch.h"
 #include "watch_core.h"
 
 #define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
-#include "html.h"
-#include "replay.h"
-#include "safeopen.h"
-#include "report.h"
-#include "util.h"
+#include "reports/html.h"
+#include "core/replay.h"
+#include "system/safeopen.h"
+#include "reports/report.h"
+#include "core/util.h"
 
 static void usage(FILE *f)
 {

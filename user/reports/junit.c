@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "safeopen.h"
+#include "system/safeopen.h"
 
 static void put(struct tkt_buf *b, const char *s)
 {

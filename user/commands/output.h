@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <time.h>
 #include "cli.h"
-#include "launch.h"
-#include "model.h"
-#include "report.h"
+#include "system/launch.h"
+#include "core/model.h"
+#include "reports/report.h"
 
 /* Open a report file ('-': a duplicate of stdout) for writing, refusing links, FIFOs and
  * files someone else planted (another user's, other hard links) before truncating it; under

@@ -10,7 +10,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include "tracer.h"
-#include "util.h"
+#include "core/util.h"
 #include <string.h>
 #include <unistd.h>
 

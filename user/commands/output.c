@@ -9,11 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "gha.h"
-#include "junit.h"
-#include "marks.h"
-#include "safeopen.h"
-#include "util.h"
+#include "reports/gha.h"
+#include "reports/junit.h"
+#include "system/marks.h"
+#include "system/safeopen.h"
+#include "core/util.h"
 
 int tkt_output_open(const char *path, const struct tkt_creds *creds, char *err, size_t errsz)
 {

@@ -1,7 +1,7 @@
 /* tktrace watch: load the machine-wide programs, probe every C library in use, write a JSON
  * line per kill until SIGTERM. The records' meaning lives in watch_core.c. */
 #define _GNU_SOURCE
-#include "watch.h"
+#include "cmd_watch.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -21,15 +21,15 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-#include "cgroup.h"
+#include "system/cgroup.h"
 #include "cli.h"
 #include "tktrace.skel.h"
-#include "tracer.h"
-#include "batch.h"
-#include "elfsym.h"
-#include "safeopen.h"
-#include "util.h"
-#include "watch_core.h"
+#include "tracing/tracer.h"
+#include "core/batch.h"
+#include "tracing/elfsym.h"
+#include "system/safeopen.h"
+#include "core/util.h"
+#include "core/watch_core.h"
 
 #define W_MAX_LIBCS 64
 #define W_MAX_ROOTS 256

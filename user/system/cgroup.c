@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "util.h"
+#include "core/util.h"
 
 static int write_file(const char *dir, const char *name, const char *val)
 {

@@ -4,9 +4,9 @@
 #define TKT_GHA_H
 
 #include <stdbool.h>
-#include "model.h"
+#include "core/model.h"
 #include "report.h"
-#include "util.h"
+#include "core/util.h"
 
 struct tkt_gha_opts {
 	const char *workspace; /* $GITHUB_WORKSPACE: annotation paths are made relative to it */

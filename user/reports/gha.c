@@ -2,7 +2,7 @@
  * Markdown job summary. Pure: model in, text out (source lines come through a callback). */
 #define _GNU_SOURCE
 #include "gha.h"
-#include "warn.h"
+#include "core/warn.h"
 
 #include <stdlib.h>
 #include <string.h>

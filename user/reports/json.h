@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "util.h"
+#include "core/util.h"
 
 #define TKT_JSON_DEPTH 16
 

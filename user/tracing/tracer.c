@@ -15,11 +15,11 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "batch.h"
+#include "core/batch.h"
 #include "elfsym.h"
-#include "marks.h"
+#include "system/marks.h"
 #include "tktrace.skel.h"
-#include "util.h"
+#include "core/util.h"
 
 #define MAX_LIBCS 32
 #define MAX_LINKS (8 + 3 * MAX_LIBCS)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
-#include "util.h"
+#include "core/util.h"
 
 struct tkt_junit_kill {
 	const char *nodeid;

@@ -10,10 +10,10 @@
 #include <sys/klog.h>
 #include <unistd.h>
 #include "cli.h"
-#include "kmsg.h"
-#include "replay.h"
-#include "report.h"
-#include "util.h"
+#include "core/kmsg.h"
+#include "core/replay.h"
+#include "reports/report.h"
+#include "core/util.h"
 
 #define SYSLOG_ACTION_READ_ALL 3
 #define SYSLOG_ACTION_SIZE_BUFFER 10

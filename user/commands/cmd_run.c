@@ -14,22 +14,22 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "cgroup.h"
+#include "system/cgroup.h"
 #include "cli.h"
 #include "cmd_report.h"
-#include "gha.h"
-#include "html.h"
-#include "launch.h"
-#include "marks.h"
-#include "model.h"
+#include "reports/gha.h"
+#include "reports/html.h"
+#include "system/launch.h"
+#include "system/marks.h"
+#include "core/model.h"
 #include "output.h"
-#include "record.h"
-#include "report.h"
-#include "sample.h"
-#include "tracer.h"
-#include "util.h"
-#include "warn.h"
-#include "watch.h"
+#include "core/record.h"
+#include "reports/report.h"
+#include "tracing/sample.h"
+#include "tracing/tracer.h"
+#include "core/util.h"
+#include "core/warn.h"
+#include "cmd_watch.h"
 
 /* The only global state: which signals arrived (bits), and which of them came from the
  * terminal (SI_KERNEL). Read and cleared with the signals blocked. */

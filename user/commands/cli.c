@@ -4,7 +4,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include "util.h"
+#include "core/util.h"
 
 void tkt_cli_usage(FILE *f)
 {

@@ -4,8 +4,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "model.h"
-#include "util.h"
+#include "core/model.h"
+#include "core/util.h"
 
 enum tkt_cause { TKT_CAUSE_EXIT, TKT_CAUSE_OOM, TKT_CAUSE_SIGKILL, TKT_CAUSE_SIGNAL };
 

@@ -4,9 +4,9 @@
 #ifndef TKT_HTML_H
 #define TKT_HTML_H
 
-#include "model.h"
+#include "core/model.h"
 #include "report.h"
-#include "util.h"
+#include "core/util.h"
 
 int tkt_report_html(struct tkt_buf *out, const struct tkt_model *m, const struct tkt_run *r);
 /* s as HTML text or attribute value: markup characters as entities, control characters

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "model.h"
+#include "core/model.h"
 
 struct tkt_tracer;
 
