@@ -1,6 +1,6 @@
-# tktrace build: bpf/*.bpf.c -> build/*.bpf.o -> bpftool gen skeleton -> build/*.skel.h -> user/*.c
+# tktrace build: bpf/MODE.bpf.c -> build/MODE.bpf.o -> bpftool gen skeleton -> build/MODE.skel.h -> user/
 .DELETE_ON_ERROR:
-.PHONY: all clean test test-unit test-ubsan test-e2e demo deps static bench install fuzz fuzz-build \
+.PHONY: FORCE all clean test test-unit test-unit-nobpf check-layers test-ubsan test-e2e demo deps static bench install fuzz fuzz-build \
 	fuzz-merge
 
 ARCH ?= $(shell uname -m)
@@ -23,12 +23,29 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 VMLINUX := vmlinux/$(ARCH)/vmlinux.h
-INCLUDES := -Iinclude -I$(BUILD) -Iuser
+INCLUDES := -Iinclude -Iuser
+
+# One BPF object and skeleton per mode: bpf/X.bpf.c -> $(BUILD)/X.bpf.o -> $(BUILD)/X.skel.h.
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+# user/ by layer (docs/design.md). No source lists: a new file joins its folder's part.
+#  - core + reports: pure, no libbpf, no skeleton: $(BUILD)/libtktrace-core.a (unit tests,
+#    fuzzers, the binary); scripts/check-layers.py keeps them from including the rest;
+#  - the rest but the skeleton users and main(): $(BUILD)/libtktrace-host.a (unit tests, binary);
+#  - the files that include a skeleton, and main(): the binary only.
 USER_DIRS := core reports tracing system commands
-USER_SRCS := $(filter-out user/commands/cmd_run.c,$(wildcard $(USER_DIRS:%=user/%/*.c)))
-USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
-MAIN_OBJ := $(BUILD)/user/commands/cmd_run.o
-TEST_INCLUDES := $(USER_DIRS:%=-Iuser/%)
+ALL_SRCS := $(wildcard $(USER_DIRS:%=user/%/*.c)) $(wildcard user/*.c)
+CORE_SRCS := $(wildcard user/core/*.c user/reports/*.c)
+SKEL_SRCS := $(shell grep -l '\.skel\.h"' $(ALL_SRCS))
+MAIN_SRCS := $(shell grep -l '^int main\b' $(ALL_SRCS))
+HOST_SRCS := $(filter-out $(CORE_SRCS) $(SKEL_SRCS) $(MAIN_SRCS),$(ALL_SRCS))
+obj = $(patsubst user/%.c,$(BUILD)/user/%.o,$(1))
+CORE_OBJS := $(call obj,$(CORE_SRCS))
+HOST_OBJS := $(call obj,$(HOST_SRCS))
+PROG_OBJS := $(call obj,$(SKEL_SRCS) $(MAIN_SRCS))
+CORE_LIB := $(BUILD)/libtktrace-core.a
+HOST_LIB := $(BUILD)/libtktrace-host.a
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 all: $(BUILD)/tktrace
@@ -36,21 +53,30 @@ all: $(BUILD)/tktrace
 $(BUILD) $(BUILD)/tests:
 	$(Q)mkdir -p $@
 
-$(BUILD)/tktrace.bpf.o: bpf/tktrace.bpf.c $(VMLINUX) | $(BUILD)
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Ivmlinux/$(ARCH) -Iinclude \
 		-MMD -MP -c $< -o $@
 
-$(BUILD)/tktrace.skel.h: $(BUILD)/tktrace.bpf.o
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name tktrace_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(BUILD)/user/%.o: user/%.c $(BUILD)/tktrace.skel.h
+$(BUILD)/user/%.o: user/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -I$(BUILD) -MMD -MP -c $< -o $@
+# The skeletons exist before their users compile (afterwards -MMD knows which needs which).
+$(call obj,$(SKEL_SRCS)): $(SKELS)
 
-$(BUILD)/tktrace: $(MAIN_OBJ) $(USER_OBJS)
+$(CORE_LIB): $(CORE_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+$(HOST_LIB): $(HOST_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/tktrace: $(PROG_OBJS) $(HOST_LIB) $(CORE_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS_DYN) -o $@
 
@@ -58,7 +84,7 @@ $(BUILD)/tktrace: $(MAIN_OBJ) $(USER_OBJS)
 # getgrouplist need its NSS modules at run time: the static binary reads /etc/passwd and
 # /etc/group itself and calls NSS only for users not there (docs/ci.md).
 static: $(BUILD)/tktrace-static
-$(BUILD)/tktrace-static: $(MAIN_OBJ) $(USER_OBJS)
+$(BUILD)/tktrace-static: $(PROG_OBJS) $(HOST_LIB) $(CORE_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS_STATIC) -o $@
 
@@ -79,10 +105,18 @@ install: $(TKTRACE_BIN)
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/}; \
 	done
 
-# Unit tests: pure logic only (no BPF, no root).
-$(BUILD)/tests/%: tests/unit/%.c $(USER_OBJS) | $(BUILD)/tests
+# Unit tests: no BPF, no root, no clang or bpftool (make test-unit-nobpf proves it). Each
+# test file's main() is generated from its `static void test_*(void **state)` functions, so a
+# new test cannot be left out of a hand-kept list.
+$(BUILD)/tests/%.main.c: tests/unit/%.c scripts/gen-test-main.sh | $(BUILD)/tests
+	$(call msg,GEN,$@)
+	$(Q)sh scripts/gen-test-main.sh $< > $@
+$(BUILD)/tests/%: $(BUILD)/tests/%.main.c $(HOST_LIB) $(CORE_LIB)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(TEST_INCLUDES) -MMD -MP $< $(USER_OBJS) $(LDLIBS_DYN) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(TEST_INCLUDES) -Itests/unit -MMD -MP -MT $@ $< $(HOST_LIB) \
+		$(CORE_LIB) $(LDLIBS_DYN) -lcmocka -o $@
+# Tests may include any module by its name.
+TEST_INCLUDES := $(USER_DIRS:%=-Iuser/%)
 
 # A shared object with and without ENDBR64 at function entry, for test_elfsym.
 $(BUILD)/tests/libcet.so: tests/unit/fixtures/cet.c | $(BUILD)/tests
@@ -93,6 +127,26 @@ $(BUILD)/tests/test_elfsym: $(BUILD)/tests/libcet.so
 test-unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; TKT_FIXTURES=$(abspath $(BUILD)/tests) $$t; done
 
+# The unit tests in a fresh build dir with clang, llc and bpftool absent: PATH is a folder of
+# links to every other program on PATH, and CLANG/BPFTOOL name nothing.
+test-unit-nobpf:
+	$(Q)rm -rf $(BUILD)/nobpf && mkdir -p $(BUILD)/nobpf/bin
+	$(Q)IFS=:; for d in $$PATH; do for f in "$$d"/*; do n=$${f##*/}; \
+		case $$n in clang*|llc*|llvm*|bpftool*) continue;; esac; \
+		[ -x "$$f" ] && [ ! -e $(BUILD)/nobpf/bin/$$n ] && ln -s "$$f" $(BUILD)/nobpf/bin/$$n; \
+		done; done; true
+	$(Q)! PATH=$(abspath $(BUILD)/nobpf/bin) command -v clang bpftool
+	$(Q)PATH=$(abspath $(BUILD)/nobpf/bin) $(MAKE) --no-print-directory BUILD=$(BUILD)/nobpf/build \
+		CLANG=/nonexistent/clang BPFTOOL=/nonexistent/bpftool test-unit >$(BUILD)/nobpf/log 2>&1 || \
+		{ cat $(BUILD)/nobpf/log; exit 1; }
+	$(Q)grep -c PASSED $(BUILD)/nobpf/log | sed 's/^/test-unit-nobpf: without clang and bpftool, test programs passed: /'
+
+# The layers (docs/design.md): core and reports include neither tracing, system, commands nor
+# libbpf, and no two modules include or call each other (checked on the sources and on the
+# objects' symbols).
+check-layers: $(BUILD)/tktrace
+	$(Q)$(PYTHON) scripts/check-layers.py user --objects $(BUILD)/user
+
 # The unit tests under UBSan (misaligned record reads, overflows), in their own build dir.
 test-ubsan:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/ubsan \
@@ -101,7 +155,7 @@ test-ubsan:
 test-e2e: $(BUILD)/tktrace $(BUILD)/tktrace-static
 	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e
 
-test: test-unit test-e2e
+test: check-layers test-unit test-unit-nobpf test-e2e
 
 # Benchmarks (not timed tests): wall-time ratio with/without tktrace, BPF costs, memory.
 bench: $(BUILD)/tktrace
@@ -112,15 +166,19 @@ bench: $(BUILD)/tktrace
 # inputs that reach new code (edges only: the corpus stays small) into tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 60
 FUZZERS := record kmsg
-FUZZ_SRCS := user/core/model.c user/core/util.c user/core/record.c user/core/replay.c \
-	user/reports/report.c user/reports/json.c user/core/kmsg.c user/core/warn.c user/reports/html.c
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_FLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) include/tktrace.h
+# The harnesses link the core library, built by clang with coverage in its own build dir.
+$(BUILD)/fuzz/build/libtktrace-core.a: FORCE
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz/build CC=$(CLANG) \
+		CFLAGS="$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link" $@
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/build/libtktrace-core.a
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(BUILD)/fuzz/new-$*
-	$(Q)$(CLANG) $(FUZZ_FLAGS) $(INCLUDES) $(TEST_INCLUDES) $< $(FUZZ_SRCS) -lz -o $@
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer $(INCLUDES) $(TEST_INCLUDES) $< \
+		$(BUILD)/fuzz/build/libtktrace-core.a -lz -o $@
+FORCE:
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -147,4 +205,4 @@ deps:
 clean:
 	$(Q)rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/user/*/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/user/*/*.d $(BUILD)/user/*.d $(BUILD)/tests/*.d)

@@ -69,14 +69,3 @@ static void test_files_and_static(void **state)
 	/* The unit tests are linked dynamically. */
 	assert_false(tkt_is_static());
 }
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_passwd_find),
-		cmocka_unit_test(test_group_list),
-		cmocka_unit_test(test_files_and_static),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}

@@ -414,14 +414,3 @@ static void test_write_error_is_reported_at_close(void **state)
 	tkt_rec_flush(w);
 	assert_int_equal(tkt_rec_writer_close(w, NULL), -EPIPE);
 }
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip_same_reports),
-		cmocka_unit_test(test_truncated_at_every_offset),
-		cmocka_unit_test(test_corrupted_and_hostile),
-		cmocka_unit_test(test_write_error_is_reported_at_close),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}

@@ -74,13 +74,3 @@ static void test_open_paths(void **state)
 	unlink(p);
 	assert_int_equal(rmdir(dir), 0);
 }
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refusal),
-		cmocka_unit_test(test_open_paths),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}

@@ -242,3 +242,89 @@ int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t er
 	c->argc = argc - optind;
 	return 0;
 }
+
+int tkt_watch_parse(struct tkt_watch_cli *c, int argc, char **argv, char *err, size_t errsz)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int o;
+
+	memset(c, 0, sizeof(*c));
+	c->output = "-";
+	optind = 0;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, ":o:vh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'o':
+			if (!*optarg) {
+				snprintf(err, errsz,
+					 "watch: --output needs a file name, or - for stdout");
+				return TKT_EXIT_FAIL;
+			}
+			c->output = optarg;
+			break;
+		case 'c':
+			if (optarg[0] != '/') {
+				snprintf(err, errsz,
+					 "watch: invalid --cgroup '%s': give an absolute path, "
+					 "like /sys/fs/cgroup/system.slice or /docker",
+					 optarg);
+				return TKT_EXIT_FAIL;
+			}
+			c->cgroup = optarg;
+			break;
+		case 'v':
+			c->verbose++;
+			break;
+		case 'h':
+			c->help = true;
+			return 0;
+		case ':':
+			snprintf(err, errsz, "watch: %s needs a value (see tktrace watch --help)",
+				 argv[optind - 1]);
+			return TKT_EXIT_FAIL;
+		default:
+			snprintf(err, errsz,
+				 "watch: unknown option '%s' (see tktrace watch --help)",
+				 argv[optind - 1]);
+			return TKT_EXIT_FAIL;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errsz, "watch: unexpected argument '%s' (watch takes no command)",
+			 argv[optind]);
+		return TKT_EXIT_FAIL;
+	}
+	return 0;
+}
+
+void tkt_watch_usage(FILE *f)
+{
+	fputs("Usage: tktrace watch [--output FILE|-] [--cgroup PATH] [-v]\n"
+	      "\n"
+	      "Log every OOM kill and every SIGKILL on this machine, one JSON object per line,\n"
+	      "with the process ancestry, cgroup, container and the pytest test that was\n"
+	      "running in the killed process or an ancestor. Runs until SIGTERM or SIGINT\n"
+	      "(exit 0); SIGHUP reopens FILE (log rotation). Memory stays bounded.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -o, --output FILE|-  append lines to FILE (default -: standard output)\n"
+	      "      --cgroup PATH    only kills whose victim is in this cgroup or below it:\n"
+	      "                       a directory (/sys/fs/cgroup/memory/ci) or a path as\n"
+	      "                       /proc/PID/cgroup shows it (/ci)\n"
+	      "  -v, --verbose        say what is probed (twice: libbpf's debug output)\n"
+	      "  -h, --help           show this help\n"
+	      "\n"
+	      "Examples:\n"
+	      "  sudo tktrace watch\n"
+	      "  sudo tktrace watch --output /var/log/tktrace/watch.jsonl &\n"
+	      "  sudo tktrace watch --cgroup /system.slice/docker.service | jq .victim.test\n"
+	      "\n"
+	      "Fields: docs/watch.md. A systemd unit: packaging/tktrace-watch.service.\n",
+	      f);
+}

@@ -1,15 +1,12 @@
-/* Command-line parsing: pure, so unit tests can check every option and error. */
+/* Command-line parsing of the run and of watch: pure, so unit tests can check every option
+ * and error. */
 #ifndef TKT_CLI_H
 #define TKT_CLI_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-
-/* GNU convention, as timeout(1) and env(1). */
-#define TKT_EXIT_FAIL 125
-#define TKT_EXIT_NOEXEC 126
-#define TKT_EXIT_NOTFOUND 127
+#include "core/util.h"
 
 struct tkt_cli {
 	const char *json_path;
@@ -39,6 +36,16 @@ struct tkt_cli {
 int tkt_cli_parse(struct tkt_cli *c, int argc, char **argv, char *err, size_t errsz);
 void tkt_cli_usage(FILE *f);
 
-#define TKT_VERSION "0.1.0"
+/* tktrace watch's options. */
+struct tkt_watch_cli {
+	const char *output; /* "-": stdout */
+	const char *cgroup; /* --cgroup, as given */
+	int verbose;
+	bool help;
+};
+
+/* argv[0] is "watch". 0, or TKT_EXIT_FAIL with a one-line message in err. */
+int tkt_watch_parse(struct tkt_watch_cli *c, int argc, char **argv, char *err, size_t errsz);
+void tkt_watch_usage(FILE *f);
 
 #endif /* TKT_CLI_H */

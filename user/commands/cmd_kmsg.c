@@ -1,5 +1,5 @@
 /* tktrace explain-kmsg: the OOM kills in the kernel log, mapped to tests with a recording. */
-#include "cmd_report.h"
+#include "commands.h"
 
 #include <errno.h>
 #include <fcntl.h>

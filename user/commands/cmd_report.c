@@ -1,5 +1,5 @@
 /* tktrace report FILE: the live run's reports again, from its recording. */
-#include "cmd_report.h"
+#include "commands.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,35 +1,34 @@
-/* tktrace: run COMMAND under eBPF tracing and explain every kill by pytest test. */
+/* tktrace [OPTIONS] -- COMMAND: run COMMAND under eBPF tracing and explain every kill by
+ * pytest test. One context owns the run's resources; tkt_cmd_run goes through the phases. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
-#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "system/cgroup.h"
 #include "cli.h"
-#include "cmd_report.h"
-#include "reports/gha.h"
-#include "reports/html.h"
-#include "system/launch.h"
-#include "system/marks.h"
+#include "commands.h"
 #include "core/model.h"
-#include "output.h"
 #include "core/record.h"
-#include "reports/report.h"
-#include "tracing/sample.h"
-#include "tracing/tracer.h"
 #include "core/util.h"
 #include "core/warn.h"
-#include "cmd_watch.h"
+#include "output.h"
+#include "reports/gha.h"
+#include "reports/html.h"
+#include "reports/report.h"
+#include "system/cgroup.h"
+#include "system/launch.h"
+#include "system/marks.h"
+#include "system/privs.h"
+#include "tracing/sample.h"
+#include "tracing/tracer.h"
 
 /* The only global state: which signals arrived (bits), and which of them came from the
  * terminal (SI_KERNEL). Read and cleared with the signals blocked. */
@@ -52,50 +51,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-/* CAP_BPF + CAP_PERFMON (5.8+), or CAP_SYS_ADMIN, in the effective set. */
-static bool have_bpf_caps(void)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2] = { 0 };
-	uint64_t eff;
-
-	if (syscall(SYS_capget, &h, d))
-		return geteuid() == 0;
-	eff = (uint64_t)d[1].effective << 32 | d[0].effective;
-	if (eff & (1ULL << CAP_SYS_ADMIN))
-		return true;
-	return (eff & (1ULL << 39)) && (eff & (1ULL << 38)); /* CAP_BPF, CAP_PERFMON */
-}
-
-static int read_oom_adj(char *buf, size_t sz)
-{
-	int fd = open("/proc/self/oom_score_adj", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sz - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
-static int write_oom_adj(const char *val)
-{
-	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
 }
 
 /* COMMAND's memory cgroup, followed as it moves (a wrapper may join one after exec). */
@@ -229,8 +184,7 @@ static struct tkt_rec_writer *start_recording(int fd, struct tkt_model *m, const
 		tkt_error("writing %s failed: %s", cli->record_path, strerror(-r));
 		return NULL;
 	}
-	m->tap = tkt_rec_tap;
-	m->tap_ctx = w;
+	tkt_model_set_tap(m, tkt_rec_tap, w);
 	return w;
 }
 
@@ -247,321 +201,418 @@ static void install_handlers(void)
 		sigaction(sigs[i], &sa, NULL);
 }
 
-int main(int argc, char **argv)
-{
+/* Everything one run holds, released by run_finish whichever phase stopped it. */
+struct run_ctx {
 	struct tkt_cli cli;
 	struct tkt_creds creds;
-	struct tkt_cgroup cg = { 0 };
-	struct tkt_launch child = { 0 };
-	struct tkt_model model = { 0 };
-	struct tkt_model_opts mo = { 0 };
-	struct tkt_tracer *tracer = NULL;
-	struct tkt_run run = { 0 };
-	struct tkt_buf out = { 0 };
-	char err[512], resolved[4096], oom_adj[16] = "0", cg_cur[1024] = "";
-	int8_t *marked = NULL;
-	int per_test_fd = -1, html_fd = -1, rec_fd = -1, pidfd = -1;
-	struct tkt_rec_writer *rec = NULL;
-	struct tkt_mem_opts mo2 = { 0 };
-	uint64_t last_sample = 0;
-	bool have_oom_adj, setup_failed = false;
-	int json_fd = -1, status = 0, rc = TKT_EXIT_FAIL, r;
+	struct tkt_cgroup cg;
+	struct tkt_launch child;
+	struct tkt_model model;
+	struct tkt_tracer *tracer;
+	struct tkt_rec_writer *rec;
+	struct tkt_run run;
+	struct tkt_mem_opts mem;
+	struct tkt_buf out;
+	int8_t *marked;
+	int json_fd, per_test_fd, html_fd, pidfd;
+	bool have_oom_adj;
+	char oom_adj[16];
+	char cg_cur[1024]; /* COMMAND's memory cgroup as last sampled */
 	uint64_t t0, t_exit;
-	time_t started = 0;
+	time_t started;
+	int status; /* COMMAND's wait status */
+};
 
-	/* Subcommands, not COMMANDs of these names: run one as "tktrace -- watch". */
-	if (argc > 1 && strcmp(argv[1], "watch") == 0)
-		return tkt_watch_main(argc - 1, argv + 1);
-	/* These work from saved data: no tracing, no root. */
-	if (argc > 1 && strcmp(argv[1], "report") == 0)
-		return tkt_cmd_report(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "explain-kmsg") == 0)
-		return tkt_cmd_explain_kmsg(argc - 1, argv + 1);
+/* A phase's result: go on to the next one, or exit with a status. */
+#define RUN_GO (-1)
 
-	r = tkt_cli_parse(&cli, argc, argv, err, sizeof(err));
+static void run_ctx_init(struct run_ctx *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->json_fd = c->per_test_fd = c->html_fd = c->pidfd = -1;
+	snprintf(c->oom_adj, sizeof(c->oom_adj), "0");
+}
+
+/* Options, --help, --version, the log level. */
+static int run_options(struct run_ctx *c, int argc, char **argv)
+{
+	char err[512];
+	int r = tkt_cli_parse(&c->cli, argc, argv, err, sizeof(err));
+
 	if (r) {
 		tkt_error("%s", err);
 		return r;
 	}
-	if (cli.help) {
+	if (c->cli.help) {
 		tkt_cli_usage(stdout);
 		return 0;
 	}
-	if (cli.version) {
+	if (c->cli.version) {
 		printf("tktrace %s\n", TKT_VERSION);
 		return 0;
 	}
-	tkt_log_set_level(cli.verbose >= 2 ? TKT_LOG_DEBUG : cli.verbose ? TKT_LOG_INFO : TKT_LOG_WARN);
+	tkt_log_set_level(c->cli.verbose >= 2 ? TKT_LOG_DEBUG :
+			  c->cli.verbose ? TKT_LOG_INFO : TKT_LOG_WARN);
+	return RUN_GO;
+}
 
-	r = tkt_command_lookup(cli.argv[0], resolved, sizeof(resolved));
+/* Before anything is loaded: COMMAND exists, tktrace may trace, who COMMAND runs as, and
+ * tktrace shielded from the OOM killer. */
+static int run_preflight(struct run_ctx *c)
+{
+	const struct tkt_cli *cli = &c->cli;
+	char resolved[4096];
+	int r = tkt_command_lookup(cli->argv[0], resolved, sizeof(resolved));
+
 	if (r == -ENOENT) {
-		tkt_error("%s: command not found (check the name and PATH)", cli.argv[0]);
+		tkt_error("%s: command not found (check the name and PATH)", cli->argv[0]);
 		return TKT_EXIT_NOTFOUND;
 	}
 	if (r) {
 		tkt_error("%s: cannot execute: %s (is it a directory, or missing +x?)",
-			cli.argv[0], strerror(-r));
+			cli->argv[0], strerror(-r));
 		return TKT_EXIT_NOEXEC;
 	}
-	if (!have_bpf_caps()) {
-		if (cli.best_effort)
-			return run_untraced(&cli, "no privileges to load BPF programs (not root, no "
+	if (!tkt_have_bpf_caps()) {
+		if (cli->best_effort)
+			return run_untraced(cli, "no privileges to load BPF programs (not root, no "
 					    "CAP_BPF and CAP_PERFMON)", NULL);
 		tkt_error("needs root to load its BPF programs: run it with sudo "
 			  "(or grant CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)");
 		return TKT_EXIT_FAIL;
 	}
-	if (tkt_creds_from_env(&creds, cli.as_root)) {
+	if (tkt_creds_from_env(&c->creds, cli->as_root)) {
 		tkt_error("SUDO_UID/SUDO_GID are malformed; use --as-root to run as root");
 		return TKT_EXIT_FAIL;
 	}
 	/* Survive the OOM we watch, even inside the same limited cgroup; COMMAND gets the old value. */
-	have_oom_adj = read_oom_adj(oom_adj, sizeof(oom_adj)) == 0;
-	r = write_oom_adj("-1000");
+	c->have_oom_adj = tkt_oom_adj_read(c->oom_adj, sizeof(c->oom_adj)) == 0;
+	r = tkt_oom_adj_write("-1000");
 	if (r) /* needs CAP_SYS_RESOURCE; tktrace stays small and is an unlikely victim */
 		tkt_info("cannot shield tktrace from the OOM killer: %s", strerror(-r));
+	return RUN_GO;
+}
 
-	t0 = now_ns();
-	started = time(NULL);
-	tkt_cgroup_detect(&cg, "/proc/self/mounts");
-	mo.t0_ns = t0;
+/* The model, and the BPF programs loaded and attached; --best-effort runs COMMAND untraced
+ * when that is impossible. */
+static int run_trace(struct run_ctx *c)
+{
+	struct tkt_model_opts mo = { 0 };
+	char err[512];
+	int r;
+
+	c->t0 = now_ns();
+	c->started = time(NULL);
+	tkt_cgroup_detect(&c->cg, "/proc/self/mounts");
+	mo.t0_ns = c->t0;
 	mo.page_size = sysconf(_SC_PAGESIZE);
 	mo.retained_noise = TKT_RETAINED_NOISE;
-	mo.cg_mount = cg.version ? cg.mount : NULL;
-	mo.warn_pct = cli.warn_at;
-	if (tkt_model_init(&model, &mo)) {
+	mo.cg_mount = c->cg.version ? c->cg.mount : NULL;
+	mo.warn_pct = c->cli.warn_at;
+	if (tkt_model_init(&c->model, &mo)) {
 		tkt_error("out of memory");
-		goto out;
+		return TKT_EXIT_FAIL;
 	}
-	r = tkt_tracer_open(&tracer, &model, err, sizeof(err));
+	r = tkt_tracer_open(&c->tracer, &c->model, err, sizeof(err));
 	if (!r)
-		r = tkt_tracer_attach(tracer, err, sizeof(err));
-	if (r && cli.best_effort) {
+		r = tkt_tracer_attach(c->tracer, err, sizeof(err));
+	if (r && c->cli.best_effort) {
 		/* No output file was opened yet: nothing of the user's is touched. */
-		tkt_tracer_destroy_async(tracer);
-		tracer = NULL;
-		rc = run_untraced(&cli, err, have_oom_adj ? oom_adj : NULL);
-		goto out;
+		tkt_tracer_destroy_async(c->tracer);
+		c->tracer = NULL;
+		return run_untraced(&c->cli, err, c->have_oom_adj ? c->oom_adj : NULL);
 	}
 	if (r) {
 		tkt_error("%s", err);
-		goto out;
+		return TKT_EXIT_FAIL;
 	}
-	/* Still before COMMAND runs: a report that cannot be written wastes no run. */
-	if ((cli.json_path && (json_fd = tkt_output_open_checked(cli.json_path, &creds)) < 0) ||
-	    (cli.per_test_path && (per_test_fd = tkt_output_open_checked(cli.per_test_path, &creds)) < 0) ||
-	    (cli.html_path && (html_fd = tkt_output_open_checked(cli.html_path, &creds)) < 0) ||
-	    (cli.record_path && (rec_fd = tkt_output_open_checked(cli.record_path, &creds)) < 0))
-		goto out;
+	return RUN_GO;
+}
+
+/* Report files and the recording opened, COMMAND's cgroup made: still before COMMAND runs,
+ * so a report that cannot be written wastes no run. */
+static int run_outputs(struct run_ctx *c)
+{
+	const struct tkt_cli *cli = &c->cli;
+	char err[512];
+	int rec_fd = -1;
+
+	if ((cli->json_path && (c->json_fd = tkt_output_open_checked(cli->json_path, &c->creds)) < 0) ||
+	    (cli->per_test_path &&
+	     (c->per_test_fd = tkt_output_open_checked(cli->per_test_path, &c->creds)) < 0) ||
+	    (cli->html_path && (c->html_fd = tkt_output_open_checked(cli->html_path, &c->creds)) < 0) ||
+	    (cli->record_path && (rec_fd = tkt_output_open_checked(cli->record_path, &c->creds)) < 0))
+		return TKT_EXIT_FAIL;
 	/* No model input has come yet: COMMAND is not tracked before it is launched. */
 	if (rec_fd >= 0) {
-		rec = start_recording(rec_fd, &model, &cli);
-		rec_fd = -1; /* the writer owns it, or closed it */
-		if (!rec)
-			goto out;
+		c->rec = start_recording(rec_fd, &c->model, cli); /* owns rec_fd, or closed it */
+		if (!c->rec)
+			return TKT_EXIT_FAIL;
 	}
-	if (cli.memory_limit && tkt_cgroup_create(&cg, cli.memory_limit, err, sizeof(err))) {
+	if (cli->memory_limit && tkt_cgroup_create(&c->cg, cli->memory_limit, err, sizeof(err))) {
 		tkt_error("--memory-limit: %s", err);
-		goto out;
+		return TKT_EXIT_FAIL;
 	}
-	if (cli.cgroup_path) {
-		if (access(cli.cgroup_path, W_OK)) {
-			tkt_error("--cgroup %s: %s", cli.cgroup_path, strerror(errno));
-			goto out;
+	if (cli->cgroup_path) {
+		if (access(cli->cgroup_path, W_OK)) {
+			tkt_error("--cgroup %s: %s", cli->cgroup_path, strerror(errno));
+			return TKT_EXIT_FAIL;
 		}
-		snprintf(cg.path, sizeof(cg.path), "%s", cli.cgroup_path);
+		snprintf(c->cg.path, sizeof(c->cg.path), "%s", cli->cgroup_path);
 	}
+	return RUN_GO;
+}
+
+/* COMMAND forked, held at its gate until it is tracked and in its cgroup, then let go. */
+static int run_launch(struct run_ctx *c)
+{
+	const struct tkt_cli *cli = &c->cli;
+	bool setup_failed = false;
+	int r;
+
 	install_handlers();
-	r = tkt_launch_prepare(&child, cli.argv, &creds, have_oom_adj ? oom_adj : NULL);
+	r = tkt_launch_prepare(&c->child, cli->argv, &c->creds, c->have_oom_adj ? c->oom_adj : NULL);
 	if (r) {
-		tkt_error("cannot start %s: %s", cli.argv[0], strerror(-r));
-		goto out;
+		tkt_error("cannot start %s: %s", cli->argv[0], strerror(-r));
+		return TKT_EXIT_FAIL;
 	}
 	/* Everything is attached and the child is tracked before it may exec. */
-	model.o.root_pid = child.pid;
-	r = tkt_tracer_track_root(tracer, child.pid);
+	tkt_model_set_root_pid(&c->model, c->child.pid);
+	r = tkt_tracer_track_root(c->tracer, c->child.pid);
 	if (!r)
-		r = tkt_model_add_root(&model, child.pid, cli.argv[0], t0);
-	if (!r && (cli.memory_limit || cli.cgroup_path) && (r = tkt_cgroup_join(&cg, child.pid)))
-		tkt_error("cannot move %s into %s: %s", cli.argv[0], cg.path,
-			strerror(-r));
+		r = tkt_model_add_root(&c->model, c->child.pid, cli->argv[0], c->t0);
+	if (!r && (cli->memory_limit || cli->cgroup_path) &&
+	    (r = tkt_cgroup_join(&c->cg, c->child.pid)))
+		tkt_error("cannot move %s into %s: %s", cli->argv[0], c->cg.path, strerror(-r));
 	if (r) {
-		tkt_launch_abort(&child);
-		goto out;
+		tkt_launch_abort(&c->child);
+		return TKT_EXIT_FAIL;
 	}
 	/* COMMAND's exit wakes the poll even when SIGCHLD arrives just before it (kernel 5.3+;
 	 * else SIGCHLD and the 100 ms poll). */
-	pidfd = (int)syscall(SYS_pidfd_open, child.pid, 0);
-	if (pidfd >= 0 && tkt_tracer_wake_on(tracer, pidfd))
+	c->pidfd = (int)syscall(SYS_pidfd_open, c->child.pid, 0);
+	if (c->pidfd >= 0 && tkt_tracer_wake_on(c->tracer, c->pidfd))
 		tkt_debug("cannot wait on COMMAND's pidfd: %s", strerror(errno));
-	r = tkt_launch_go(&child, &setup_failed);
+	r = tkt_launch_go(&c->child, &setup_failed);
 	if (r) {
-		waitpid(child.pid, NULL, 0);
+		waitpid(c->child.pid, NULL, 0);
 		if (setup_failed) {
 			tkt_error("cannot run %s as uid %u: %s (use --as-root?)",
-				cli.argv[0], creds.uid, strerror(-r));
-			rc = TKT_EXIT_FAIL;
-		} else {
-			tkt_error("%s: %s", cli.argv[0],
-				r == -ENOENT ? "command not found" : strerror(-r));
-			rc = r == -ENOENT ? TKT_EXIT_NOTFOUND : TKT_EXIT_NOEXEC;
+				cli->argv[0], c->creds.uid, strerror(-r));
+			return TKT_EXIT_FAIL;
 		}
-		goto out;
+		tkt_error("%s: %s", cli->argv[0], r == -ENOENT ? "command not found" : strerror(-r));
+		return r == -ENOENT ? TKT_EXIT_NOTFOUND : TKT_EXIT_NOEXEC;
 	}
+	return RUN_GO;
+}
+
+/* Until COMMAND exits: records into the model, signals forwarded, memory sampled every
+ * 100 ms (with the --warn-at warnings), the recording flushed. */
+static int run_wait(struct run_ctx *c)
+{
+	uint64_t last_sample = 0;
+	int r;
 
 	for (;;) {
-		pid_t w = waitpid(child.pid, &status, WNOHANG);
-		if (w == child.pid)
+		pid_t w = waitpid(c->child.pid, &c->status, WNOHANG);
+		if (w == c->child.pid)
 			break;
 		if (w < 0 && errno != EINTR) {
-			tkt_error("lost track of %s: %s", cli.argv[0], strerror(errno));
-			goto out;
+			tkt_error("lost track of %s: %s", c->cli.argv[0], strerror(errno));
+			return TKT_EXIT_FAIL;
 		}
 		if (pending_sigs)
-			forward_signals(&child);
+			forward_signals(&c->child);
 		if (now_ns() - last_sample >= 100 * 1000 * 1000ULL) {
-			size_t nw = model.nwarnings;
-			sample_cgroup(&model, &cg, child.pid, cg_cur, sizeof(cg_cur));
-			sample_rss(&model);
+			size_t nw = c->model.nwarnings;
+			sample_cgroup(&c->model, &c->cg, c->child.pid, c->cg_cur, sizeof(c->cg_cur));
+			sample_rss(&c->model);
 			last_sample = now_ns();
-			if (model.nwarnings > nw) {
+			if (c->model.nwarnings > nw) {
 				/* Live: the tests are still running, the report comes at the end. */
-				tkt_buf_reset(&out);
-				tkt_warn_text(&out, &model, &model.warnings[nw]);
-				fputs(out.data, stderr);
-				tkt_buf_reset(&out);
+				tkt_buf_reset(&c->out);
+				tkt_warn_text(&c->out, &c->model, &c->model.warnings[nw]);
+				fputs(c->out.data, stderr);
+				tkt_buf_reset(&c->out);
 			}
 		}
-		r = tkt_tracer_poll(tracer, 100);
+		r = tkt_tracer_poll(c->tracer, 100);
 		if (r && r != -EINTR) {
 			tkt_error("reading events failed: %s", strerror(-r));
-			kill(child.pid, SIGTERM); /* don't leave COMMAND running untraced */
+			kill(c->child.pid, SIGTERM); /* don't leave COMMAND running untraced */
 		}
-		if (rec)
-			tkt_rec_flush(rec); /* a killed tktrace leaves all but the last cycle */
+		if (c->rec)
+			tkt_rec_flush(c->rec); /* a killed tktrace leaves all but the last cycle */
 	}
-	t_exit = now_ns();
-	tkt_tracer_drain(tracer);
+	c->t_exit = now_ns();
+	tkt_tracer_drain(c->tracer);
+	return RUN_GO;
+}
 
-	run.argv = cli.argv;
-	run.argc = cli.argc;
-	run.signaled = WIFSIGNALED(status);
-	run.sig = run.signaled ? WTERMSIG(status) : 0;
-	run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
-	run.exit_code = tkt_shell_status(run.signaled, run.sig, run.status);
-	run.duration_s = (double)(t_exit - t0) / 1e9;
-	run.kernel_drops = tkt_tracer_drops(tracer);
-	run.memory_limit = cli.memory_limit_arg;
-	rc = run.exit_code;
+/* The end record of --record: how the run ended and the report options, so that tktrace
+ * report prints the same. */
+static int close_recording(struct run_ctx *c)
+{
+	struct tkt_rec_end end = {
+		.duration_ns = c->t_exit - c->t0,
+		.kernel_drops = c->run.kernel_drops,
+		.status = c->run.status,
+		.sig = c->run.sig,
+		.exit_code = c->run.exit_code,
+		.signaled = c->run.signaled,
+		.quiet = c->cli.quiet,
+		.top = c->mem.top,
+		.threshold = c->mem.threshold,
+		.marker = c->mem.marker,
+		.memory_limit = c->run.memory_limit,
+		.nmarked = c->marked ? c->model.ntests : 0,
+		.marked = c->marked,
+	};
+	int r;
 
-	tkt_report_text(&out, &model, &run, cli.quiet);
-	mo2.top = cli.top >= 0 ? cli.top : (model.nooms || model.nkills) ? 5 : 0;
-	mo2.threshold = cli.intensive_threshold;
-	mo2.marker = cli.marker;
-	if (!cli.quiet) {
+	tkt_model_set_tap(&c->model, NULL, NULL);
+	r = tkt_rec_writer_close(c->rec, &end);
+	c->rec = NULL;
+	if (r)
+		tkt_error("writing %s failed: %s", c->cli.record_path, strerror(-r));
+	return r;
+}
+
+/* Write a rendered report to fd; fsync: also to disk (a JSON report others wait for). */
+static int write_report(struct run_ctx *c, int fd, const char *path, bool sync)
+{
+	if (tkt_write_all(fd, c->out.data, c->out.len) || (sync && fsync(fd) < 0)) {
+		if (sync && (errno == EINVAL || errno == EROFS))
+			return 0; /* a pipe or a read-only special file: nothing to sync */
+		tkt_error("writing %s failed: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* COMMAND's end, the reports in every form asked for; tktrace's exit status. */
+static int run_report(struct run_ctx *c)
+{
+	const struct tkt_cli *cli = &c->cli;
+	struct tkt_model *m = &c->model;
+	struct tkt_run *run = &c->run;
+	int rc;
+
+	run->argv = cli->argv;
+	run->argc = cli->argc;
+	run->signaled = WIFSIGNALED(c->status);
+	run->sig = run->signaled ? WTERMSIG(c->status) : 0;
+	run->status = WIFEXITED(c->status) ? WEXITSTATUS(c->status) : 0;
+	run->exit_code = tkt_shell_status(run->signaled, run->sig, run->status);
+	run->duration_s = (double)(c->t_exit - c->t0) / 1e9;
+	run->kernel_drops = tkt_tracer_drops(c->tracer);
+	run->memory_limit = cli->memory_limit_arg;
+	rc = run->exit_code;
+
+	tkt_report_text(&c->out, m, run, cli->quiet);
+	c->mem.top = cli->top >= 0 ? cli->top : (m->nooms || m->nkills) ? 5 : 0;
+	c->mem.threshold = cli->intensive_threshold;
+	c->mem.marker = cli->marker;
+	if (!cli->quiet) {
 		/* Only tests over the threshold need their source read. */
-		marked = calloc(model.ntests ? model.ntests : 1, sizeof(*marked));
-		for (size_t i = 0; marked && i < model.ntests; i++)
-			marked[i] = tkt_test_need(&model.tests[i]) > cli.intensive_threshold ?
-					    tkt_test_marked(model.tests[i].cwd, model.tests[i].nodeid, cli.marker) :
-					    -1;
-		mo2.marked = marked;
-		tkt_report_memory_text(&out, &model, &mo2);
+		c->marked = calloc(m->ntests ? m->ntests : 1, sizeof(*c->marked));
+		for (size_t i = 0; c->marked && i < m->ntests; i++)
+			c->marked[i] = tkt_test_need(&m->tests[i]) > cli->intensive_threshold ?
+					       tkt_test_marked(m->tests[i].cwd, m->tests[i].nodeid,
+							       cli->marker) :
+					       -1;
+		c->mem.marked = c->marked;
+		tkt_report_memory_text(&c->out, m, &c->mem);
 	}
-	if (rec) {
-		struct tkt_rec_end end = {
-			.duration_ns = t_exit - t0,
-			.kernel_drops = run.kernel_drops,
-			.status = run.status,
-			.sig = run.sig,
-			.exit_code = run.exit_code,
-			.signaled = run.signaled,
-			.quiet = cli.quiet,
-			.top = mo2.top,
-			.threshold = mo2.threshold,
-			.marker = mo2.marker,
-			.memory_limit = run.memory_limit,
-			.nmarked = marked ? model.ntests : 0,
-			.marked = marked,
-		};
-		model.tap = NULL;
-		r = tkt_rec_writer_close(rec, &end);
-		rec = NULL;
-		if (r) {
-			tkt_error("writing %s failed: %s", cli.record_path, strerror(-r));
-			rc = rc ? rc : TKT_EXIT_FAIL;
-		}
-	}
-	if (out.len) {
-		/* A killed COMMAND often leaves its last line unfinished (pytest's dots). */
-		if (run.signaled && isatty(STDERR_FILENO))
-			fputc('\n', stderr);
-		fputs(out.data, stderr);
-	}
-	if (per_test_fd >= 0) {
-		tkt_buf_reset(&out);
-		tkt_report_per_test(&out, &model);
-		if (tkt_write_all(per_test_fd, out.data, out.len)) {
-			tkt_error("writing %s failed: %s", cli.per_test_path, strerror(errno));
-			rc = rc ? rc : TKT_EXIT_FAIL;
-		}
-	}
-	tkt_github_outputs(&model, &run, &cli, &creds);
-	if (cli.junit_path && tkt_junit_outputs(&model, &run, &cli, &creds, started))
+	if (c->rec && close_recording(c))
 		rc = rc ? rc : TKT_EXIT_FAIL;
-	if (cli.stats) {
-		tkt_buf_reset(&out);
-		tkt_tracer_stats(tracer, &out);
+	if (c->out.len) {
+		/* A killed COMMAND often leaves its last line unfinished (pytest's dots). */
+		if (run->signaled && isatty(STDERR_FILENO))
+			fputc('\n', stderr);
+		fputs(c->out.data, stderr);
+	}
+	if (c->per_test_fd >= 0) {
+		tkt_buf_reset(&c->out);
+		tkt_report_per_test(&c->out, m);
+		if (write_report(c, c->per_test_fd, cli->per_test_path, false))
+			rc = rc ? rc : TKT_EXIT_FAIL;
+	}
+	tkt_github_outputs(m, run, cli, &c->creds);
+	if (cli->junit_path && tkt_junit_outputs(m, run, cli, &c->creds, c->started))
+		rc = rc ? rc : TKT_EXIT_FAIL;
+	if (cli->stats) {
+		tkt_buf_reset(&c->out);
+		tkt_tracer_stats(c->tracer, &c->out);
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
 		{
 			/* Heap in use, for the per-test memory budget that make bench checks. */
 			struct mallinfo2 mi = mallinfo2();
-			tkt_buf_printf(&out, "tktrace stats: tracer_heap_bytes %zu\n",
+			tkt_buf_printf(&c->out, "tktrace stats: tracer_heap_bytes %zu\n",
 				       mi.uordblks + mi.hblkhd);
 		}
 #endif
-		tkt_buf_printf(&out, "tktrace stats: tests %zu, processes %zu, report_ready_ms %.1f\n",
-			       model.ntests, model.procs_seen, (double)(now_ns() - t_exit) / 1e6);
-		fputs(out.data, stderr);
+		tkt_buf_printf(&c->out, "tktrace stats: tests %zu, processes %zu, report_ready_ms %.1f\n",
+			       m->ntests, m->procs_seen, (double)(now_ns() - c->t_exit) / 1e6);
+		fputs(c->out.data, stderr);
 	}
-	if (json_fd >= 0) {
-		tkt_buf_reset(&out);
-		tkt_report_json(&out, &model, &run);
-		if (tkt_write_all(json_fd, out.data, out.len) || fsync(json_fd) < 0) {
-			if (errno != EINVAL && errno != EROFS) {
-				tkt_error("writing %s failed: %s", cli.json_path,
-					strerror(errno));
-				rc = rc ? rc : TKT_EXIT_FAIL;
-			}
-		}
-	}
-	if (html_fd >= 0) {
-		tkt_buf_reset(&out);
-		tkt_report_html(&out, &model, &run);
-		if (tkt_write_all(html_fd, out.data, out.len)) {
-			tkt_error("writing %s failed: %s", cli.html_path, strerror(errno));
+	if (c->json_fd >= 0) {
+		tkt_buf_reset(&c->out);
+		tkt_report_json(&c->out, m, run);
+		if (write_report(c, c->json_fd, cli->json_path, true))
 			rc = rc ? rc : TKT_EXIT_FAIL;
-		}
 	}
-out:
-	if (pidfd >= 0)
-		close(pidfd);
-	if (rec) /* an early failure: the file shows how far it got */
-		tkt_rec_writer_close(rec, NULL);
-	if (rec_fd >= 0)
-		close(rec_fd);
-	if (json_fd >= 0)
-		close(json_fd);
-	if (html_fd >= 0)
-		close(html_fd);
-	if (per_test_fd >= 0)
-		close(per_test_fd);
-	free(marked);
-	tkt_cgroup_remove(&cg);
-	tkt_tracer_destroy_async(tracer);
-	tkt_model_free(&model);
-	tkt_buf_free(&out);
-	if (rc == run.exit_code && run.signaled)
-		die_like(run.sig);
+	if (c->html_fd >= 0) {
+		tkt_buf_reset(&c->out);
+		tkt_report_html(&c->out, m, run);
+		if (write_report(c, c->html_fd, cli->html_path, false))
+			rc = rc ? rc : TKT_EXIT_FAIL;
+	}
 	return rc;
+}
+
+/* Release what the phases took; die of COMMAND's interrupt when tktrace's status is its. */
+static int run_finish(struct run_ctx *c, int rc)
+{
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	if (c->rec) /* an early failure: the file shows how far it got */
+		tkt_rec_writer_close(c->rec, NULL);
+	if (c->json_fd >= 0)
+		close(c->json_fd);
+	if (c->html_fd >= 0)
+		close(c->html_fd);
+	if (c->per_test_fd >= 0)
+		close(c->per_test_fd);
+	free(c->marked);
+	tkt_cgroup_remove(&c->cg);
+	tkt_tracer_destroy_async(c->tracer);
+	tkt_model_free(&c->model);
+	tkt_buf_free(&c->out);
+	if (rc == c->run.exit_code && c->run.signaled)
+		die_like(c->run.sig);
+	return rc;
+}
+
+int tkt_cmd_run(int argc, char **argv)
+{
+	struct run_ctx c;
+	int rc;
+
+	run_ctx_init(&c);
+	rc = run_options(&c, argc, argv);
+	if (rc == RUN_GO)
+		rc = run_preflight(&c);
+	if (rc == RUN_GO)
+		rc = run_trace(&c);
+	if (rc == RUN_GO)
+		rc = run_outputs(&c);
+	if (rc == RUN_GO)
+		rc = run_launch(&c);
+	if (rc == RUN_GO)
+		rc = run_wait(&c);
+	if (rc == RUN_GO)
+		rc = run_report(&c);
+	return run_finish(&c, rc);
 }

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "reports/gha.h"
-#include "reports/junit.h"
+#include "junit_file.h"
 #include "system/marks.h"
 #include "system/safeopen.h"
 #include "core/util.h"

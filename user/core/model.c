@@ -255,6 +255,90 @@ double tkt_model_time_s(const struct tkt_model *m, uint64_t ts_ns)
 	return ts_ns > m->o.t0_ns ? (double)(ts_ns - m->o.t0_ns) / 1e9 : 0.0;
 }
 
+/* --warn-at: which tests are resident when COMMAND's memory cgroup crosses the mark. */
+static int cmp_resident(const void *a, const void *b)
+{
+	const struct tkt_resident *x = a, *y = b;
+	int c = strcmp(x->worker ? x->worker : "", y->worker ? y->worker : "");
+
+	if (c)
+		return c;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+bool tkt_model_warn_check(struct tkt_model *m, uint64_t ts_ns, uint64_t usage)
+{
+	struct tkt_warning *w;
+	unsigned pct = m->o.warn_pct;
+	/* Percent of the limit, without overflow for any limit. */
+	long double level;
+
+	if (!pct || !m->cg_has_limit || !m->cg_limit)
+		return false;
+	level = (long double)usage * 100.0L / (long double)m->cg_limit;
+	if (m->warn_above) {
+		if (level < (long double)pct - TKT_WARN_REARM_PCT)
+			m->warn_above = false;
+		return false;
+	}
+	if (level < pct)
+		return false;
+	m->warn_above = true;
+	if (m->nwarnings == TKT_WARNINGS_MAX) {
+		m->warnings_dropped++;
+		return false;
+	}
+	if (!m->warnings) {
+		m->warnings = calloc(TKT_WARNINGS_MAX, sizeof(*m->warnings));
+		if (!m->warnings)
+			return false;
+	}
+	w = &m->warnings[m->nwarnings++];
+	memset(w, 0, sizeof(*w));
+	w->ts_ns = ts_ns;
+	w->usage = usage;
+	w->limit = m->cg_limit;
+	w->pct = pct;
+	for (size_t i = 0; i < m->nbuckets; i++) {
+		for (struct tkt_proc *p = m->buckets[i]; p; p = p->hnext) {
+			if (!p->alive || !p->is_pytest)
+				continue;
+			if (w->nres == TKT_WARN_RESIDENTS) {
+				w->more++;
+				continue;
+			}
+			w->res[w->nres].pid = p->pid;
+			w->res[w->nres].worker = p->own.worker;
+			w->res[w->nres].test = p->own.test;
+			w->res[w->nres].phase = p->own.phase;
+			w->nres++;
+		}
+	}
+	qsort(w->res, w->nres, sizeof(w->res[0]), cmp_resident);
+	return true;
+}
+
+void tkt_model_set_root_pid(struct tkt_model *m, uint32_t pid)
+{
+	m->o.root_pid = pid;
+}
+
+void tkt_model_set_tap(struct tkt_model *m, tkt_tap_fn fn, void *ctx)
+{
+	m->tap = fn;
+	m->tap_ctx = ctx;
+}
+
+bool tkt_model_rootdir_due(struct tkt_model *m, uint32_t pid)
+{
+	struct tkt_proc *p = tkt_model_find(m, pid);
+
+	if (!p || p->cwd_checked || !p->cwd || !p->own.test)
+		return false;
+	p->cwd_checked = true;
+	return true;
+}
+
 int tkt_model_add_root(struct tkt_model *m, uint32_t pid, const char *comm, uint64_t ts_ns)
 {
 	struct tkt_tap_root in = { .pid = pid, .root_pid = m->o.root_pid, .ts_ns = ts_ns };

@@ -303,6 +303,13 @@ struct tkt_attr tkt_model_attr(struct tkt_model *m, uint32_t pid);
  * rootdir once found. A change moves what was recorded with the old one along: pid's tests
  * and kills, and those of its non-pytest descendants. */
 void tkt_model_set_cwd(struct tkt_model *m, uint32_t pid, const char *cwd);
+/* Whether pid is a pytest process that started a test and whose rootdir was not looked for
+ * since its cwd was set; marks it as looked for (the tracer then calls tkt_model_set_cwd). */
+bool tkt_model_rootdir_due(struct tkt_model *m, uint32_t pid);
+/* COMMAND's pid, known once it is forked (before tkt_model_add_root). */
+void tkt_model_set_root_pid(struct tkt_model *m, uint32_t pid);
+/* Every input from now on also goes to tap (--record); NULL: none. */
+void tkt_model_set_tap(struct tkt_model *m, tkt_tap_fn tap, void *ctx);
 /* Free processes that exited more than grace_ns before the newest record. */
 void tkt_model_sweep(struct tkt_model *m, uint64_t grace_ns);
 /* Feed one tapped input back (TKT_TAP_*); -EINVAL when it is malformed, -EOPNOTSUPP for a

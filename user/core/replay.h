@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include "model.h"
 #include "record.h"
-#include "reports/report.h"
+#include "run.h"
 
 struct tkt_replay {
 	struct tkt_model model; /* valid once the header was read */

@@ -8,6 +8,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define TKT_VERSION "0.1.0"
+
+/* tktrace's own failures, GNU convention as timeout(1) and env(1); else COMMAND's status. */
+#define TKT_EXIT_FAIL 125
+#define TKT_EXIT_NOEXEC 126
+#define TKT_EXIT_NOTFOUND 127
+
 enum tkt_log_level { TKT_LOG_QUIET = 0, TKT_LOG_WARN = 1, TKT_LOG_INFO = 2, TKT_LOG_DEBUG = 3 };
 
 void tkt_log_set_level(enum tkt_log_level level);

@@ -1,4 +1,4 @@
-/* --warn-at: the crossing logic is tkt_model_warn_check (model.h); this renders a warning. */
+/* --warn-at: a recorded crossing (tkt_model_warn_check, model.h) as text. */
 #ifndef TKT_WARN_H
 #define TKT_WARN_H
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "reports/json.h"
+#include "json.h"
 #include "model.h"
 
 /* ---- container ids and units from cgroup paths ---- */

@@ -4,7 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include "commands/cli.h"
+#include "core/util.h"
 
 /* SVG geometry of one timeline, in viewBox units (scaled to the page width). */
 #define SVG_W 1200

@@ -15,14 +15,6 @@ struct tkt_junit_kill {
 	const char *details; /* the text report */
 };
 
-struct tkt_junit_io {
-	time_t started;     /* a file older than this was not written by this run's pytest */
-	double duration_s;  /* for a file tktrace writes itself */
-	bool chown;         /* give a new file to uid/gid (the invoking user under sudo) */
-	uid_t uid;
-	gid_t gid;
-};
-
 /* Text with &, <, > and " escaped; control characters XML cannot hold become '?'. */
 void tkt_xml_escape(struct tkt_buf *b, const char *s);
 /* pytest's classname and name attributes of the <testcase> of nodeid. */
@@ -36,9 +28,4 @@ int tkt_junit_merge(struct tkt_buf *out, const char *xml, size_t len,
 /* A whole JUnit file of the kills alone, for when pytest wrote none. */
 int tkt_junit_minimal(struct tkt_buf *out, const struct tkt_junit_kill *kills, size_t nkills,
 		      double duration_s);
-/* Merge into path atomically (temporary file in the same directory, rename; no links
- * followed; the owner and mode kept). Nothing is written when nkills is 0. */
-int tkt_junit_merge_file(const char *path, const struct tkt_junit_kill *kills, size_t nkills,
-			 const struct tkt_junit_io *io, char *err, size_t errsz);
-
 #endif /* TKT_JUNIT_H */

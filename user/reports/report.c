@@ -4,7 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include "json.h"
+#include "core/json.h"
 
 const char *tkt_cause_name(enum tkt_cause c)
 {

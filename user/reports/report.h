@@ -5,22 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "core/model.h"
+#include "core/run.h"
 #include "core/util.h"
 
 enum tkt_cause { TKT_CAUSE_EXIT, TKT_CAUSE_OOM, TKT_CAUSE_SIGKILL, TKT_CAUSE_SIGNAL };
-
-struct tkt_run {
-	char *const *argv; /* COMMAND */
-	int argc;
-	bool signaled;     /* COMMAND died of a signal */
-	int sig;           /* that signal */
-	int status;        /* its exit status otherwise */
-	int exit_code;     /* what tktrace exits with */
-	double duration_s;
-	uint64_t kernel_drops; /* failed ring-buffer reserves counted in BPF */
-	const char *memory_limit; /* --memory-limit as given, or NULL */
-	bool cut; /* a replayed recording that stops before the end: duration_s is where */
-};
 
 enum tkt_cause tkt_report_cause(const struct tkt_model *m, const struct tkt_run *r);
 const char *tkt_cause_name(enum tkt_cause c);
@@ -31,14 +19,6 @@ int tkt_report_text(struct tkt_buf *out, const struct tkt_model *m, const struct
  * tkt_report_text writes it (e.g. a killed test's own JUnit details). */
 void tkt_report_oom_text(struct tkt_buf *out, const struct tkt_model *m, size_t i);
 void tkt_report_kill_text(struct tkt_buf *out, const struct tkt_model *m, size_t i);
-/* Options of the per-test memory part of the human report. */
-struct tkt_mem_opts {
-	int top;                /* rows per table; 0: no tables */
-	uint64_t threshold;     /* memory_intensive above this peak growth */
-	const char *marker;     /* "memory_intensive" */
-	const int8_t *marked;   /* per tests[] entry: 1 marked, 0 not, -1 unknown; or NULL */
-};
-
 /* Tables of the top tests by peak growth and by memory left behind, and the tests over the
  * threshold that are not marked, as a conftest.py snippet. */
 int tkt_report_memory_text(struct tkt_buf *out, const struct tkt_model *m,

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "commands/cli.h"
+#include "core/util.h"
 #include "passwd.h"
 
 int tkt_creds_from_env(struct tkt_creds *c, bool as_root)

@@ -9,7 +9,6 @@
 #include <bpf/libbpf.h>
 #include <gelf.h>
 #include <libelf.h>
-#include "tracer.h"
 #include "core/util.h"
 #include <string.h>
 #include <unistd.h>
@@ -101,56 +100,4 @@ struct bpf_link *tkt_attach_entry_uprobe(struct bpf_program *prog, const char *p
 	if (!l && skip > 0)
 		l = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &uo);
 	return l;
-}
-
-int tkt_attach_env_probes(struct bpf_program *const progs[3], const char *path,
-			  struct bpf_link *links[3], bool *warned, const char *consequence)
-{
-	static const char *const funcs[3] = { "setenv", "unsetenv", "putenv" };
-	int ok = 0;
-
-	for (int i = 0; i < 3; i++) {
-		int e;
-
-		links[i] = tkt_attach_entry_uprobe(progs[i], path, funcs[i]);
-		if (links[i]) {
-			ok++;
-			continue;
-		}
-		e = errno;
-		tkt_debug("no uprobe on %s in %s: %s", funcs[i], path, strerror(e));
-		/* Since a 2025 fix (in stable kernels too) uprobes take CAP_SYS_ADMIN again. */
-		if ((e == EPERM || e == EACCES) && !*warned) {
-			tkt_warn("cannot probe setenv in %s: %s (uprobes need CAP_SYS_ADMIN); %s",
-				 path, strerror(e), consequence);
-			*warned = true;
-		}
-	}
-	return ok;
-}
-
-int tkt_mapped_libcs(unsigned pid, void (*fn)(void *ctx, const char *path), void *ctx)
-{
-	char p[64], line[4096 + 256], full[PATH_MAX];
-	int found = 0;
-	FILE *f;
-
-	snprintf(p, sizeof(p), "/proc/%u/maps", pid);
-	f = fopen(p, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char *path = strchr(line, '/');
-
-		if (!path)
-			continue;
-		path[strcspn(path, "\n")] = '\0';
-		if (strstr(path, " (deleted)") || !tkt_is_libc_path(path))
-			continue;
-		snprintf(full, sizeof(full), "/proc/%u/root%s", pid, path);
-		fn(ctx, full);
-		found++;
-	}
-	fclose(f);
-	return found;
 }

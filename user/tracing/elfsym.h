@@ -16,15 +16,6 @@ struct bpf_link;
  * the entry, if the kernel refuses the next instruction). NULL with errno set on failure. */
 struct bpf_link *tkt_attach_entry_uprobe(struct bpf_program *prog, const char *path,
 					 const char *func);
-/* The three probes that see pytest's variables: setenv, unsetenv, putenv of the C library at
- * path, with progs in that order; links[i] is NULL where one could not be placed. Says once
- * (through *warned) when the kernel wants CAP_SYS_ADMIN for uprobes, with what that costs
- * (consequence). Returns how many were placed. */
-int tkt_attach_env_probes(struct bpf_program *const progs[3], const char *path,
-			  struct bpf_link *links[3], bool *warned, const char *consequence);
-/* Call fn with the path, through /proc/PID/root (a container maps its own), of each C library
- * pid maps. Returns how many, or -errno when its maps cannot be read (it is gone). */
-int tkt_mapped_libcs(unsigned pid, void (*fn)(void *ctx, const char *path), void *ctx);
 /* Pure: the skip for these first bytes of a function. */
 int tkt_entry_skip_bytes(const unsigned char *code, size_t len);
 

@@ -1,5 +1,5 @@
-/* The BPF side seen from user space: load, choose program variants, attach, poll records
- * into the model, and attach libc uprobes to every libc a traced process maps. */
+/* Run mode's tracing: its BPF object (bpf/run.bpf.c) through the loader, records applied to
+ * the model in time order, and the C library of every new Python probed as it maps one. */
 #ifndef TKT_TRACER_H
 #define TKT_TRACER_H
 
@@ -30,9 +30,5 @@ void tkt_tracer_destroy(struct tkt_tracer *t);
 /* The same, but the slow part (each uprobe detach waits for an RCU grace period, ~0.1 s
  * apiece on recent kernels) happens in a detached child, so tktrace exits at once. */
 void tkt_tracer_destroy_async(struct tkt_tracer *t);
-
-/* Pure helpers, exported for tests. */
-/* Is this mapped file a C library whose setenv we must probe? */
-bool tkt_is_libc_path(const char *path);
 
 #endif /* TKT_TRACER_H */

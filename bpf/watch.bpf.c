@@ -1,26 +1,28 @@
 /*
  * tktrace watch: every SIGKILL that takes effect and every OOM kill on the machine, with the
  * ancestry and cgroup path read at event time (the processes are gone when user space looks),
- * and pytest's variables set by any process. Separate programs marked "?" (not loaded unless
- * watch enables them): run mode neither verifies nor pays for any of this.
+ * and pytest's variables set by any process. watch mode's own object: run mode neither loads
+ * nor sizes any of it, and this object has none of run mode's tables.
  */
-#ifndef TKT_WATCH_BPF_H
-#define TKT_WATCH_BPF_H
+/* Kills are the traffic here (~850 records fit); bulk is only pytest's variables and exits. */
+#define TKT_RB_URGENT_BYTES (4 << 20)
+#define TKT_RB_BULK_BYTES (1 << 20)
+#define TKT_W_PYTEST_MAX 16384
 
 #include "common.bpf.h"
 #include "core_fixes.bpf.h"
-#include "oom.bpf.h"
-#include "pytest.bpf.h"
+#include "env.bpf.h"
+#include "task.bpf.h"
 
 /* Which hierarchy names a process's cgroup: the memory controller's on v1, the unified one
  * on v2 (set before load). */
 const volatile bool watch_cg_v1 = false;
 
 /* tgids that set a pytest variable: only their exits are reported, so user space can forget
- * them. watch sizes it before load; run mode keeps one entry. */
+ * them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
+	__uint(max_entries, TKT_W_PYTEST_MAX);
 	__type(key, __u32);
 	__type(value, __u8);
 } watch_pytest SEC(".maps");
@@ -108,7 +110,7 @@ static __always_inline struct tkt_ev_wkill *tkt_w_reserve(__u32 kind)
 	return e;
 }
 
-SEC("?tp_btf/signal_generate")
+SEC("tp_btf/signal_generate")
 int BPF_PROG(tkt_w_signal, int sig, struct kernel_siginfo *info, struct task_struct *task,
 	     int group, int result)
 {
@@ -130,7 +132,7 @@ int BPF_PROG(tkt_w_signal, int sig, struct kernel_siginfo *info, struct task_str
 }
 
 /* Both mark_victim shapes, as tkt_mark_victim (oom.bpf.h). */
-SEC("?tp_btf/mark_victim")
+SEC("tp_btf/mark_victim")
 int tkt_w_mark_victim(__u64 *ctx)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
@@ -161,7 +163,7 @@ int tkt_w_mark_victim(__u64 *ctx)
 	return 0;
 }
 
-SEC("?tp_btf/sched_process_exit")
+SEC("tp_btf/sched_process_exit")
 int BPF_PROG(tkt_w_exit, struct task_struct *p)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
@@ -195,7 +197,7 @@ static __always_inline void tkt_w_env(__u16 key, __u16 op, const char *value)
 	bpf_loop(TKT_ENV_MAX_CHUNKS, tkt_env_chunk, &c, 0);
 }
 
-SEC("?uprobe")
+SEC("uprobe")
 int BPF_KPROBE(tkt_w_setenv, const char *name, const char *value)
 {
 	__u16 key = tkt_name_key_any(name);
@@ -205,7 +207,7 @@ int BPF_KPROBE(tkt_w_setenv, const char *name, const char *value)
 	return 0;
 }
 
-SEC("?uprobe")
+SEC("uprobe")
 int BPF_KPROBE(tkt_w_unsetenv, const char *name)
 {
 	__u16 key = tkt_name_key_any(name);
@@ -215,7 +217,7 @@ int BPF_KPROBE(tkt_w_unsetenv, const char *name)
 	return 0;
 }
 
-SEC("?uprobe")
+SEC("uprobe")
 int BPF_KPROBE(tkt_w_putenv, const char *string)
 {
 	const char *value = NULL;
@@ -227,4 +229,4 @@ int BPF_KPROBE(tkt_w_putenv, const char *string)
 	return 0;
 }
 
-#endif /* TKT_WATCH_BPF_H */
+char LICENSE[] SEC("license") = "GPL";

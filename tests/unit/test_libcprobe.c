@@ -1,4 +1,4 @@
-/* Unit tests for the pure helpers of user/tracer.c. */
+/* Unit tests for the pure helpers of user/tracing/libcprobe.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "tracer.h"
+#include "libcprobe.h"
 
 static void test_is_libc_path_yes(void **state)
 {
@@ -77,15 +77,4 @@ static void test_is_libc_path_libc_dash_other(void **state)
 	assert_false(tkt_is_libc_path("/usr/lib/libc-client.so.2007e"));
 	assert_false(tkt_is_libc_path("/usr/lib/x86_64-linux-gnu/libc-client.so.2007e.0"));
 	assert_true(tkt_is_libc_path("/lib/libc-2.28.so"));
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_is_libc_path_yes),
-		cmocka_unit_test(test_is_libc_path_no),
-		cmocka_unit_test(test_is_libc_path_libc_dash_other),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }
