@@ -41,7 +41,11 @@ SKEL_SRCS := $(shell grep -l '\.skel\.h"' $(ALL_SRCS))
 MAIN_SRCS := $(shell grep -l '^int main\b' $(ALL_SRCS))
 HOST_SRCS := $(filter-out $(CORE_SRCS) $(SKEL_SRCS) $(MAIN_SRCS),$(ALL_SRCS))
 obj = $(patsubst user/%.c,$(BUILD)/user/%.o,$(1))
-CORE_OBJS := $(call obj,$(CORE_SRCS))
+# Files the binary carries (the HTML report's CSS and JS), as C strings made at build time:
+# user/reports/html.css -> const char tkt_html_css[].
+ASSETS := $(wildcard user/reports/*.css user/reports/*.js)
+ASSET_OBJS := $(patsubst user/%,$(BUILD)/gen/%.o,$(ASSETS))
+CORE_OBJS := $(call obj,$(CORE_SRCS)) $(ASSET_OBJS)
 HOST_OBJS := $(call obj,$(HOST_SRCS))
 PROG_OBJS := $(call obj,$(SKEL_SRCS) $(MAIN_SRCS))
 CORE_LIB := $(BUILD)/libtktrace-core.a
@@ -66,6 +70,13 @@ $(BUILD)/user/%.o: user/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -I$(BUILD) -MMD -MP -c $< -o $@
+$(BUILD)/gen/%.c: user/% scripts/embed.sh
+	$(call msg,EMBED,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)sh scripts/embed.sh tkt_$(subst .,_,$(notdir $*)) $< > $@
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 # The skeletons exist before their users compile (afterwards -MMD knows which needs which).
 $(call obj,$(SKEL_SRCS)): $(SKELS)
 

@@ -7,10 +7,8 @@
 #include "core/model.h"
 #include "report.h"
 #include "core/util.h"
+#include "html_text.h" /* tkt_html_escape */
 
 int tkt_report_html(struct tkt_buf *out, const struct tkt_model *m, const struct tkt_run *r);
-/* s as HTML text or attribute value: markup characters as entities, control characters
- * and invalid UTF-8 as U+FFFD. At most max_chars characters (then "…"); 0: all. */
-void tkt_html_escape(struct tkt_buf *b, const char *s, size_t max_chars);
 
 #endif /* TKT_HTML_H */
