@@ -1,4 +1,4 @@
-/* Unit tests for user/batch.c: time order, alignment, bounded memory. */
+/* Unit tests for user/core/batch.c: time order, alignment, bounded memory. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

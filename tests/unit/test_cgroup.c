@@ -1,4 +1,4 @@
-/* Unit tests for user/cgroup.c on a fake hierarchy in a temporary directory: synthetic mounts
+/* Unit tests for user/system/cgroup.c on a fake hierarchy in a temporary directory: synthetic mounts
  * tables for tkt_cgroup_detect, plain files standing in for the cgroup control files. Nothing
  * here touches a real cgroup or needs root. */
 #define _GNU_SOURCE

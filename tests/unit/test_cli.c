@@ -1,4 +1,4 @@
-/* Unit tests for user/cli.c: option parsing and its error messages. */
+/* Unit tests for user/commands/cli.c: option parsing and its error messages. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* Unit tests for user/elfsym.c: where a uprobe goes at a function's entry. */
+/* Unit tests for user/tracing/elfsym.c: where a uprobe goes at a function's entry. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* Unit tests for user/gha.c: workflow-command escaping, annotation paths and lines, the
+/* Unit tests for user/reports/gha.c: workflow-command escaping, annotation paths and lines, the
  * Markdown summary, from synthetic models. */
 #include "recs.h"
 

@@ -1,5 +1,5 @@
-/* Unit tests for user/html.c (the HTML report), the resident-memory series of the model
- * (tkt_model_rss_sample) and the /proc/PID/statm parser of user/sample.c. */
+/* Unit tests for user/reports/html.c (the HTML report), the resident-memory series of the model
+ * (tkt_model_rss_sample) and the /proc/PID/statm parser of user/tracing/sample.c. */
 #include "recs.h"
 
 #include "cli.h"

@@ -1,4 +1,4 @@
-/* Unit tests for user/junit.c: pytest's test case names, XML escaping, merging into pytest's
+/* Unit tests for user/reports/junit.c: pytest's test case names, XML escaping, merging into pytest's
  * JUnit XML (failure text, self-closing cases, missing cases, comments), the minimal file and
  * the atomic file update. */
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Unit tests for user/kmsg.c: OOM kills from kernel log lines in every format tktrace reads. */
+/* Unit tests for user/core/kmsg.c: OOM kills from kernel log lines in every format tktrace reads. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

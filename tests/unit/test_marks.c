@@ -1,4 +1,4 @@
-/* Unit tests for user/marks.c: is a test already marked, read from its source file. */
+/* Unit tests for user/system/marks.c: is a test already marked, read from its source file. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>

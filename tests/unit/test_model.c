@@ -1,4 +1,4 @@
-/* Unit tests for user/model.c: process tree, pytest attribution, OOM and kill records. */
+/* Unit tests for user/core/model.c: process tree, pytest attribution, OOM and kill records. */
 #include "recs.h"
 
 #define ROOT 100

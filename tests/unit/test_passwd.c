@@ -1,4 +1,4 @@
-/* Unit tests for user/passwd.c: the privilege drop's own passwd(5)/group(5) reading. */
+/* Unit tests for user/system/passwd.c: the privilege drop's own passwd(5)/group(5) reading. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* Unit tests for user/record.c and user/replay.c: a run recorded through the model's tap and
+/* Unit tests for user/core/record.c and user/core/replay.c: a run recorded through the model's tap and
  * replayed gives the same reports; cut and corrupted files give what they hold or an error. */
 #include "recs.h"
 

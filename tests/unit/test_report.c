@@ -1,4 +1,4 @@
-/* Unit tests for user/report.c: cause, JSON contract, text summary, rerun commands. */
+/* Unit tests for user/reports/report.c: cause, JSON contract, text summary, rerun commands. */
 #include "recs.h"
 
 #include "report.h"

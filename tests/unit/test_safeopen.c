@@ -1,4 +1,4 @@
-/* Unit tests for user/safeopen.c: which files are refused, and opening a FIFO, a directory,
+/* Unit tests for user/system/safeopen.c: which files are refused, and opening a FIFO, a directory,
  * a hard link and a plain file in a temporary directory. */
 #include <stdarg.h>
 #include <stddef.h>

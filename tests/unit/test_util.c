@@ -1,4 +1,4 @@
-/* Unit tests for user/util.c (buffers, interning, sizes, quoting, logging) and user/json.c. */
+/* Unit tests for user/core/util.c (buffers, interning, sizes, quoting, logging) and user/core/json.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

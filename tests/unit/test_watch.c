@@ -1,4 +1,4 @@
-/* Unit tests of tktrace watch's pure part (user/watch_core.c) and its argument parsing:
+/* Unit tests of tktrace watch's pure part (user/core/watch_core.c) and its argument parsing:
  * synthetic kernel records in, JSON lines out; container ids; bounded memory. */
 #include "recs.h"
 #include "cli.h"
