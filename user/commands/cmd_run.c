@@ -595,6 +595,11 @@ static int run_finish(struct run_ctx *c, int rc)
 	return rc;
 }
 
+/* After the options, in order; each goes on only when the previous one said RUN_GO. */
+static int (*const run_phases[])(struct run_ctx *c) = {
+	run_preflight, run_trace, run_outputs, run_launch, run_wait, run_report,
+};
+
 int tkt_cmd_run(int argc, char **argv)
 {
 	struct run_ctx c;
@@ -602,17 +607,7 @@ int tkt_cmd_run(int argc, char **argv)
 
 	run_ctx_init(&c);
 	rc = run_options(&c, argc, argv);
-	if (rc == RUN_GO)
-		rc = run_preflight(&c);
-	if (rc == RUN_GO)
-		rc = run_trace(&c);
-	if (rc == RUN_GO)
-		rc = run_outputs(&c);
-	if (rc == RUN_GO)
-		rc = run_launch(&c);
-	if (rc == RUN_GO)
-		rc = run_wait(&c);
-	if (rc == RUN_GO)
-		rc = run_report(&c);
+	for (size_t i = 0; rc == RUN_GO && i < sizeof(run_phases) / sizeof(run_phases[0]); i++)
+		rc = run_phases[i](&c);
 	return run_finish(&c, rc);
 }

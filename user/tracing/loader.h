@@ -29,6 +29,30 @@ struct tkt_bpf_mode {
 	const char *libc_consequence; /* what a refused uprobe costs, for the warning */
 };
 
+/* The four skeleton functions of bpf/NAME.bpf.c as the loader calls them: put
+ * TKT_LOADER_SKEL_FNS(NAME) after including NAME.skel.h, and TKT_LOADER_SKEL(NAME) in the
+ * mode's struct tkt_bpf_mode. */
+#define TKT_LOADER_SKEL_FNS(name)                                                            \
+	static void *name##_skel_open(const struct bpf_object_open_opts *o)                  \
+	{                                                                                    \
+		return name##_bpf__open_opts(o);                                             \
+	}                                                                                    \
+	static int name##_skel_load(void *skel)                                              \
+	{                                                                                    \
+		return name##_bpf__load(skel);                                               \
+	}                                                                                    \
+	static void name##_skel_destroy(void *skel)                                          \
+	{                                                                                    \
+		name##_bpf__destroy(skel);                                                   \
+	}                                                                                    \
+	static struct bpf_object *name##_skel_object(void *skel)                             \
+	{                                                                                    \
+		return ((struct name##_bpf *)skel)->obj;                                     \
+	}
+#define TKT_LOADER_SKEL(name)                                                                \
+	.open = name##_skel_open, .load = name##_skel_load, .destroy = name##_skel_destroy,  \
+	.object = name##_skel_object
+
 /* Errors return -errno with a one-line message (and a hint for common causes) in err. */
 int tkt_loader_open(struct tkt_loader **out, const struct tkt_bpf_mode *mode, void *ctx,
 		    char *err, size_t errsz);

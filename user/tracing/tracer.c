@@ -34,31 +34,13 @@ struct tkt_tracer {
 };
 
 /* Run mode's object, for the loader. */
-static void *run_open(const struct bpf_object_open_opts *o)
-{
-	return run_bpf__open_opts(o);
-}
+TKT_LOADER_SKEL_FNS(run)
 
 static void run_configure(void *skel, void *ctx)
 {
 	(void)ctx;
 	((struct run_bpf *)skel)->rodata->nr_cpus =
 		libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
-}
-
-static int run_load(void *skel)
-{
-	return run_bpf__load(skel);
-}
-
-static void run_destroy(void *skel)
-{
-	run_bpf__destroy(skel);
-}
-
-static struct bpf_object *run_object(void *skel)
-{
-	return ((struct run_bpf *)skel)->obj;
 }
 
 static const char *const run_attach[] = {
@@ -68,11 +50,8 @@ static const char *const run_attach[] = {
 
 static const struct tkt_bpf_mode run_mode = {
 	.prefix = "",
-	.open = run_open,
+	TKT_LOADER_SKEL(run),
 	.configure = run_configure,
-	.load = run_load,
-	.destroy = run_destroy,
-	.object = run_object,
 	.attach = run_attach,
 	.env_progs = { "tkt_setenv", "tkt_unsetenv", "tkt_putenv" },
 	.max_libcs = MAX_LIBCS,
@@ -248,15 +227,6 @@ int tkt_tracer_wake_on(struct tkt_tracer *t, int fd)
 void tkt_tracer_stats(struct tkt_tracer *t, struct tkt_buf *out)
 {
 	tkt_loader_stats(t->ld, out);
-}
-
-void tkt_tracer_destroy(struct tkt_tracer *t)
-{
-	if (!t)
-		return;
-	tkt_loader_destroy(t->ld);
-	free(t->pending);
-	free(t);
 }
 
 void tkt_tracer_destroy_async(struct tkt_tracer *t)

@@ -26,8 +26,7 @@ int tkt_tracer_drain(struct tkt_tracer *t);
 uint64_t tkt_tracer_drops(struct tkt_tracer *t);
 /* Per-program run counts and time (kernel.bpf_stats_enabled), map memory. */
 void tkt_tracer_stats(struct tkt_tracer *t, struct tkt_buf *out);
-void tkt_tracer_destroy(struct tkt_tracer *t);
-/* The same, but the slow part (each uprobe detach waits for an RCU grace period, ~0.1 s
+/* Detach and free; the slow part (each uprobe detach waits for an RCU grace period, ~0.1 s
  * apiece on recent kernels) happens in a detached child, so tktrace exits at once. */
 void tkt_tracer_destroy_async(struct tkt_tracer *t);
 

@@ -40,29 +40,11 @@ struct tkt_watcher {
 };
 
 /* watch mode's object, for the loader. */
-static void *watch_open(const struct bpf_object_open_opts *o)
-{
-	return watch_bpf__open_opts(o);
-}
+TKT_LOADER_SKEL_FNS(watch)
 
 static void watch_configure(void *skel, void *ctx)
 {
 	((struct watch_bpf *)skel)->rodata->watch_cg_v1 = *(int *)ctx == 1;
-}
-
-static int watch_load(void *skel)
-{
-	return watch_bpf__load(skel);
-}
-
-static void watch_destroy(void *skel)
-{
-	watch_bpf__destroy(skel);
-}
-
-static struct bpf_object *watch_object(void *skel)
-{
-	return ((struct watch_bpf *)skel)->obj;
 }
 
 static const char *const watch_attach[] = { "tkt_w_signal", "tkt_w_mark_victim", "tkt_w_exit",
@@ -70,11 +52,8 @@ static const char *const watch_attach[] = { "tkt_w_signal", "tkt_w_mark_victim",
 
 static const struct tkt_bpf_mode watch_mode = {
 	.prefix = "watch: ",
-	.open = watch_open,
+	TKT_LOADER_SKEL(watch),
 	.configure = watch_configure,
-	.load = watch_load,
-	.destroy = watch_destroy,
-	.object = watch_object,
 	.attach = watch_attach,
 	.env_progs = { "tkt_w_setenv", "tkt_w_unsetenv", "tkt_w_putenv" },
 	.max_libcs = W_MAX_LIBCS,
