@@ -1,6 +1,6 @@
 # tktrace build: bpf/MODE.bpf.c -> build/MODE.bpf.o -> bpftool gen skeleton -> build/MODE.skel.h -> user/
 .DELETE_ON_ERROR:
-.PHONY: FORCE all clean test test-unit test-unit-nobpf check-layers test-ubsan test-e2e demo deps static bench install fuzz fuzz-build \
+.PHONY: FORCE all clean test test-unit test-unit-nobpf check-layers compare-replay test-ubsan test-e2e demo deps static bench install fuzz fuzz-build \
 	fuzz-merge
 
 ARCH ?= $(shell uname -m)
@@ -157,6 +157,12 @@ test-unit-nobpf:
 # objects' symbols).
 check-layers: $(BUILD)/tktrace
 	$(Q)$(PYTHON) scripts/check-layers.py user --objects $(BUILD)/user
+
+# Behaviour unchanged across a refactoring: each recording (the fuzz corpus, and RECS) reported
+# by OLD_TKTRACE and by this build, text, JSON, HTML and per-test file, byte for byte.
+compare-replay: $(BUILD)/tktrace
+	$(Q)test -n "$(OLD_TKTRACE)" || { echo "usage: make compare-replay OLD_TKTRACE=old/tktrace [RECS='a.tkt ...']"; exit 2; }
+	$(Q)sh scripts/compare-replay.sh $(OLD_TKTRACE) $(BUILD)/tktrace tests/fuzz/corpus/record/* $(RECS)
 
 # The unit tests under UBSan (misaligned record reads, overflows), in their own build dir.
 test-ubsan:
