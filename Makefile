@@ -172,17 +172,17 @@ test-ubsan:
 test-e2e: $(BUILD)/tktrace $(BUILD)/tktrace-static
 	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e
 
-test: check-layers test-unit test-unit-nobpf test-e2e
+test: check-layers test-unit test-ubsan test-unit-nobpf test-e2e
 
 # Benchmarks (not timed tests): wall-time ratio with/without tktrace, BPF costs, memory.
 bench: $(BUILD)/tktrace
 	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) PYTHON=$(PYTHON) $(PYTHON) bench/run.py
 
-# Fuzzing the readers of untrusted input (recordings, kernel logs) with clang's libFuzzer
+# Fuzzing the readers of untrusted input (recordings, kernel logs, per-test files) with clang's libFuzzer
 # (Debian: libclang-rt-14-dev). New inputs go to $(BUILD)/fuzz/; `make fuzz-merge` folds the
 # inputs that reach new code (edges only: the corpus stays small) into tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 60
-FUZZERS := record kmsg
+FUZZERS := record kmsg plan
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
 FUZZ_FLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 

@@ -11,6 +11,7 @@ struct tkt_command {
 static const struct tkt_command commands[] = {
 	{ "report", tkt_cmd_report },             /* from saved data: no tracing, no root */
 	{ "explain-kmsg", tkt_cmd_explain_kmsg },
+	{ "plan", tkt_cmd_plan },
 	{ "watch", tkt_cmd_watch },
 };
 

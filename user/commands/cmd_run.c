@@ -497,7 +497,7 @@ static int run_report(struct run_ctx *c)
 	const struct tkt_cli *cli = &c->cli;
 	struct tkt_model *m = &c->model;
 	struct tkt_run *run = &c->run;
-	int rc;
+	int rc, r;
 
 	run->argv = cli->argv;
 	run->argc = cli->argc;
@@ -506,7 +506,9 @@ static int run_report(struct run_ctx *c)
 	run->status = WIFEXITED(c->status) ? WEXITSTATUS(c->status) : 0;
 	run->exit_code = tkt_shell_status(run->signaled, run->sig, run->status);
 	run->duration_s = (double)(c->t_exit - c->t0) / 1e9;
-	run->kernel_drops = tkt_tracer_drops(c->tracer);
+	if ((r = tkt_tracer_drops(c->tracer, &run->kernel_drops)) < 0)
+		tkt_error("warning: cannot read the kernel's count of lost events (%s): more may have "
+			  "been lost than the report says", strerror(-r));
 	run->memory_limit = cli->memory_limit_arg;
 	rc = run->exit_code;
 

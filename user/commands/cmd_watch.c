@@ -128,6 +128,7 @@ int tkt_cmd_watch(int argc, char **argv)
 	struct sigaction sa;
 	char err[512], filter[1024], why[128];
 	uint64_t last_scan, last_reset, last_drops = 0, now;
+	bool drops_warned = false;
 	int fd, rc = TKT_EXIT_FAIL, r;
 
 	if (tkt_watch_parse(&cli, argc, argv, err, sizeof(err))) {
@@ -218,10 +219,17 @@ int tkt_cmd_watch(int argc, char **argv)
 		tkt_watcher_apply(w, apply_one, &ac);
 		tkt_watch_flush(&core, now, &out);
 		if (now - last_scan >= W_RESCAN_NS) {
-			uint64_t d = tkt_watcher_drops(w);
-			if (d > last_drops)
+			uint64_t d;
+			int e = tkt_watcher_drops(w, &d);
+			if (e < 0 && !drops_warned) { /* once, not every second */
+				tkt_error("watch: warning: cannot read the kernel's count of lost "
+					  "events (%s): losses may go unreported", strerror(-e));
+				drops_warned = true;
+			}
+			if (d > last_drops) { /* a partial read may come out lower */
 				tkt_watch_lost(&core, now, d - last_drops, &out);
-			last_drops = d;
+				last_drops = d;
+			}
 			if (now - last_reset >= W_RESCAN_ALL_NS) {
 				tkt_watcher_scan(w, now, true);
 				last_reset = now;

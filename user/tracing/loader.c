@@ -254,26 +254,40 @@ int tkt_loader_wake_on(struct tkt_loader *l, int fd)
 	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
-uint64_t tkt_loader_drops(struct tkt_loader *l)
+int tkt_drops_read(int map_fd, uint64_t *total)
 {
-	struct bpf_map *drops = map_of(l, "drops");
 	int ncpu = libbpf_num_possible_cpus();
-	uint64_t total = 0;
 	__u64 *vals;
+	int r = 0;
 
-	if (ncpu <= 0 || !drops)
-		return 0;
+	*total = 0;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
 	vals = calloc(ncpu, sizeof(*vals));
 	if (!vals)
-		return 0;
+		return -ENOMEM;
+	/* A counter that cannot be read is an error, not a zero: "nothing lost" would lie. */
 	for (__u32 k = 0; k < TKT_DROP_NR; k++) {
-		if (bpf_map_lookup_elem(bpf_map__fd(drops), &k, vals))
+		if (bpf_map_lookup_elem(map_fd, &k, vals)) {
+			r = -errno;
 			continue;
+		}
 		for (int c = 0; c < ncpu; c++)
-			total += vals[c];
+			*total += vals[c];
 	}
 	free(vals);
-	return total;
+	return r;
+}
+
+int tkt_loader_drops(struct tkt_loader *l, uint64_t *total)
+{
+	struct bpf_map *drops = map_of(l, "drops");
+
+	if (!drops) {
+		*total = 0;
+		return -ENOENT;
+	}
+	return tkt_drops_read(bpf_map__fd(drops), total);
 }
 
 /* memlock of a BPF object fd, from /proc/self/fdinfo. */

@@ -70,8 +70,11 @@ void tkt_loader_flush(struct tkt_loader *l, void (*fn)(void *ctx, const void *re
 		      void *ctx, size_t keep_cap);
 /* Let tkt_loader_wait return as soon as fd is readable too (COMMAND's pidfd). */
 int tkt_loader_wake_on(struct tkt_loader *l, int fd);
-/* Records the kernel side could not deliver (a ring full), all CPUs together. */
-uint64_t tkt_loader_drops(struct tkt_loader *l);
+/* Records the kernel side could not deliver (a ring full), all CPUs together, into *total:
+ * 0, or -errno when a counter could not be read (*total then holds what could). */
+int tkt_loader_drops(struct tkt_loader *l, uint64_t *total);
+/* The same for the per-CPU array map_fd of TKT_DROP_NR counters. */
+int tkt_drops_read(int map_fd, uint64_t *total);
 /* Per-program run counts and time (kernel.bpf_stats_enabled), map memory, peak RSS. */
 void tkt_loader_stats(struct tkt_loader *l, struct tkt_buf *out);
 void tkt_loader_destroy(struct tkt_loader *l);

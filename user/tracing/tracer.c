@@ -180,9 +180,9 @@ int tkt_tracer_drain(struct tkt_tracer *t)
 	return r;
 }
 
-uint64_t tkt_tracer_drops(struct tkt_tracer *t)
+int tkt_tracer_drops(struct tkt_tracer *t, uint64_t *total)
 {
-	return tkt_loader_drops(t->ld);
+	return tkt_loader_drops(t->ld, total);
 }
 
 int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, size_t errsz)

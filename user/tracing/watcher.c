@@ -187,9 +187,9 @@ void tkt_watcher_apply(struct tkt_watcher *w, void (*fn)(void *ctx, const void *
 	tkt_loader_flush(w->ld, fn, ctx, 256u << 10);
 }
 
-uint64_t tkt_watcher_drops(struct tkt_watcher *w)
+int tkt_watcher_drops(struct tkt_watcher *w, uint64_t *total)
 {
-	return tkt_loader_drops(w->ld);
+	return tkt_loader_drops(w->ld, total);
 }
 
 int tkt_watcher_nlibcs(struct tkt_watcher *w)

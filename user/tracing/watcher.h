@@ -20,7 +20,8 @@ void tkt_watcher_apply(struct tkt_watcher *w, void (*fn)(void *ctx, const void *
 /* Look at processes started since the last scan (every few seconds); all=true: every process
  * again, and unprobe the libraries none maps any more (every few minutes). */
 void tkt_watcher_scan(struct tkt_watcher *w, uint64_t now_ns, bool all);
-uint64_t tkt_watcher_drops(struct tkt_watcher *w);
+/* Kill records the kernel could not deliver, into *total: 0 or -errno (tkt_loader_drops). */
+int tkt_watcher_drops(struct tkt_watcher *w, uint64_t *total);
 int tkt_watcher_nlibcs(struct tkt_watcher *w);
 void tkt_watcher_free(struct tkt_watcher *w);
 
