@@ -1,4 +1,5 @@
-/* Maps and helpers shared by every tktrace BPF program (one translation unit). */
+/* Maps and helpers of both modes' objects (run.bpf.c, watch.bpf.c): the two rings, the drop
+ * counters, the record header. Each object has its own copy. */
 #ifndef TKT_COMMON_BPF_H
 #define TKT_COMMON_BPF_H
 
@@ -8,50 +9,24 @@
 #include <bpf/bpf_tracing.h>
 #include "tktrace.h"
 
-#define TKT_MAX_TRACKED 32768
-
-/* tgids of COMMAND and its descendants, with their memory state; user space seeds
- * COMMAND's pid. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TKT_MAX_TRACKED);
-	__type(key, __u32);
-	__type(value, struct tkt_pstate);
-} tracked SEC(".maps");
-
-/*
- * The rss hot path's per-CPU cache: which process this CPU last saw changing its own rss,
- * whether it is traced, and the peak seen here since the last test boundary. A hit costs
- * an inlined array lookup; the hash is only consulted when the CPU switches processes.
- */
-struct tkt_rss_cache {
-	__u64 mm;
-	__u32 tgid;
-	__u32 tracked;
-	__u64 peak_pages;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tkt_rss_cache);
-} rss_cache SEC(".maps");
-
-/* Possible CPUs, for walking rss_cache at boundaries (set before load). */
-const volatile __u32 nr_cpus = 1;
-#define TKT_MAX_CPUS 512
+/* Each mode's object sizes its rings for its own traffic (set before including this). */
+#ifndef TKT_RB_BULK_BYTES
+#define TKT_RB_BULK_BYTES (4 << 20)
+#endif
+#ifndef TKT_RB_URGENT_BYTES
+#define TKT_RB_URGENT_BYTES (256 << 10)
+#endif
 
 /* Lifecycle and test markers: frequent, woken adaptively. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, TKT_RB_BULK_BYTES);
 } rb SEC(".maps");
 
 /* Kills only: a separate ring so bulk events can never crowd them out. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 << 10);
+	__uint(max_entries, TKT_RB_URGENT_BYTES);
 } rb_urgent SEC(".maps");
 
 struct {
@@ -60,28 +35,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
-
-/* COMMAND's own tgid: it alone gets non-SIGKILL fatal signals reported. */
-__u32 root_tgid = 0;
-
-static __always_inline struct tkt_pstate *tkt_pstate_of(__u32 tgid)
-{
-	return bpf_map_lookup_elem(&tracked, &tgid);
-}
-
-static __always_inline bool tkt_tracked(__u32 tgid)
-{
-	return tkt_pstate_of(tgid) != NULL;
-}
-
-/* A process reached pages resident: raise its period and lifetime peaks. */
-static __always_inline void tkt_raise_peaks(struct tkt_pstate *st, __u64 pages)
-{
-	if (pages > st->peak_pages)
-		st->peak_pages = pages;
-	if (pages > st->life_peak_pages)
-		st->life_peak_pages = pages;
-}
 
 static __always_inline void tkt_count_drop(__u32 idx)
 {

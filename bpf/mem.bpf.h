@@ -6,6 +6,7 @@
 
 #include "common.bpf.h"
 #include "core_fixes.bpf.h"
+#include "tracked.bpf.h"
 
 #define IS_ERR_VALUE(x) ((unsigned long)(x) >= (unsigned long)-4095)
 

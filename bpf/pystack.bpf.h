@@ -4,6 +4,7 @@
 #define TKT_PYSTACK_BPF_H
 
 #include "common.bpf.h"
+#include "tracked.bpf.h"
 
 #define TKT_PY_MAX_THREADS 256 /* thread states looked at for this thread's */
 #define TKT_PY_MAX_WALK 64     /* frames looked at, C-stack shims included */

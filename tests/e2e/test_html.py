@@ -19,7 +19,7 @@ from conftest import MAX_LIMIT, TKTRACE, inner_env, inner_pytest, memcg_root, no
 
 MiB = 1 << 20
 LIMIT = 300 * MiB
-KILL_RGB = (0xE4, 0x00, 0x2B)  # the kill marker's colour in user/html.c, used nowhere else
+KILL_RGB = (0xE4, 0x00, 0x2B)  # the kill marker's colour in user/reports/html.c, used nowhere else
 RSS_RGB = (0x1F, 0x6F, 0xB4)  # the resident-memory line's
 
 

@@ -218,9 +218,10 @@ def test_offsets_match_headers(minor, tmp_path):
     if not inc or not Path(inc[-1], "internal").is_dir():
         pytest.skip(f"no headers of python 3.{minor} with internal/ under {PYENV}")
     exe = tmp_path / "check"
-    cc = subprocess.run(["cc", "-I", str(REPO / "include"), "-I", str(REPO / "user"), "-I", inc[-1],
-                         str(REPO / "tests/pyoffsets/check.c"), str(REPO / "user/pystack.c"),
-                         str(REPO / "user/util.c"), "-o", str(exe)], capture_output=True, text=True)
+    core = REPO / "user" / "core"  # pystack.c and util.c, the pure layer
+    cc = subprocess.run(["cc", "-I", str(REPO / "include"), "-I", str(core), "-I", inc[-1],
+                         str(REPO / "tests/pyoffsets/check.c"), str(core / "pystack.c"),
+                         str(core / "util.c"), "-o", str(exe)], capture_output=True, text=True)
     assert cc.returncode == 0, cc.stderr
     res = subprocess.run([str(exe)], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout

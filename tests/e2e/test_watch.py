@@ -463,3 +463,50 @@ def test_watch_output_not_a_file_of_its_own(tmp_path, kind):
     assert r.stderr.strip() == f"tktrace: watch: cannot write {out}: {want}", r.stderr
     if kind == "hardlink":
         assert (tmp_path / "other").read_text() == ""
+
+
+def bpf_objects_of(pid):
+    """Names of the BPF maps and programs process pid holds (its fds' ids, named by bpftool)."""
+    bpftool = shutil.which("bpftool") or ("/usr/sbin/bpftool" if os.path.exists("/usr/sbin/bpftool")
+                                          else None)
+    if not bpftool:
+        pytest.skip("bpftool is not installed: cannot name the BPF objects a process holds")
+    maps, progs = set(), set()
+    for fd in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            info = fd.read_text()
+        except OSError:
+            continue
+        for line in info.splitlines():
+            key, _, val = line.partition(":")
+            if key in ("map_id", "prog_id"):
+                kind = "map" if key == "map_id" else "prog"
+                out = subprocess.run([bpftool, "-j", kind, "show", "id", val.strip()],
+                                     capture_output=True, text=True)
+                if out.returncode == 0:
+                    (maps if kind == "map" else progs).add(json.loads(out.stdout).get("name", ""))
+    return maps, progs
+
+
+def test_each_mode_loads_only_its_own_bpf_object(watch, tmp_path):
+    """One BPF object per mode: watch holds none of run mode's maps or programs (it used to
+    load run mode's object and shrink its tables), and the run none of watch's."""
+    w = watch()
+    maps, progs = bpf_objects_of(w.pid)
+    w.stop()
+    assert "watch_pytest" in maps and "rb_urgent" in maps, maps
+    assert not maps & {"tracked", "rss_cache"}, maps
+    assert progs and all(p.startswith("tkt_w_") for p in progs), progs
+
+    run = subprocess.Popen([TKTRACE, "--", "sleep", "3"], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 20
+        maps = set()
+        while "tracked" not in maps and time.time() < deadline and run.poll() is None:
+            time.sleep(0.2)
+            maps, progs = bpf_objects_of(run.pid)
+    finally:
+        run.wait(timeout=60)
+    assert "tracked" in maps, maps
+    assert "watch_pytest" not in maps, maps
+    assert progs and not any(p.startswith("tkt_w_") for p in progs), progs

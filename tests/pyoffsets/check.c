@@ -1,5 +1,5 @@
 /* Compiled against one CPython version's own headers (Py_BUILD_CORE): fails when tktrace's
- * offset table (user/pystack.c) differs from them. Run by tests/e2e/test_pystack.py. */
+ * offset table (user/core/pystack.c) differs from them. Run by tests/e2e/test_pystack.py. */
 #define Py_BUILD_CORE 1
 #include <Python.h>
 #include <stddef.h>

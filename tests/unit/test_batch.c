@@ -1,4 +1,4 @@
-/* Unit tests for user/batch.c: time order, alignment, bounded memory. */
+/* Unit tests for user/core/batch.c: time order, alignment, bounded memory. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -117,14 +117,4 @@ static void test_burst_released(void **state)
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.ids[0], 3);
 	tkt_batch_free(&b);
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_order_time_then_arrival),
-		cmocka_unit_test(test_every_record_aligned),
-		cmocka_unit_test(test_burst_released),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

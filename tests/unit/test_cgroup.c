@@ -1,4 +1,4 @@
-/* Unit tests for user/cgroup.c on a fake hierarchy in a temporary directory: synthetic mounts
+/* Unit tests for user/system/cgroup.c on a fake hierarchy in a temporary directory: synthetic mounts
  * tables for tkt_cgroup_detect, plain files standing in for the cgroup control files. Nothing
  * here touches a real cgroup or needs root. */
 #define _GNU_SOURCE
@@ -639,28 +639,4 @@ static void test_cgroup_usage(void **state)
 	assert_int_equal(tkt_cgroup_usage(2, p, &v), -EIO);
 	pathf(p, sizeof(p), "use/none");
 	assert_int_equal(tkt_cgroup_usage(2, p, &v), -ENOENT);
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_detect_v1),
-		cmocka_unit_test(test_detect_v2),
-		cmocka_unit_test(test_detect_v2_first_with_memory),
-		cmocka_unit_test(test_detect_v2_escaped_path),
-		cmocka_unit_test(test_detect_v1_preferred),
-		cmocka_unit_test(test_detect_none),
-		cmocka_unit_test(test_create_join_remove_v2),
-		cmocka_unit_test(test_create_v2_controller_already_enabled),
-		cmocka_unit_test(test_create_v1),
-		cmocka_unit_test(test_create_fails_cleanly),
-		cmocka_unit_test(test_parse_proc_v1),
-		cmocka_unit_test(test_parse_proc_v2),
-		cmocka_unit_test(test_parse_proc_errors),
-		cmocka_unit_test(test_cgroup_limit_v1),
-		cmocka_unit_test(test_cgroup_limit_v2),
-		cmocka_unit_test(test_cgroup_usage),
-	};
-
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,4 +1,4 @@
-/* Unit tests for user/cli.c: option parsing and its error messages. */
+/* Unit tests for user/commands/cli.c: option parsing and its error messages. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -489,31 +489,4 @@ static void test_usage_memory_options(void **state)
 	assert_non_null(strstr(buf, "  tktrace report FILE"));
 	assert_non_null(strstr(buf, "  tktrace explain-kmsg"));
 	assert_non_null(strstr(buf, "  tktrace plan --record FILE"));
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_no_command),
-		cmocka_unit_test(test_record_option),
-		cmocka_unit_test(test_unknown_option),
-		cmocka_unit_test(test_missing_argument),
-		cmocka_unit_test(test_empty_arguments),
-		cmocka_unit_test(test_memory_limit_bad),
-		cmocka_unit_test(test_memory_limit_good),
-		cmocka_unit_test(test_cgroup_option),
-		cmocka_unit_test(test_options_after_command_left_alone),
-		cmocka_unit_test(test_flags),
-		cmocka_unit_test(test_error_buffer_truncated),
-		cmocka_unit_test(test_usage),
-		cmocka_unit_test(test_memory_report_defaults),
-		cmocka_unit_test(test_ci_options),
-		cmocka_unit_test(test_top_option),
-		cmocka_unit_test(test_intensive_threshold_option),
-		cmocka_unit_test(test_marker_option),
-		cmocka_unit_test(test_per_test_file_option),
-		cmocka_unit_test(test_usage_memory_options),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

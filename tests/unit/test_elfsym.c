@@ -1,4 +1,4 @@
-/* Unit tests for user/elfsym.c: where a uprobe goes at a function's entry. */
+/* Unit tests for user/tracing/elfsym.c: where a uprobe goes at a function's entry. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -51,14 +51,4 @@ static void test_libc_setenv_matches_memory(void **state)
 	assert_true(dladdr(fn, &info));
 	assert_int_equal(tkt_func_entry_skip(info.dli_fname, "setenv"),
 			 tkt_entry_skip_bytes(fn, 4));
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_skip_bytes),
-		cmocka_unit_test(test_fixture_library),
-		cmocka_unit_test(test_libc_setenv_matches_memory),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

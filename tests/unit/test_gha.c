@@ -1,4 +1,4 @@
-/* Unit tests for user/gha.c: workflow-command escaping, annotation paths and lines, the
+/* Unit tests for user/reports/gha.c: workflow-command escaping, annotation paths and lines, the
  * Markdown summary, from synthetic models. */
 #include "recs.h"
 
@@ -284,20 +284,4 @@ static void test_kill_of_own_subprocess_not_an_error(void **state)
 	assert_null(strstr(b.data + 1, "::error"));
 	tkt_buf_free(&b);
 	tkt_model_free(&m);
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escape),
-		cmocka_unit_test(test_file_paths),
-		cmocka_unit_test(test_annotations_oom_across_workers),
-		cmocka_unit_test(test_annotations_without_place),
-		cmocka_unit_test(test_annotations_clean_run),
-		cmocka_unit_test(test_annotation_of_earlier_culprit),
-		cmocka_unit_test(test_summary),
-		cmocka_unit_test(test_kill_of_own_subprocess_not_an_error),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

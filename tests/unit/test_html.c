@@ -1,5 +1,5 @@
-/* Unit tests for user/html.c (the HTML report), the resident-memory series of the model
- * (tkt_model_rss_sample) and the /proc/PID/statm parser of user/sample.c. */
+/* Unit tests for user/reports/html.c (the HTML report), the resident-memory series of the model
+ * (tkt_model_rss_sample) and the /proc/PID/statm parser of user/tracing/sample.c. */
 #include "recs.h"
 
 #include "cli.h"
@@ -446,25 +446,4 @@ static void test_cli_html_option(void **state)
 	assert_string_equal(err, "--html needs a file name");
 	assert_int_equal(tkt_cli_parse(&c, 2, missing, err, sizeof(err)), TKT_EXIT_FAIL);
 	assert_string_equal(err, "option '--html' needs an argument (see tktrace --help)");
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escape_markup),
-		cmocka_unit_test(test_escape_utf8_and_controls),
-		cmocka_unit_test(test_escape_truncates_by_character),
-		cmocka_unit_test(test_rss_series_bounded_and_keeps_peaks),
-		cmocka_unit_test(test_rss_series_per_process),
-		cmocka_unit_test(test_live_pytest),
-		cmocka_unit_test(test_parse_statm),
-		cmocka_unit_test(test_html_kill_marker_on_victims_timeline),
-		cmocka_unit_test(test_html_no_kill_no_marker),
-		cmocka_unit_test(test_html_escapes_suite_strings),
-		cmocka_unit_test(test_html_self_contained),
-		cmocka_unit_test(test_html_bounded_for_10k_tests),
-		cmocka_unit_test(test_cli_html_option),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

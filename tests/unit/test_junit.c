@@ -1,4 +1,4 @@
-/* Unit tests for user/junit.c: pytest's test case names, XML escaping, merging into pytest's
+/* Unit tests for user/reports/junit.c: pytest's test case names, XML escaping, merging into pytest's
  * JUnit XML (failure text, self-closing cases, missing cases, comments), the minimal file and
  * the atomic file update. */
 #include <stdarg.h>
@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "junit.h"
+#include "junit_file.h"
 
 #define assert_contains(hay, needle)                                                         \
 	do {                                                                                 \
@@ -296,19 +297,4 @@ static void test_merge_file(void **state)
 	unlink(path);
 	/* No temporary files left behind. */
 	assert_int_equal(rmdir(dir), 0);
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_escape),
-		cmocka_unit_test(test_merge_xdist),
-		cmocka_unit_test(test_merge_many_kills),
-		cmocka_unit_test(test_merge_without_suite),
-		cmocka_unit_test(test_minimal),
-		cmocka_unit_test(test_merge_file),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* Unit tests for user/kmsg.c: OOM kills from kernel log lines in every format tktrace reads. */
+/* Unit tests for user/core/kmsg.c: OOM kills from kernel log lines in every format tktrace reads. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -225,17 +225,4 @@ static void test_strip_prefixes(void **state)
 		if (has_ts && (ts - cases[i].ts > 1e-9 || cases[i].ts - ts > 1e-9))
 			fail_msg("%s: ts %.9f", cases[i].line, ts);
 	}
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dmesg_memcg_v1),
-		cmocka_unit_test(test_kmsg_and_journal_v2),
-		cmocka_unit_test(test_syslog_global_and_odd_comm),
-		cmocka_unit_test(test_noise_and_hostile_lines),
-		cmocka_unit_test(test_byte_by_byte),
-		cmocka_unit_test(test_strip_prefixes),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

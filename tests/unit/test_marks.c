@@ -1,4 +1,4 @@
-/* Unit tests for user/marks.c: is a test already marked, read from its source file. */
+/* Unit tests for user/system/marks.c: is a test already marked, read from its source file. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -442,27 +442,4 @@ static void test_find_rootdir(void **state)
 	assert_string_equal(out, "/");
 	/* Too small an output buffer. */
 	assert_false(tkt_find_rootdir(sub, "tests/test_a.py::test_x", out, 4));
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decorator_directly_above),
-		cmocka_unit_test(test_multi_line_decorators),
-		cmocka_unit_test(test_class_decorator),
-		cmocka_unit_test(test_same_method_name_in_two_classes),
-		cmocka_unit_test(test_module_pytestmark),
-		cmocka_unit_test(test_module_pytestmark_multi_line),
-		cmocka_unit_test(test_parametrized_ids),
-		cmocka_unit_test(test_async_def),
-		cmocka_unit_test(test_whole_names),
-		cmocka_unit_test(test_not_found),
-		cmocka_unit_test(test_test_marked_file),
-		cmocka_unit_test(test_test_marked_large_file),
-		cmocka_unit_test(test_def_line),
-		cmocka_unit_test(test_fifo_not_read),
-		cmocka_unit_test(test_find_rootdir),
-	};
-
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

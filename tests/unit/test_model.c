@@ -1,4 +1,4 @@
-/* Unit tests for user/model.c: process tree, pytest attribution, OOM and kill records. */
+/* Unit tests for user/core/model.c: process tree, pytest attribution, OOM and kill records. */
 #include "recs.h"
 
 #define ROOT 100
@@ -1983,69 +1983,4 @@ static void test_pystack_before_oom_record(void **state)
 	assert_string_equal(m.ooms[0].victim.py.f[0].file, "/p/test_hold.py");
 	assert_int_equal(m.ooms[0].victim.py.f[0].line, 12);
 	tkt_model_free(&m);
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_phase_names),
-		cmocka_unit_test(test_collection_python_m_pytest),
-		cmocka_unit_test(test_collection_plain_pytest),
-		cmocka_unit_test(test_not_pytest_exec),
-		cmocka_unit_test(test_pytest_invocation_parser),
-		cmocka_unit_test(test_collection_via_xdist_worker_env),
-		cmocka_unit_test(test_phase_transitions),
-		cmocka_unit_test(test_skipped_by_marker_is_seen),
-		cmocka_unit_test(test_node_id_strings_are_interned),
-		cmocka_unit_test(test_xdist_workers),
-		cmocka_unit_test(test_subprocess_snapshot_at_fork),
-		cmocka_unit_test(test_child_of_collection_and_session),
-		cmocka_unit_test(test_multiprocessing_fork_child),
-		cmocka_unit_test(test_pytest_process_execs_other_program),
-		cmocka_unit_test(test_chunked_env_value),
-		cmocka_unit_test(test_chunked_env_exact_multiple),
-		cmocka_unit_test(test_env_record_at_used_length),
-		cmocka_unit_test(test_chunked_env_missing_middle_chunk),
-		cmocka_unit_test(test_chunked_env_key_switch),
-		cmocka_unit_test(test_chunked_env_missing_first_chunk),
-		cmocka_unit_test(test_forked_test_runner_keeps_worker),
-		cmocka_unit_test(test_env_for_unknown_process_ignored),
-		cmocka_unit_test(test_parse_current_test),
-		cmocka_unit_test(test_parse_current_test_in_model),
-		cmocka_unit_test(test_oom_victim_and_trigger_on_workers),
-		cmocka_unit_test(test_oom_of_subprocess_and_untraced),
-		cmocka_unit_test(test_oom_dedup_kernel_sigkill),
-		cmocka_unit_test(test_oom_dedup_keeps_unrelated_kills),
-		cmocka_unit_test(test_root_signal_recorded),
-		cmocka_unit_test(test_sigkill_result_filter),
-		cmocka_unit_test(test_pick_limiting_cg),
-		cmocka_unit_test(test_cgroup_path_v1),
-		cmocka_unit_test(test_cgroup_path_v2),
-		cmocka_unit_test(test_sweep_after_grace),
-		cmocka_unit_test(test_pid_reuse),
-		cmocka_unit_test(test_malformed_records),
-		cmocka_unit_test(test_time_s),
-		cmocka_unit_test(test_outcome_names),
-		cmocka_unit_test(test_retained_and_growth),
-		cmocka_unit_test(test_test_record_phases),
-		cmocka_unit_test(test_test_record_chunked_node_id),
-		cmocka_unit_test(test_test_record_new_setup_closes_old),
-		cmocka_unit_test(test_test_record_closed_by_new_setup_is_completed),
-		cmocka_unit_test(test_test_records_xdist_workers),
-		cmocka_unit_test(test_children_peak),
-		cmocka_unit_test(test_oom_marks_running_test_killed),
-		cmocka_unit_test(test_sigkill_marks_running_test_killed),
-		cmocka_unit_test(test_blame_top5),
-		cmocka_unit_test(test_blame_few_and_culprit),
-		cmocka_unit_test(test_blame_noise_floor),
-		cmocka_unit_test(test_blame_victim_child_of_worker),
-		cmocka_unit_test(test_blame_running_test_subprocess_victim),
-		cmocka_unit_test(test_blame_no_pytest_process),
-		cmocka_unit_test(test_cg_samples_downsampled),
-		cmocka_unit_test(test_set_cwd_moves_recorded),
-		cmocka_unit_test(test_pystacks),
-		cmocka_unit_test(test_pystack_before_oom_record),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

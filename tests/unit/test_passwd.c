@@ -1,4 +1,4 @@
-/* Unit tests for user/passwd.c: the privilege drop's own passwd(5)/group(5) reading. */
+/* Unit tests for user/system/passwd.c: the privilege drop's own passwd(5)/group(5) reading. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,15 +68,4 @@ static void test_files_and_static(void **state)
 	assert_true(tkt_files_user("/nonexistent/passwd", 0, &pw) < 0);
 	/* The unit tests are linked dynamically. */
 	assert_false(tkt_is_static());
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_passwd_find),
-		cmocka_unit_test(test_group_list),
-		cmocka_unit_test(test_files_and_static),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* Unit tests for user/plan.c: the packing of tktrace plan on synthetic per-test figures. */
+/* Unit tests for user/core/plan.c: the packing of tktrace plan on synthetic per-test figures. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -472,22 +472,4 @@ static void test_huge_figures(void **state)
 	assert_false(p.parts[0].fits);
 	tkt_plan_free(&p);
 	tkt_plan_input_free(&in);
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_no_data),
-		cmocka_unit_test(test_worker_count),
-		cmocka_unit_test(test_heavy_group),
-		cmocka_unit_test(test_too_big_for_budget),
-		cmocka_unit_test(test_leaks),
-		cmocka_unit_test(test_merged_runs),
-		cmocka_unit_test(test_new_and_gone_tests),
-		cmocka_unit_test(test_shards),
-		cmocka_unit_test(test_parse_line),
-		cmocka_unit_test(test_huge_figures),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* Unit tests for user/pyargs.c: pytest --pyargs node ids to files and rerun arguments, and
+/* Unit tests for user/core/pyargs.c: pytest --pyargs node ids to files and rerun arguments, and
  * the options read from a pytest command line. */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -167,15 +167,4 @@ static void test_rerun_command(void **state)
 	tkt_buf_free(&roots);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 	assert_int_equal(system(cmd), 0);
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names_need_pyargs),
-		cmocka_unit_test(test_junitxml),
-		cmocka_unit_test(test_root_and_spec),
-		cmocka_unit_test(test_rerun_command),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

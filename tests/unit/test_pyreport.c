@@ -87,12 +87,3 @@ static void test_text(void **state)
 	unlink(path);
 	rmdir(dir);
 }
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_at_frame),
-		cmocka_unit_test(test_text),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}

@@ -144,15 +144,3 @@ static void test_debug_offsets(void **state)
 	assert_true(tkt_py_debug_offsets("/proc/self/status", &got) < 0);
 	globfree(&g);
 }
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_real_tables),
-		cmocka_unit_test(test_truncated_tables),
-		cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_versions),
-		cmocka_unit_test(test_debug_offsets),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}

@@ -1,4 +1,4 @@
-/* Unit tests for user/record.c and user/replay.c: a run recorded through the model's tap and
+/* Unit tests for user/core/record.c and user/core/replay.c: a run recorded through the model's tap and
  * replayed gives the same reports; cut and corrupted files give what they hold or an error. */
 #include "recs.h"
 
@@ -413,15 +413,4 @@ static void test_write_error_is_reported_at_close(void **state)
 		tkt_rec_tap(w, TKT_TAP_RAW, big, sizeof(big));
 	tkt_rec_flush(w);
 	assert_int_equal(tkt_rec_writer_close(w, NULL), -EPIPE);
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip_same_reports),
-		cmocka_unit_test(test_truncated_at_every_offset),
-		cmocka_unit_test(test_corrupted_and_hostile),
-		cmocka_unit_test(test_write_error_is_reported_at_close),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* Unit tests for user/report.c: cause, JSON contract, text summary, rerun commands. */
+/* Unit tests for user/reports/report.c: cause, JSON contract, text summary, rerun commands. */
 #include "recs.h"
 
 #include "report.h"
@@ -1261,37 +1261,4 @@ static void test_text_blame_no_verdict(void **state)
 	assert_not_contains(t, "verdict");
 	free(t);
 	tkt_model_free(&m);
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cause_names),
-		cmocka_unit_test(test_shell_status),
-		cmocka_unit_test(test_report_cause),
-		cmocka_unit_test(test_json_clean_run_exact),
-		cmocka_unit_test(test_json_oom_of_command),
-		cmocka_unit_test(test_json_oom_workers),
-		cmocka_unit_test(test_json_kills_and_lost_events),
-		cmocka_unit_test(test_json_signal),
-		cmocka_unit_test(test_json_long_escaped_node_id),
-		cmocka_unit_test(test_json_invalid_utf8),
-		cmocka_unit_test(test_text_headline_per_cause),
-		cmocka_unit_test(test_text_quiet),
-		cmocka_unit_test(test_text_oom_report_exact),
-		cmocka_unit_test(test_text_oom_own_allocation),
-		cmocka_unit_test(test_rerun_command_quoting),
-		cmocka_unit_test(test_json_rerun_quoting),
-		cmocka_unit_test(test_json_tests_and_cgroup_exact),
-		cmocka_unit_test(test_json_killed_test_duration),
-		cmocka_unit_test(test_test_need),
-		cmocka_unit_test(test_memory_text_tables),
-		cmocka_unit_test(test_memory_text_unfinished_rows),
-		cmocka_unit_test(test_memory_text_not_marked_list),
-		cmocka_unit_test(test_per_test_lines),
-		cmocka_unit_test(test_text_blame_verdict),
-		cmocka_unit_test(test_text_blame_no_verdict),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

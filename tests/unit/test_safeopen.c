@@ -1,4 +1,4 @@
-/* Unit tests for user/safeopen.c: which files are refused, and opening a FIFO, a directory,
+/* Unit tests for user/system/safeopen.c: which files are refused, and opening a FIFO, a directory,
  * a hard link and a plain file in a temporary directory. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -73,14 +73,4 @@ static void test_open_paths(void **state)
 	unlink(q);
 	unlink(p);
 	assert_int_equal(rmdir(dir), 0);
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refusal),
-		cmocka_unit_test(test_open_paths),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

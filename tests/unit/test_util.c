@@ -1,4 +1,4 @@
-/* Unit tests for user/util.c (buffers, interning, sizes, quoting, logging) and user/json.c. */
+/* Unit tests for user/core/util.c (buffers, interning, sizes, quoting, logging) and user/core/json.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -615,27 +615,4 @@ static void test_intern_many_and_big(void **state)
 	assert_ptr_equal(tkt_intern(t, "tests/test_soak.py::test_soak[7]\0tail", 37), ptrs[7]);
 	tkt_intern_free(t);
 	free(big);
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf),
-		cmocka_unit_test(test_intern),
-		cmocka_unit_test(test_parse_size),
-		cmocka_unit_test(test_parse_size_bytes_suffix),
-		cmocka_unit_test(test_fmt_bytes),
-		cmocka_unit_test(test_shell_quote),
-		cmocka_unit_test(test_comm_copy),
-		cmocka_unit_test(test_log_levels),
-		cmocka_unit_test(test_error_one_line),
-		cmocka_unit_test(test_json_escape),
-		cmocka_unit_test(test_json_writer_compact),
-		cmocka_unit_test(test_json_writer_pretty),
-		cmocka_unit_test(test_json_writer_deep),
-		cmocka_unit_test(test_kernel_at_least),
-		cmocka_unit_test(test_intern_many_and_big),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -155,16 +155,3 @@ static void test_residents_text_and_json(void **state)
 	tkt_buf_free(&b);
 	tkt_model_free(&m);
 }
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_once_per_crossing),
-		cmocka_unit_test(test_through_cg_sample_and_new_cgroup),
-		cmocka_unit_test(test_off_and_huge_limits),
-		cmocka_unit_test(test_bounded),
-		cmocka_unit_test(test_residents_text_and_json),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}

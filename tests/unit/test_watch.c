@@ -1,8 +1,8 @@
-/* Unit tests of tktrace watch's pure part (user/watch_core.c) and its argument parsing:
+/* Unit tests of tktrace watch's pure part (user/core/watch_core.c) and its argument parsing:
  * synthetic kernel records in, JSON lines out; container ids; bounded memory. */
 #include "recs.h"
 #include "cli.h"
-#include "watch.h"
+#include "cli.h"
 #include "watch_core.h"
 
 #define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -544,29 +544,4 @@ static void test_pids_wrapped(void **state)
 	assert_true(tkt_pids_wrapped(1000, 1500, 32468, 32768)); /* pids below 300 are skipped */
 	assert_false(tkt_pids_wrapped(1000, 1500, 32467, 32768));
 	assert_true(tkt_pids_wrapped(1000, 1500, 5000000, 4194304));
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_container_ids),
-		cmocka_unit_test(test_container_ids_kube),
-		cmocka_unit_test(test_container_none),
-		cmocka_unit_test(test_units),
-		cmocka_unit_test(test_cg_filter),
-		cmocka_unit_test(test_iso8601),
-		cmocka_unit_test(test_sigkill_line),
-		cmocka_unit_test(test_test_ends_with_unset_and_exit),
-		cmocka_unit_test(test_long_node_id_chunks_and_cap),
-		cmocka_unit_test(test_oom_line_replaces_kernel_sigkill),
-		cmocka_unit_test(test_oom_global_and_parent_memcg),
-		cmocka_unit_test(test_kernel_sigkill_without_oom_is_flushed),
-		cmocka_unit_test(test_cgroup_filter_and_truncated_paths),
-		cmocka_unit_test(test_malformed_records),
-		cmocka_unit_test(test_memory_stays_bounded),
-		cmocka_unit_test(test_parse_args),
-		cmocka_unit_test(test_pids_wrapped),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,103 @@
+/* Reading a function's first bytes from an ELF file, with libelf. */
+#include "elfsym.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <bpf/libbpf.h>
+#include <gelf.h>
+#include <libelf.h>
+#include "core/util.h"
+#include <string.h>
+#include <unistd.h>
+
+int tkt_entry_skip_bytes(const unsigned char *code, size_t len)
+{
+	static const unsigned char endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+
+	return len >= 4 && memcmp(code, endbr64, 4) == 0 ? 4 : 0;
+}
+
+/* File offset of func's code: its .dynsym (else .symtab) entry, through its section. */
+static long func_file_offset(Elf *elf, const char *func)
+{
+	Elf_Scn *scn = NULL;
+	long found = -ENOENT;
+
+	for (int want = SHT_DYNSYM; want && found == -ENOENT;
+	     want = want == SHT_DYNSYM ? SHT_SYMTAB : 0) {
+		while ((scn = elf_nextscn(elf, scn))) {
+			GElf_Shdr sh;
+			Elf_Data *data;
+
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != (GElf_Word)want || !sh.sh_entsize)
+				continue;
+			data = elf_getdata(scn, NULL);
+			for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
+				GElf_Sym sym;
+				GElf_Shdr ts;
+				const char *name;
+				Elf_Scn *text;
+
+				if (!gelf_getsym(data, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+				    sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE)
+					continue;
+				name = elf_strptr(elf, sh.sh_link, sym.st_name);
+				if (!name || strcmp(name, func))
+					continue;
+				text = elf_getscn(elf, sym.st_shndx);
+				if (!text || !gelf_getshdr(text, &ts) || sym.st_value < ts.sh_addr ||
+				    sym.st_value - ts.sh_addr >= ts.sh_size)
+					return -EINVAL;
+				return (long)(sym.st_value - ts.sh_addr + ts.sh_offset);
+			}
+		}
+	}
+	return found;
+}
+
+int tkt_func_entry_skip(const char *path, const char *func)
+{
+	unsigned char code[4];
+	Elf *elf;
+	long off;
+	int fd, r;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		elf_end(elf);
+		close(fd);
+		return -EINVAL;
+	}
+	off = func_file_offset(elf, func);
+	elf_end(elf);
+	if (off < 0)
+		r = (int)off;
+	else if (pread(fd, code, sizeof(code), off) != (ssize_t)sizeof(code))
+		r = -EIO;
+	else
+		r = tkt_entry_skip_bytes(code, sizeof(code));
+	close(fd);
+	return r;
+}
+
+struct bpf_link *tkt_attach_entry_uprobe(struct bpf_program *prog, const char *path,
+					 const char *func)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = func);
+	int skip = tkt_func_entry_skip(path, func);
+	struct bpf_link *l;
+
+	/* Past an ENDBR64: one trap per call instead of a trap and a single step. */
+	l = bpf_program__attach_uprobe_opts(prog, -1, path, skip > 0 ? skip : 0, &uo);
+	if (!l && skip > 0)
+		l = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &uo);
+	return l;
+}
