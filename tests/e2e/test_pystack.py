@@ -125,6 +125,22 @@ def test_trigger_stack(root, memcg, suite, py, case):
         assert stack[0]["function"] == f"hog_{case}", stack[0]
 
 
+def test_forked_child(root, memcg, suite, py):
+    """multiprocessing's fork: the child runs its parent's interpreter without an exec of its
+    own; its stack is the child's (grow), not the parent's (waiting in join)."""
+    exe, env = py
+    work = suite("pystack")
+    run = run_tktrace(inner(exe, "test_mp.py"), work, cgroup=memcg(LIMIT), env=env)
+    assert run.rc == 0, run  # the child was killed, the test saw it and passed
+    oom = one_oom(run)
+    trig = oom["trigger"]
+    assert trig["pid"] != run.report["pid"] and trig["pid"] == oom["victim"]["pid"], oom
+    stack = stack_of(trig)
+    frame_at(stack[0], work, "test_mp.py", "MP")
+    join = marker_line(work / "test_mp.py", "MP-JOIN")
+    assert all(f["line"] != join for f in stack), stack
+
+
 def test_numpy_caller_is_innermost(root, memcg, suite):
     """numpy allocates in C: the innermost Python frame is the test's line calling it."""
     env = inner_env({"E2E_LIMIT": str(LIMIT)})
