@@ -198,6 +198,11 @@ __noinline int tkt_py_walk(__u32 role, __u32 quiet)
 	__u32 tgid = id >> 32, zero = 0, size;
 	int err = 0;
 
+	/* Every thread of a killed process comes here; the main thread's stack is the one the
+	 * reports prefer. The others only while the kill ring is nearly empty: a process with
+	 * hundreds of threads must not crowd out the kills themselves. */
+	if (quiet && (__u32)id != tgid && bpf_ringbuf_query(&rb_urgent, BPF_RB_AVAIL_DATA) > 65536)
+		return 0;
 	e = bpf_map_lookup_elem(&py_scratch, &zero);
 	if (!e)
 		return 0;
