@@ -9,7 +9,7 @@
 #define TKT_PY_MAX_THREADS 256 /* thread states looked at for this thread's */
 #define TKT_PY_MAX_WALK 64     /* frames looked at, C-stack shims included */
 
-/* Python processes user space found, with their interpreter's layout (user/pystack.c). */
+/* Python processes user space found (pyproc.c), with their interpreter's layout (pystack.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
