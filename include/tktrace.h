@@ -183,7 +183,7 @@ struct tkt_ev_wkill {
 	struct tkt_cg cg[TKT_CG_DEPTH]; /* OOM: the victim's memcg chain with limits */
 };
 
-/* Python stacks (bpf/pystack.bpf.h, user/pystack.c): what the kernel copies out of a CPython
+/* Python stacks (bpf/pystack.bpf.h, user/core/pystack.c): what the kernel copies out of a CPython
  * thread so user space can name each frame after the process is gone. */
 #define TKT_PY_FRAMES 32
 #define TKT_PY_FILE 160

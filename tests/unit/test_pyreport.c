@@ -1,4 +1,4 @@
-/* Unit tests for user/pyreport.c: which frame the reports point at, and how stacks read. */
+/* Unit tests for user/reports/pyreport.c: which frame the reports point at, and how stacks read. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests for user/pystack.c and user/pyproc.c: line tables as real CPython versions write
+/* Unit tests for user/core/pystack.c and user/tracing/pyproc.c: line tables as real CPython versions write
  * them, strings of every kind, interpreter paths. */
 #include <stdarg.h>
 #include <stddef.h>
