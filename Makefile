@@ -1,7 +1,7 @@
 # tktrace build: bpf/*.bpf.c -> build/*.bpf.o -> bpftool gen skeleton -> build/*.skel.h -> user/*.c
 .DELETE_ON_ERROR:
-.PHONY: all clean test test-unit test-ubsan test-e2e demo deps static bench install fuzz fuzz-build \
-	fuzz-merge
+.PHONY: all clean test test-unit test-ubsan test-e2e test-kernels demo deps static bench install \
+	fuzz fuzz-build fuzz-merge
 
 ARCH ?= $(shell uname -m)
 BPF_ARCH := $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(ARCH)))
@@ -98,6 +98,15 @@ test-e2e: $(BUILD)/tktrace $(BUILD)/tktrace-static
 	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e
 
 test: test-unit test-e2e
+
+# The kernel matrix (tests/kernels/README.md): the core e2e scenarios on this kernel and in QEMU
+# guests on Debian's 5.10, 6.1 and 6.12 (and 5.10 with cgroup v1), one table at the end.
+# KERNELS="5.10 6.12" picks kernels; KERNEL_TESTS=all runs the whole e2e suite (hours in TCG).
+KERNELS ?=
+KERNEL_TESTS ?= tests/kernels/core-tests
+test-kernels: $(BUILD)/tktrace $(BUILD)/tktrace-static
+	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) tests/kernels/matrix --tests $(KERNEL_TESTS) \
+		$(KERNELS)
 
 # Benchmarks (not timed tests): wall-time ratio with/without tktrace, BPF costs, memory.
 bench: $(BUILD)/tktrace
