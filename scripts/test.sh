@@ -9,4 +9,9 @@ make -s test
 # CI: a short fuzz of the readers of untrusted input (recordings, kernel logs), ~60 s each.
 if [ "${CI:-}" = true ]; then
 	make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+	# The kernel matrix's CI subset (tests/kernels/README.md): the core scenarios on the oldest
+	# supported kernel with both cgroup hierarchies and on the newest, in QEMU guests. A CI
+	# machine that cannot run them fails here rather than passing without them.
+	sh scripts/install-deps.sh --kernels
+	make -s test-kernels KERNELS="${CI_KERNELS:-5.10 5.10-v1 6.12}"
 fi
