@@ -68,7 +68,16 @@ static long tkt_env_chunk(__u32 i, void *data)
 	return e.flags & TKT_ENV_F_LAST ? 1 : 0; /* 0: more to come */
 }
 
-/* Send a value in chunks so node ids of any length up to 32 KiB arrive whole. */
+/* Send a value in chunks so node ids of any length up to 32 KiB arrive whole. A bounded loop,
+ * not bpf_loop (5.17), whose callback reference cannot be loaded before 5.13. */
+static __always_inline void tkt_env_chunks(struct tkt_env_ctx *c)
+{
+	for (__u32 i = 0; i < TKT_ENV_MAX_CHUNKS; i++)
+		if (tkt_env_chunk(i, c))
+			break;
+}
+
+
 static __always_inline int tkt_emit_env(struct tkt_pstate *st, __u16 key, __u16 op,
 					const char *value)
 {
@@ -78,7 +87,7 @@ static __always_inline int tkt_emit_env(struct tkt_pstate *st, __u16 key, __u16 
 	/* Test boundaries close a memory period; the worker id does not. */
 	if (key == TKT_ENV_CURRENT_TEST)
 		tkt_mem_snap(&c.snap, st);
-	bpf_loop(TKT_ENV_MAX_CHUNKS, tkt_env_chunk, &c, 0);
+	tkt_env_chunks(&c);
 	return 0;
 }
 

@@ -277,10 +277,33 @@ static void errmsg(char *err, size_t errsz, const char *what, int e)
 	snprintf(err, errsz, "%s: %s%s", what, strerror(-e), hint);
 }
 
+int tkt_kernel_check(char *err, size_t errsz)
+{
+	struct utsname u;
+
+	if (uname(&u))
+		snprintf(u.release, sizeof(u.release), "?");
+	/* What no fallback can replace: the kernel's BTF (CO-RE, BTF tracepoints) and BPF ring
+	 * buffers (5.8). Newer helpers are probed in the BPF programs themselves
+	 * (bpf/core_fixes.bpf.h); the floor tested is 5.10 (tests/kernels). */
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(err, errsz,
+			 "this kernel (Linux %s) has no BTF (/sys/kernel/btf/vmlinux): tktrace needs "
+			 "a kernel built with CONFIG_DEBUG_INFO_BTF=y (5.10 or later)", u.release);
+		return -ENOENT;
+	}
+	/* 0: the kernel said no; < 0 (no privileges...) is left to the load's own message. */
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 0) {
+		snprintf(err, errsz, "Linux %s has no BPF ring buffers: tktrace needs 5.10 or later",
+			 u.release);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
 int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, size_t errsz)
 {
 	struct tkt_tracer *t = calloc(1, sizeof(*t));
-	struct utsname u;
 	int e;
 
 	if (!t)
@@ -288,19 +311,10 @@ int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, siz
 	t->epfd = -1;
 	t->model = m;
 	libbpf_set_print(libbpf_print);
-	/* Ring buffers (5.8), bpf_loop (5.17), percpu lookups by CPU (5.19). */
-	if (uname(&u) == 0 && !tkt_kernel_at_least(u.release, 5, 19)) {
-		snprintf(err, errsz, "Linux %s is too old for tktrace: it needs 5.19 or later "
-			 "(BPF ring buffers, bpf_loop, BTF tracepoints)", u.release);
+	e = tkt_kernel_check(err, errsz);
+	if (e) {
 		free(t);
-		return -ENOTSUP;
-	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		snprintf(err, errsz,
-			 "this kernel has no BTF (/sys/kernel/btf/vmlinux): tktrace needs a kernel "
-			 "built with CONFIG_DEBUG_INFO_BTF=y (5.19 or later)");
-		free(t);
-		return -ENOENT;
+		return e;
 	}
 	for (int named = 0; named < 2; named++) {
 		/* Naming the kernel's BTF keeps libbpf (< 1.3) from listing module BTFs for our

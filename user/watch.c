@@ -498,14 +498,15 @@ static int watcher_open(struct watcher *w, int cg_version)
 	};
 	struct bpf_program *prog;
 	long pid_max = 4194304;
+	char err[256];
 	FILE *f;
 	int e;
 
 	libbpf_set_print(libbpf_print);
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		tkt_error("watch: this kernel has no BTF (/sys/kernel/btf/vmlinux): tktrace needs "
-			  "CONFIG_DEBUG_INFO_BTF=y (5.19 or later)");
-		return -ENOENT;
+	e = tkt_kernel_check(err, sizeof(err));
+	if (e) {
+		tkt_error("watch: %s", err);
+		return e;
 	}
 	/* Our types are all in vmlinux: naming its BTF keeps libbpf (1.1) from listing module
 	 * BTFs for the ___old flavours, which takes CAP_SYS_ADMIN. */
