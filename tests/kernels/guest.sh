@@ -13,9 +13,6 @@ mount -t devtmpfs dev /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs tmpfs /tmp
-mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /var/tmp
 if [ "$cg" = v1 ]; then
 	# As on a systemd machine booted with the legacy hierarchy: v1 memory, cgroup2 without it.
 	mount -t tmpfs -o mode=0755 cgroup /sys/fs/cgroup
