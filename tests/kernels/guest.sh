@@ -25,9 +25,9 @@ else
 fi
 hostname tktrace-guest 2>/dev/null
 ip link set lo up 2>/dev/null
-stty -F /dev/console -onlcr 2>/dev/null
+stty -F /dev/ttyS0 -onlcr 2>/dev/null
 export TERM=dumb HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-/bin/bash "$dir/cmd.sh" </dev/null >/dev/console 2>&1
+/bin/bash "$dir/cmd.sh" </dev/null >/dev/ttyS0 2>&1
 echo $? >"$dir/rc"
 sync
 # reboot(2) ends qemu (-no-reboot) without the message sysrq prints; sysrq if that fails.
