@@ -11,6 +11,7 @@ CLANG ?= clang
 BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 PYTHON ?= /usr/bin/python3
 CFLAGS ?= -O2 -g -Wall -Wextra
+BPF_CFLAGS ?=
 LDLIBS_DYN := -lbpf -lelf -lz
 LDLIBS_STATIC := -static -l:libbpf.a -l:libelf.a -l:libz.a
 
@@ -36,7 +37,7 @@ $(BUILD) $(BUILD)/user $(BUILD)/tests:
 $(BUILD)/tktrace.bpf.o: bpf/tktrace.bpf.c $(VMLINUX) | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Ivmlinux/$(ARCH) -Iinclude \
-		-MMD -MP -c $< -o $@
+		$(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/tktrace.skel.h: $(BUILD)/tktrace.bpf.o
 	$(call msg,GEN-SKEL,$@)

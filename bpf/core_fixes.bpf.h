@@ -67,7 +67,16 @@ static __always_inline struct task_struct *tkt_current_task(void)
  * target of the kernel's last SIGKILL on each CPU, and mark_victim takes it when the pids
  * match. The task is alive and its mm held for the whole time.
  */
+#ifndef TKT_TEST_OLD_MARK_VICTIM
 #define tkt_mark_victim_has_task() bpf_core_field_exists(struct trace_event_raw_mark_victim, anon_rss)
+/* The old shape's only argument. */
+#define tkt_victim_tid(ctx) ((__u32)(ctx)[0])
+#else
+/* A test build (make BPF_CFLAGS=-DTKT_TEST_OLD_MARK_VICTIM) takes the old shape's path on a
+ * kernel with the new one, its pid read from the task: no kernel at hand has the old shape. */
+#define tkt_mark_victim_has_task() 0
+#define tkt_victim_tid(ctx) ((__u32)BPF_CORE_READ((struct task_struct *)(ctx)[0], pid))
+#endif
 
 struct tkt_kill_target {
 	__u64 task;
@@ -106,7 +115,7 @@ static __always_inline struct task_struct *tkt_victim_task(__u64 *ctx)
 	if (tkt_mark_victim_has_task())
 		return (struct task_struct *)ctx[0];
 	k = bpf_map_lookup_elem(&kill_target, &key);
-	if (!k || !k->task || k->tid != (__u32)ctx[0])
+	if (!k || !k->task || k->tid != tkt_victim_tid(ctx))
 		return NULL;
 	return (struct task_struct *)k->task;
 }

@@ -93,7 +93,7 @@ int tkt_mark_victim(__u64 *ctx)
 		tkt_cg_fill(e->cg, &e->ncg, victim);
 	} else {
 		/* Only a thread id: it stands in for the tgid; the trigger's cgroup for the victim's. */
-		vtgid = (__u32)ctx[0];
+		vtgid = tkt_victim_tid(ctx);
 		e = tkt_oom_reserve();
 		if (!e)
 			return 0;

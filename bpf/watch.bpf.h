@@ -149,7 +149,7 @@ int tkt_w_mark_victim(__u64 *ctx)
 		e->oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
 		tkt_cg_fill(e->cg, &e->ncg, victim);
 	} else {
-		vtgid = (__u32)ctx[0];
+		vtgid = tkt_victim_tid(ctx);
 		tkt_hdr_fill(&e->h, TKT_EV_WKILL, vtgid, vtgid);
 		__builtin_memset(&e->target, 0, offsetof(struct tkt_wtask, cg_id));
 		e->target.pid = vtgid;
