@@ -3,11 +3,11 @@
 # the memory cgroup hierarchy asked for (tkt_cgroup=v1 or v2), then COMMAND from cmd.sh in the
 # run directory; its status goes to rc there and the guest powers off.
 dir=$(dirname "$0")
+mount -t proc proc /proc
 cg=v2
-for a in $(cat /proc/cmdline 2>/dev/null); do
+for a in $(cat /proc/cmdline); do
 	case $a in tkt_cgroup=*) cg=${a#*=} ;; esac
 done
-mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm
