@@ -96,9 +96,9 @@ test-ubsan:
 		CFLAGS="-O1 -g -Wall -Wextra -fsanitize=undefined -fno-sanitize-recover=undefined" test-unit
 
 test-e2e: $(BUILD)/tktrace $(BUILD)/tktrace-static
-	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e
+	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e $(E2E_ARGS)
 
-test: test-unit test-e2e
+test: test-unit test-ubsan test-e2e
 
 # The kernel matrix (tests/kernels/README.md): the core e2e scenarios on this kernel and in QEMU
 # guests on Debian's 5.10, 6.1 and 6.12 (and 5.10 with cgroup v1), one table at the end.
@@ -113,13 +113,13 @@ test-kernels: $(BUILD)/tktrace $(BUILD)/tktrace-static
 bench: $(BUILD)/tktrace
 	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) PYTHON=$(PYTHON) $(PYTHON) bench/run.py
 
-# Fuzzing the readers of untrusted input (recordings, kernel logs) with clang's libFuzzer
+# Fuzzing the readers of untrusted input (recordings, kernel logs, per-test files) with clang's libFuzzer
 # (Debian: libclang-rt-14-dev). New inputs go to $(BUILD)/fuzz/; `make fuzz-merge` folds the
 # inputs that reach new code (edges only: the corpus stays small) into tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 60
-FUZZERS := record kmsg
+FUZZERS := record kmsg plan
 FUZZ_SRCS := user/model.c user/util.c user/record.c user/replay.c user/report.c user/json.c user/kmsg.c \
-	user/warn.c user/html.c
+	user/warn.c user/html.c user/plan.c
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZERS))
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
@@ -144,8 +144,9 @@ fuzz-merge: $(FUZZ_BINS)
 	$(Q)for f in $(FUZZERS); do $(BUILD)/fuzz/fuzz_$$f -merge=1 -use_counters=0 \
 		tests/fuzz/corpus/$$f $(BUILD)/fuzz/new-$$f; done
 
-demo: $(BUILD)/tktrace
-	$(Q)sh examples/demo.sh $(abspath $(BUILD)/tktrace)
+# The README's first command (it installs what is missing, builds, needs root).
+demo:
+	$(Q)sh scripts/demo.sh
 
 deps:
 	$(Q)sh scripts/install-deps.sh

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh --test
 make -s
 make -s test
-# CI: a short fuzz of the readers of untrusted input (recordings, kernel logs), ~60 s each.
+# CI: a short fuzz of the readers of untrusted input (recordings, kernel logs, per-test files), ~60 s each.
 if [ "${CI:-}" = true ]; then
 	make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
 	# The kernel matrix's CI subset (tests/kernels/README.md): the core scenarios on the oldest

@@ -9,7 +9,7 @@
 void tkt_cli_usage(FILE *f)
 {
 	fputs("Usage: tktrace [OPTIONS] -- COMMAND [ARG...]\n"
-	      "       tktrace report|explain-kmsg|watch ...  (see Subcommands below)\n"
+	      "       tktrace report|explain-kmsg|plan|watch ...  (see Subcommands below)\n"
 	      "\n"
 	      "Run COMMAND (usually a pytest suite) under eBPF tracing and explain every OOM kill\n"
 	      "and SIGKILL of it or its descendants by pytest test, phase and xdist worker.\n"
@@ -50,6 +50,8 @@ void tkt_cli_usage(FILE *f)
 	      "Subcommands (see tktrace SUBCOMMAND --help):\n"
 	      "  tktrace report FILE [--json OUT] [--html OUT]  the reports again, from a recording\n"
 	      "  tktrace explain-kmsg [--trace FILE] [LOG]      OOM kills in the kernel log, by test\n"
+	      "  tktrace plan --record FILE [--budget SIZE]     xdist workers, heavy tests and shards\n"
+	      "                                                 that fit a memory budget\n"
 	      "  tktrace watch [--output FILE] [--cgroup PATH]  every kill on the machine, as JSON\n"
 	      "                                                 lines (a service for CI runners)\n"
 	      "\n"

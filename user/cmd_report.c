@@ -40,7 +40,7 @@ static void usage(FILE *f)
 	      f);
 }
 
-static int write_out(const char *path, const struct tkt_buf *b)
+int tkt_cmd_write_out(const char *path, const struct tkt_buf *b)
 {
 	struct tkt_open_check chk = { .owned = true };
 	char why[128];
@@ -150,25 +150,25 @@ int tkt_cmd_report(int argc, char **argv)
 		/* With the JSON on stdout, the text goes where the live run put it. */
 		if (json && !strcmp(json, "-"))
 			fputs(out.data ? out.data : "", stderr);
-		else if (out.len && write_out("-", &out))
+		else if (out.len && tkt_cmd_write_out("-", &out))
 			rc = TKT_EXIT_FAIL;
 	}
 	if (per_test) {
 		tkt_buf_reset(&out);
 		tkt_report_per_test(&out, &rp.model);
-		if (write_out(per_test, &out))
+		if (tkt_cmd_write_out(per_test, &out))
 			rc = TKT_EXIT_FAIL;
 	}
 	if (json) {
 		tkt_buf_reset(&out);
 		tkt_report_json(&out, &rp.model, &run);
-		if (write_out(json, &out))
+		if (tkt_cmd_write_out(json, &out))
 			rc = TKT_EXIT_FAIL;
 	}
 	if (html) {
 		tkt_buf_reset(&out);
 		tkt_report_html(&out, &rp.model, &run);
-		if (write_out(html, &out))
+		if (tkt_cmd_write_out(html, &out))
 			rc = TKT_EXIT_FAIL;
 	}
 	tkt_buf_free(&out);

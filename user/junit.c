@@ -246,9 +246,10 @@ static void testcase_xml(struct tkt_buf *b, const struct tkt_junit_kill *k)
 	tkt_buf_free(&name);
 }
 
-/* Add n to the integer attribute attr of the start tag [tag, tag_end), copying it to out. */
+/* Add n1 to the integer attribute attr1 and n2 to attr2 of the start tag [tag, tag_end),
+ * copying it to out. */
 static void copy_tag_bumped(struct tkt_buf *out, const char *tag, const char *tag_end,
-			    const char *attr1, const char *attr2, unsigned n)
+			    const char *attr1, unsigned n1, const char *attr2, unsigned n2)
 {
 	const char *p = tag;
 	size_t a1 = strlen(attr1), a2 = strlen(attr2);
@@ -256,12 +257,13 @@ static void copy_tag_bumped(struct tkt_buf *out, const char *tag, const char *ta
 	while (p < tag_end) {
 		const char *q = p;
 		size_t al = 0;
+		unsigned n = 0;
 		/* " errors=\"" at q? */
 		if (q > tag && q[-1] == ' ') {
 			if (strncmp(q, attr1, a1) == 0 && strncmp(q + a1, "=\"", 2) == 0)
-				al = a1;
+				al = a1, n = n1;
 			else if (strncmp(q, attr2, a2) == 0 && strncmp(q + a2, "=\"", 2) == 0)
-				al = a2;
+				al = a2, n = n2;
 		}
 		if (al) {
 			char *stop;
@@ -290,6 +292,13 @@ struct kname {
 struct hit {
 	const char *t, *te, *cl;
 	size_t first; /* in kn[] */
+	bool new_error; /* no <failure>/<error> of pytest's to explain: an <error> is added */
+};
+
+/* A <testsuite> start tag, and what its errors/tests attributes grow by. */
+struct suite {
+	const char *st, *ste, *sc;
+	unsigned errors, tests;
 };
 
 static int kname_cmp(const void *a, const void *b)
@@ -381,10 +390,12 @@ static void put_hit(struct tkt_buf *out, const struct hit *h, const struct kname
 int tkt_junit_merge(struct tkt_buf *out, const char *xml, size_t len,
 		    const struct tkt_junit_kill *kills, size_t nkills, size_t *added)
 {
-	const char *end = xml + len, *p = xml, *t, *te;
-	const char *st = NULL, *ste = NULL, *sc = NULL;
+	const char *end = xml + len, *p = xml, *t, *te, *fe;
+	const char *sc = NULL;
 	struct kname *kn = nkills ? calloc(nkills, sizeof(*kn)) : NULL;
 	struct hit *hits = NULL;
+	struct suite *suites = NULL;
+	size_t nsuites = 0, scap = 0, s = 0;
 	struct tkt_buf cls = { 0 }, name = { 0 }, missing = { 0 };
 	size_t nhits = 0, cap = 0, nplaced = 0;
 	unsigned nmissing = 0;
@@ -422,7 +433,11 @@ int tkt_junit_merge(struct tkt_buf *out, const char *xml, size_t len,
 			hits = n;
 			cap = ncap;
 		}
-		hits[nhits++] = (struct hit){ .t = t, .te = te, .cl = cl, .first = j };
+		hits[nhits++] = (struct hit){
+			.t = t, .te = te, .cl = cl, .first = j,
+			.new_error = !cl || (!next_tag(te + 1, cl, "failure", &fe) &&
+					     !next_tag(te + 1, cl, "error", &fe)),
+		};
 		/* Every kill of this test goes to its first case. */
 		for (last = j; j != SIZE_MAX; j = kname_find(kn, nkills, cls.data, name.data)) {
 			kn[j].placed = true;
@@ -434,6 +449,33 @@ int tkt_junit_merge(struct tkt_buf *out, const char *xml, size_t len,
 		if (cl)
 			p = cl;
 	}
+	/* The suites, each with the errors it gains: a kill in a test case pytest recorded as
+	 * passed or skipped is a new <error> (CI dashboards read these counts). */
+	for (p = xml; nhits && (t = next_tag(p, end, "testsuite", &te)); ) {
+		const char *cl = te[-1] == '/' ? NULL : close_tag(te + 1, end, "testsuite");
+		p = te + 1;
+		if (!cl)
+			continue;
+		if (nsuites == scap) {
+			size_t ncap = scap ? scap * 2 : 4;
+			struct suite *n = realloc(suites, ncap * sizeof(*n));
+			if (!n) {
+				r = -ENOMEM;
+				goto out;
+			}
+			suites = n;
+			scap = ncap;
+		}
+		suites[nsuites++] = (struct suite){ .st = t, .ste = te, .sc = cl };
+	}
+	for (size_t h = 0; h < nhits; h++) {
+		/* The innermost suite around the case: the last one opened before it. */
+		for (size_t i = nsuites; i-- > 0;)
+			if (suites[i].st < hits[h].t && suites[i].sc > hits[h].t) {
+				suites[i].errors += hits[h].new_error;
+				break;
+			}
+	}
 	/* Tests pytest did not record: new cases at the end of the first suite. */
 	for (size_t i = 0; i < nkills; i++) {
 		if (kn[i].placed)
@@ -442,21 +484,35 @@ int tkt_junit_merge(struct tkt_buf *out, const char *xml, size_t len,
 		nmissing++;
 	}
 	if (nmissing) {
+		const char *st, *ste;
 		st = next_tag(xml, end, "testsuite", &ste);
 		sc = st && ste[-1] != '/' ? close_tag(ste + 1, end, "testsuite") : NULL;
 		if (!sc) {
 			r = -EINVAL;
 			goto out;
 		}
+		if (!nsuites || suites[0].st != st) {
+			struct suite *n = realloc(suites, (nsuites + 1) * sizeof(*n));
+			if (!n) {
+				r = -ENOMEM;
+				goto out;
+			}
+			suites = n;
+			memmove(suites + 1, suites, nsuites * sizeof(*n));
+			suites[0] = (struct suite){ .st = st, .ste = ste, .sc = sc };
+			nsuites++;
+		}
+		suites[0].errors += nmissing;
+		suites[0].tests += nmissing;
 	}
 	p = xml;
 	for (size_t h = 0; h <= nhits; h++) {
 		const char *at = h < nhits ? hits[h].t : end;
-		if (st && st < at && st >= p) {
-			tkt_buf_append(out, p, st - p);
-			copy_tag_bumped(out, st, ste + 1, "errors", "tests", nmissing);
-			p = ste + 1;
-			st = NULL;
+		for (; s < nsuites && suites[s].st < at && suites[s].st >= p; s++) {
+			tkt_buf_append(out, p, suites[s].st - p);
+			copy_tag_bumped(out, suites[s].st, suites[s].ste + 1, "errors", suites[s].errors,
+					"tests", suites[s].tests);
+			p = suites[s].ste + 1;
 		}
 		if (sc && sc < at && sc >= p) {
 			tkt_buf_append(out, p, sc - p);
@@ -481,6 +537,7 @@ out:
 	}
 	free(kn);
 	free(hits);
+	free(suites);
 	tkt_buf_free(&cls);
 	tkt_buf_free(&name);
 	tkt_buf_free(&missing);
@@ -620,4 +677,49 @@ out:
 	tkt_buf_free(&in);
 	tkt_buf_free(&out);
 	return r;
+}
+
+/* pytest's verdict in one <testcase> body: a <failure> says failed (a teardown <error> after
+ * it does not change that), else <error>, else <skipped> (type "pytest.xfail": xfailed),
+ * else passed. */
+static enum tkt_outcome case_outcome(const char *body, const char *end)
+{
+	struct tkt_buf type = { 0 };
+	const char *t, *te;
+	enum tkt_outcome o = TKT_OUTCOME_PASSED;
+
+	if (!body)
+		return o;
+	if (next_tag(body, end, "failure", &te))
+		return TKT_OUTCOME_FAILED;
+	if (next_tag(body, end, "error", &te))
+		return TKT_OUTCOME_ERROR;
+	if ((t = next_tag(body, end, "skipped", &te))) {
+		o = attr_value(t, te, "type", &type) && strcmp(type.data, "pytest.xfail") == 0 ?
+			    TKT_OUTCOME_XFAILED :
+			    TKT_OUTCOME_SKIPPED;
+		tkt_buf_free(&type);
+	}
+	return o;
+}
+
+int tkt_junit_outcomes(const char *xml, size_t len, tkt_junit_outcome_fn fn, void *ctx)
+{
+	const char *end = xml + len, *p = xml, *t, *te;
+	struct tkt_buf cls = { 0 }, name = { 0 };
+	int n = 0;
+
+	while ((t = next_tag(p, end, "testcase", &te))) {
+		const char *cl = te[-1] == '/' ? NULL : close_tag(te + 1, end, "testcase");
+
+		p = cl ? cl : te + 1;
+		if ((!cl && te[-1] != '/') || !attr_value(t, te, "name", &name) ||
+		    !attr_value(t, te, "classname", &cls))
+			continue;
+		fn(ctx, cls.data, name.data, case_outcome(cl ? te + 1 : NULL, cl));
+		n++;
+	}
+	tkt_buf_free(&cls);
+	tkt_buf_free(&name);
+	return n;
 }

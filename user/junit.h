@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
+#include "model.h"
 #include "util.h"
 
 struct tkt_junit_kill {
@@ -40,5 +41,10 @@ int tkt_junit_minimal(struct tkt_buf *out, const struct tkt_junit_kill *kills, s
  * followed; the owner and mode kept). Nothing is written when nkills is 0. */
 int tkt_junit_merge_file(const char *path, const struct tkt_junit_kill *kills, size_t nkills,
 			 const struct tkt_junit_io *io, char *err, size_t errsz);
+/* Pure: each <testcase> of a JUnit XML file pytest wrote, with its outcome
+ * (TKT_OUTCOME_PASSED ... ERROR). Returns the number of test cases. */
+typedef void (*tkt_junit_outcome_fn)(void *ctx, const char *classname, const char *name,
+				     enum tkt_outcome outcome);
+int tkt_junit_outcomes(const char *xml, size_t len, tkt_junit_outcome_fn fn, void *ctx);
 
 #endif /* TKT_JUNIT_H */

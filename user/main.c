@@ -277,6 +277,8 @@ int main(int argc, char **argv)
 		return tkt_cmd_report(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "explain-kmsg") == 0)
 		return tkt_cmd_explain_kmsg(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "plan") == 0)
+		return tkt_cmd_plan(argc - 1, argv + 1);
 
 	r = tkt_cli_parse(&cli, argc, argv, err, sizeof(err));
 	if (r) {
@@ -409,6 +411,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	tkt_log_live(true);
 	for (;;) {
 		pid_t w = waitpid(child.pid, &status, WNOHANG);
 		if (w == child.pid)
@@ -428,6 +431,7 @@ int main(int argc, char **argv)
 				/* Live: the tests are still running, the report comes at the end. */
 				tkt_buf_reset(&out);
 				tkt_warn_text(&out, &model, &model.warnings[nw]);
+				tkt_log_line_start();
 				fputs(out.data, stderr);
 				tkt_buf_reset(&out);
 			}
@@ -441,7 +445,9 @@ int main(int argc, char **argv)
 			tkt_rec_flush(rec); /* a killed tktrace leaves all but the last cycle */
 	}
 	t_exit = now_ns();
+	tkt_log_live(false);
 	tkt_tracer_drain(tracer);
+	tkt_outcomes_from_junit(&model, started);
 
 	run.argv = cli.argv;
 	run.argc = cli.argc;
@@ -450,7 +456,9 @@ int main(int argc, char **argv)
 	run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
 	run.exit_code = tkt_shell_status(run.signaled, run.sig, run.status);
 	run.duration_s = (double)(t_exit - t0) / 1e9;
-	run.kernel_drops = tkt_tracer_drops(tracer);
+	if ((r = tkt_tracer_drops(tracer, &run.kernel_drops)) < 0)
+		tkt_error("warning: cannot read the kernel's count of lost events (%s): more may have "
+			  "been lost than the report says", strerror(-r));
 	run.memory_limit = cli.memory_limit_arg;
 	rc = run.exit_code;
 
@@ -463,7 +471,8 @@ int main(int argc, char **argv)
 		marked = calloc(model.ntests ? model.ntests : 1, sizeof(*marked));
 		for (size_t i = 0; marked && i < model.ntests; i++)
 			marked[i] = tkt_test_need(&model.tests[i]) > cli.intensive_threshold ?
-					    tkt_test_marked(model.tests[i].cwd, model.tests[i].nodeid, cli.marker) :
+					    tkt_test_marked(model.tests[i].cwd, model.tests[i].pyargs,
+							    model.tests[i].nodeid, cli.marker) :
 					    -1;
 		mo2.marked = marked;
 		tkt_report_memory_text(&out, &model, &mo2);
@@ -544,6 +553,7 @@ int main(int argc, char **argv)
 		}
 	}
 out:
+	tkt_log_live(false);
 	if (pidfd >= 0)
 		close(pidfd);
 	if (rec) /* an early failure: the file shows how far it got */

@@ -18,6 +18,7 @@
 #include "batch.h"
 #include "elfsym.h"
 #include "marks.h"
+#include "pyargs.h"
 #include "tktrace.skel.h"
 #include "util.h"
 
@@ -148,6 +149,38 @@ static void scan_pending(struct tkt_tracer *t)
 	t->npending = j;
 }
 
+/* What the whole command line says (the exec record has only its start): --pyargs, whose
+ * node ids are relative to packages Python finds, and --junitxml, for the outcomes. */
+static void pytest_options(struct tkt_tracer *t, uint32_t pid, const char *cwd)
+{
+	char path[64], buf[16384];
+	struct tkt_buf names = { 0 }, out = { 0 };
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	if (n <= 0)
+		return;
+	if (tkt_pytest_junitxml(buf, n, cwd, &out))
+		tkt_model_add_junitxml(t->model, pid, out.data);
+	if (tkt_pyargs_names(buf, n, &names)) {
+		int r = tkt_pyargs_resolve(pid, cwd, names.data, &out);
+		if (r == 0)
+			tkt_model_set_pyargs(t->model, pid, out.data);
+		else
+			tkt_warn("pid %u runs pytest --pyargs, but where %s is could not be found "
+				 "(%s): rerun commands may not find its files", pid,
+				 strtok(names.data, "\n"), strerror(-r));
+	}
+	tkt_buf_free(&names);
+	tkt_buf_free(&out);
+}
+
 static void after_exec(struct tkt_tracer *t, uint32_t pid)
 {
 	struct tkt_proc *p = tkt_model_find(t->model, pid);
@@ -162,10 +195,11 @@ static void after_exec(struct tkt_tracer *t, uint32_t pid)
 		return;
 	snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
 	n = readlink(link, cwd, sizeof(cwd) - 1);
-	if (n > 0) {
-		cwd[n] = '\0';
-		tkt_model_set_cwd(t->model, pid, cwd);
-	}
+	if (n <= 0)
+		return;
+	cwd[n] = '\0';
+	tkt_model_set_cwd(t->model, pid, cwd);
+	pytest_options(t, pid, cwd);
 }
 
 static void apply_one(void *ctx, const void *rec, size_t len)
@@ -245,25 +279,34 @@ int tkt_tracer_drain(struct tkt_tracer *t)
 	return n < 0 ? n : 0;
 }
 
-uint64_t tkt_tracer_drops(struct tkt_tracer *t)
+int tkt_drops_read(int map_fd, uint64_t *total)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	uint64_t total = 0;
 	__u64 *vals;
+	int r = 0;
 
+	*total = 0;
 	if (ncpu <= 0)
-		return 0;
+		return ncpu ? ncpu : -EINVAL;
 	vals = calloc(ncpu, sizeof(*vals));
 	if (!vals)
-		return 0;
+		return -ENOMEM;
+	/* A counter that cannot be read is an error, not a zero: "nothing lost" would lie. */
 	for (__u32 k = 0; k < TKT_DROP_NR; k++) {
-		if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.drops), &k, vals))
+		if (bpf_map_lookup_elem(map_fd, &k, vals)) {
+			r = -errno;
 			continue;
+		}
 		for (int c = 0; c < ncpu; c++)
-			total += vals[c];
+			*total += vals[c];
 	}
 	free(vals);
-	return total;
+	return r;
+}
+
+int tkt_tracer_drops(struct tkt_tracer *t, uint64_t *total)
+{
+	return tkt_drops_read(bpf_map__fd(t->skel->maps.drops), total);
 }
 
 static void errmsg(char *err, size_t errsz, const char *what, int e)

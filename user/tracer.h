@@ -24,8 +24,11 @@ int tkt_tracer_poll(struct tkt_tracer *t, int timeout_ms);
 int tkt_tracer_wake_on(struct tkt_tracer *t, int fd);
 /* Apply whatever the rings still hold, without waiting. */
 int tkt_tracer_drain(struct tkt_tracer *t);
-/* Records the kernel side could not deliver (ring full, table full). */
-uint64_t tkt_tracer_drops(struct tkt_tracer *t);
+/* Records the kernel side could not deliver (ring full, table full), summed into *total:
+ * 0, or -errno when a counter could not be read (*total then holds what could). */
+int tkt_tracer_drops(struct tkt_tracer *t, uint64_t *total);
+/* The same for the per-CPU array map_fd of TKT_DROP_NR counters (run and watch modes). */
+int tkt_drops_read(int map_fd, uint64_t *total);
 /* Per-program run counts and time (kernel.bpf_stats_enabled), map memory. */
 void tkt_tracer_stats(struct tkt_tracer *t, struct tkt_buf *out);
 void tkt_tracer_destroy(struct tkt_tracer *t);

@@ -449,23 +449,6 @@ static void apply_batch(struct watcher *w, struct tkt_watch *core, struct tkt_bu
 	tkt_batch_flush(&w->batch, apply_one, &a, 256u << 10);
 }
 
-static uint64_t kernel_drops(struct watcher *w)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t total = 0;
-	__u64 vals[512];
-
-	if (ncpu <= 0 || ncpu > 512)
-		return 0;
-	for (__u32 k = 0; k < TKT_DROP_NR; k++) {
-		if (bpf_map_lookup_elem(bpf_map__fd(w->skel->maps.drops), &k, vals))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			total += vals[c];
-	}
-	return total;
-}
-
 static void watcher_free(struct watcher *w)
 {
 	for (int i = 0; i < W_MAX_LIBCS; i++)
@@ -587,6 +570,7 @@ int tkt_watch_main(int argc, char **argv)
 	struct sigaction sa;
 	char err[512], filter[1024], why[128];
 	uint64_t last_scan, last_reset, last_drops = 0, now;
+	bool drops_warned = false;
 	int fd, rc = TKT_EXIT_FAIL, r;
 
 	if (tkt_watch_parse(&cli, argc, argv, err, sizeof(err))) {
@@ -676,10 +660,17 @@ int tkt_watch_main(int argc, char **argv)
 		apply_batch(&w, &core, &out);
 		tkt_watch_flush(&core, now, &out);
 		if (now - last_scan >= W_RESCAN_NS) {
-			uint64_t d = kernel_drops(&w);
-			if (d > last_drops)
+			uint64_t d;
+			int e = tkt_drops_read(bpf_map__fd(w.skel->maps.drops), &d);
+			if (e < 0 && !drops_warned) { /* once, not every second */
+				tkt_error("watch: warning: cannot read the kernel's count of lost "
+					  "events (%s): losses may go unreported", strerror(-e));
+				drops_warned = true;
+			}
+			if (d > last_drops) { /* a partial read may come out lower */
 				tkt_watch_lost(&core, now, d - last_drops, &out);
-			last_drops = d;
+				last_drops = d;
+			}
 			w.now_ns = now;
 			if (now - last_reset >= W_RESCAN_ALL_NS) {
 				rescan_all(&w);

@@ -106,6 +106,15 @@ class MemCgroup:
         return ["/bin/sh", "-c", f'echo $$ > {self.path}/cgroup.procs && exec "$@"', "sh"]
 
 
+def kernel_peak_usage(cg):
+    """The cgroup's own high-water mark (v1 max_usage_in_bytes; v2 memory.peak, 5.19+)."""
+    name = "memory.max_usage_in_bytes" if cg.version == 1 else "memory.peak"
+    try:
+        return int((cg.path / name).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 @pytest.fixture
 def memcg(request):
     made = []
@@ -146,7 +155,8 @@ def inner_env(extra=None):
 
 
 class Run:
-    def __init__(self, proc, report, workdir):
+    def __init__(self, proc, report, workdir, report_path=None):
+        self.report_path = report_path
         self.proc = proc
         self.rc = proc.returncode
         self.stdout = proc.stdout
@@ -181,22 +191,90 @@ def inner_pytest(*args):
 
 
 def run_tktrace(cmd, cwd, *, opts=(), cgroup=None, timeout=180, env=None, json_out=True,
-                preexec_fn=None):
-    """Run tktrace [opts] --json FILE -- [cgroup join] cmd; return Run with the parsed report."""
+                preexec_fn=None, join="shell", stderr_path=None):
+    """Run tktrace [opts] --json FILE -- [cgroup join] cmd; return Run with the parsed report.
+    join="tktrace": tktrace joins the cgroup itself (--cgroup DIR), no shell prefix.
+    stderr_path: tktrace's stderr goes to that file as it is written (the traced tests may
+    read it while they run)."""
     report_path = Path(cwd) / f"report-{uuid.uuid4().hex[:8]}.json"
     args = [TKTRACE, *opts]
+    if cgroup is not None and join == "tktrace":
+        args += ["--cgroup", str(cgroup.path)]
     if json_out:
         args += ["--json", str(report_path)]
     args.append("--")
-    if cgroup is not None:
+    if cgroup is not None and join == "shell":
         args += cgroup.join_cmd()
     args += list(cmd)
-    proc = subprocess.run(args, cwd=cwd, env=env or inner_env(), capture_output=True, text=True,
-                          timeout=timeout, preexec_fn=preexec_fn)
+    if stderr_path is None:
+        proc = subprocess.run(args, cwd=cwd, env=env or inner_env(), capture_output=True,
+                              text=True, timeout=timeout, preexec_fn=preexec_fn)
+    else:
+        with open(stderr_path, "w") as err:
+            proc = subprocess.run(args, cwd=cwd, env=env or inner_env(), stdout=subprocess.PIPE,
+                                  stderr=err, text=True, timeout=timeout, preexec_fn=preexec_fn)
+        proc.stderr = Path(stderr_path).read_text()
     report = None
     if json_out and report_path.exists() and report_path.stat().st_size:
         report = json.loads(report_path.read_text())
-    return Run(proc, report, cwd)
+    return Run(proc, report, cwd, report_path if report is not None else None)
+
+
+def record_opts(dest):
+    """Options that record the run and write every other output, into directory dest."""
+    dest = Path(dest)
+    return ["--record", str(dest / "run.tkt"), "--per-test-file", str(dest / "live.jsonl"),
+            "--html", str(dest / "live.html")]
+
+
+def check_replay(run, dest):
+    """`tktrace report` of the recording gives every output of the live run (record_opts)
+    byte for byte: JSON, per-test file, HTML and the human report."""
+    dest = Path(dest)
+    rec = dest / "run.tkt"
+    outs = {"--json": (dest / "replayed.json", run.report_path),
+            "--per-test-file": (dest / "replayed.jsonl", dest / "live.jsonl"),
+            "--html": (dest / "replayed.html", dest / "live.html")}
+    args = [TKTRACE, "report", str(rec)]
+    for opt, (replayed, _) in outs.items():
+        args += [opt, str(replayed)]
+    r = subprocess.run(args + ["--text"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == "", r
+    for opt, (replayed, live) in outs.items():
+        live_bytes = Path(live).read_bytes()
+        assert live_bytes, f"the live run wrote no {opt}"
+        assert replayed.read_bytes() == live_bytes, f"{opt}: replay differs from the live run"
+    assert r.stdout.startswith("tktrace: ") and run.stderr.endswith(r.stdout), (run.stderr,
+                                                                                r.stdout)
+
+
+def junit_counts(path):
+    """Each <testsuite>'s tests/errors/failures attributes and the elements it holds, as two
+    lists of (tests, errors, failures), for comparing (CI dashboards read the attributes)."""
+    import xml.etree.ElementTree as ET
+    root = ET.parse(path).getroot()  # well-formed, or this raises
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    said = [tuple(int(s.get(a, -1)) for a in ("tests", "errors", "failures")) for s in suites]
+    held = [(len(s.findall("testcase")), len(s.findall("testcase/error")),
+             len(s.findall("testcase/failure"))) for s in suites]
+    return said, held
+
+
+def kernel_log_now():
+    """The kernel log as /dev/kmsg gives it (raw records), read without blocking."""
+    fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+    out = []
+    try:
+        while True:
+            try:
+                out.append(os.read(fd, 8192))
+            except BlockingIOError:
+                break
+            except BrokenPipeError:
+                continue
+    finally:
+        os.close(fd)
+    return b"".join(out)
 
 
 def nodeids_written(workdir):
@@ -223,3 +301,9 @@ RERAISED = {1, 2, 13, 15}  # SIGHUP, SIGINT, SIGPIPE, SIGTERM
 def tktrace_returncode(sig, exit_code):
     """What subprocess reports for tktrace when COMMAND died of sig (None: it exited)."""
     return -sig if sig in RERAISED else exit_code
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "realsuite: runs a third-party test suite from a Debian package (numpy's "
+        "own tests); `-m 'not realsuite'` leaves them out")

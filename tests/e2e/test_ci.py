@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (MAX_LIMIT, PYTHON, REPO, SUITES, TKTRACE, MemCgroup, inner_env,
-                      inner_pytest, need_root, nodeids_written, run_tktrace)
+                      inner_pytest, kernel_peak_usage, need_root, nodeids_written, run_tktrace)
 
 MiB = 1 << 20
 LIMIT = 400 * MiB
@@ -304,6 +304,22 @@ GROW = int(os.environ["E2E_GROW"])
 def record(name, request):
     Path(f"nodeid-{name}.txt").write_text(request.node.nodeid)
     Path(f"worker-{name}.txt").write_text(os.environ.get("PYTEST_XDIST_WORKER", ""))
+    Path(f"pid-{name}.txt").write_text(str(os.getpid()))
+
+
+def saw_live_warning():
+    """tktrace's stderr (a file, E2E_TKTRACE_STDERR) shows the warning while this test still
+    runs: printed live, not at exit."""
+    path = os.environ.get("E2E_TKTRACE_STDERR")
+    if not path:
+        return
+    deadline = time.time() + 20
+    while "tktrace: warning: memory cgroup" not in Path(path).read_text():
+        if time.time() > deadline:
+            Path("live-warning.txt").write_text("not seen in 20 s")
+            return
+        time.sleep(0.05)
+    Path("live-warning.txt").write_text("seen")
 
 
 def test_grower(request):
@@ -316,6 +332,7 @@ def test_grower(request):
     for _ in range(GROW // (10 << 20)):
         chunks.append(np.ones(10 << 20, dtype=np.uint8))
         time.sleep(0.02)
+    saw_live_warning()
     time.sleep(1.5)  # held above the threshold for many samples: still one warning
     Path("grower-done.txt").write_text("1")
 
@@ -330,18 +347,24 @@ def test_sleeper(request):
 '''
 
 
-def test_warn_at_reports_resident_tests(root, tmp_path):
+def test_warn_at_reports_resident_tests(root, memcg, tmp_path):
     work = tmp_path / "suite"
     work.mkdir()
     (work / "test_warn.py").write_text(WARN_SUITE)
     limit = 600 * MiB
-    assert limit <= MAX_LIMIT
+    cg = memcg(limit)  # the harness's, so that the kernel's own peak can be read after
     # Three Pythons (controller, two workers) take ~150 MiB; the grower adds 300 MiB more:
     # past 50 % of the limit, far from an OOM kill.
-    env = inner_env({"E2E_GROW": str(300 * MiB)})
+    stderr = work / "tktrace.err"
+    summary = tmp_path / "summary.md"
+    env = gha_env(work, summary, {"E2E_GROW": str(300 * MiB), "E2E_TKTRACE_STDERR": str(stderr)})
     run = run_tktrace(inner_pytest("-n", "2", "--dist", "load", "test_warn.py"), work,
-                      opts=("--memory-limit", "600M", "--warn-at", "50"), env=env)
+                      cgroup=cg, join="tktrace", opts=("--warn-at", "50"), env=env,
+                      stderr_path=stderr)
+    kernel_peak = kernel_peak_usage(cg)
     assert run.rc == 0, run
+    # The grower saw the warning on tktrace's stderr while it still ran.
+    assert (work / "live-warning.txt").read_text() == "seen", run
     ids = nodeids_written(work)
     workers = {n: (work / f"worker-{n}.txt").read_text() for n in ("grower", "sleeper")}
     assert workers["grower"] != workers["sleeper"], "xdist ran both tests on one worker"
@@ -352,6 +375,8 @@ def test_warn_at_reports_resident_tests(root, tmp_path):
     w = warnings[0]
     assert w["threshold_percent"] == 50 and w["limit_bytes"] == limit, w
     assert w["usage_bytes"] >= limit // 2, w
+    if kernel_peak is not None:  # a sample can never exceed the kernel's high-water mark
+        assert w["usage_bytes"] <= kernel_peak, (w, kernel_peak)
     running = {r["test"]: r for r in w["running"] if r["test"]}
     for name in ("grower", "sleeper"):
         r = running.get(ids[name])
@@ -362,6 +387,21 @@ def test_warn_at_reports_resident_tests(root, tmp_path):
     block = run.stderr.split("tktrace: warning: memory cgroup", 1)[1]
     assert f"worker {workers['grower']}: {ids['grower']} [call]" in block, run
     assert f"worker {workers['sleeper']}: {ids['sleeper']} [call]" in block, run
+    # GitHub Actions: one ::warning annotation naming both tests, and the summary's section
+    # with each test's pid and worker.
+    warns = [parse_command(l) for l in workflow_commands(run.stdout)]
+    warns = [c for c in warns if c[0] == "warning"]
+    assert len(warns) == 1, run.stdout
+    _, props, msg = warns[0]
+    assert props["title"] == "tktrace: memory limit nearly reached", props
+    assert msg.startswith("Memory cgroup at "), msg
+    assert ids["grower"] in msg and ids["sleeper"] in msg, msg
+    md = summary.read_text()
+    assert md.count("#### Memory limit nearly reached") == 1, md
+    section = md.split("#### Memory limit nearly reached", 1)[1]
+    for name in ("grower", "sleeper"):
+        pid = (work / f"pid-{name}.txt").read_text()
+        assert f"- pid {pid} worker {workers[name]}: `{ids[name]}` [call]" in section, md
 
 
 def test_warn_at_off(root, tmp_path):
@@ -445,13 +485,18 @@ def test_junitxml_merge_pytest_killed(root, memcg, suite):
 
 
 def test_junitxml_merge_nothing_killed(root, suite):
+    """Nothing killed: pytest's file is left exactly as pytest wrote it. A shell around
+    pytest copies the file after pytest exits, before tktrace's merge runs."""
     work = suite("cli_pass")
     junit = work / "junit.xml"
-    run = run_tktrace(inner_pytest(f"--junitxml={junit}"), work,
-                      opts=("--junitxml-merge", str(junit)))
+    copy = work / "junit-as-pytest-wrote-it.xml"
+    cmd = ["/bin/sh", "-c", 'rc=0; "$@" || rc=$?; cp -p junit.xml ' + copy.name + '; exit $rc',
+           "sh", *inner_pytest(f"--junitxml={junit}")]
+    run = run_tktrace(cmd, work, opts=("--junitxml-merge", str(junit)))
     assert run.rc == 0, run
-    before = junit.read_bytes()
-    assert b"tktrace" not in before
+    before = copy.read_bytes()
+    assert b"<testcase" in before  # pytest really wrote it
+    assert junit.read_bytes() == before
 
 
 # -- kills that fail no test ------------------------------------------------------------------

@@ -5,6 +5,7 @@ Nothing here allocates much memory; inner suites live in suites/cli_*."""
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (PYTHON, TKTRACE, inner_env, need_root, nodeids_written, inner_pytest,
+from conftest import (PYTHON, SUITES, TKTRACE, inner_env, need_root, nodeids_written, inner_pytest,
                       run_tktrace, tktrace_returncode)
 
 NOBODY = 65534
@@ -92,7 +93,7 @@ def test_kill9_of_pytest_is_attributed_to_the_test(root, suite):
     assert t["traced"] is True
     assert t["rss_bytes"] > 0
     assert s["comm"] == "kill"
-    assert s["pid"] != pytest_pid and s["pid"] > 0
+    assert s["pid"] == read_int(work / "pid-kill.txt")
     assert s["kernel"] is False
     assert 0 <= k["time_s"] <= rep["duration_s"] + 0.01
     assert rep["tests_seen"] == 1
@@ -173,6 +174,7 @@ def test_sigkill_reported_once_per_process(root, suite):
     assert k["target"]["test"] == nodeid
     assert k["target"]["phase"] == "call"
     assert k["sender"]["kernel"] is False
+    assert k["sender"]["pid"] == read_int(work / "pid-kill.txt")
     assert "after 1 SIGKILL of traced processes" in first_line(run.stderr), run
 
 
@@ -407,6 +409,34 @@ def test_sudo_drops_to_invoking_user(root, tmp_path):
     assert run.report["exit_code"] == 0
 
 
+def test_sudo_every_written_file_belongs_to_the_invoking_user(root):
+    """Under sudo every file tktrace writes is the invoking user's: JSON, HTML, recording,
+    per-test file, the JUnit XML it writes for a killed pytest, the step summary."""
+    d = Path(tempfile.mkdtemp(prefix="tktrace-sudo-"))  # under /tmp: nobody can reach it
+    try:
+        d.chmod(0o777)
+        src = SUITES / "cli_selfkill" / "test_selfkill.py"
+        shutil.copy(src, d / src.name)
+        (d / src.name).chmod(0o644)
+        out = {name: d / name for name in ("r.json", "r.html", "r.tkt", "per-test.jsonl",
+                                           "junit.xml", "summary.md")}
+        env = inner_env({**SUDO_NOBODY, "GITHUB_ACTIONS": "true",
+                         "GITHUB_STEP_SUMMARY": str(out["summary.md"]),
+                         "GITHUB_WORKSPACE": str(d)})
+        proc = subprocess.run(
+            [TKTRACE, "--json", str(out["r.json"]), "--html", str(out["r.html"]),
+             "--record", str(out["r.tkt"]), "--per-test-file", str(out["per-test.jsonl"]),
+             "--junitxml-merge", str(out["junit.xml"]), "--",
+             *inner_pytest(src.name, f"--junitxml={out['junit.xml']}")],
+            cwd=d, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 137, proc  # pytest killed itself: no XML of its own
+        assert "killed before it wrote its JUnit XML" in out["junit.xml"].read_text()
+        owners = {name: (p.stat().st_uid, p.stat().st_gid) for name, p in out.items()}
+        assert owners == {name: (NOBODY, NOBODY) for name in out}, owners
+    finally:
+        shutil.rmtree(d)
+
+
 def test_sudo_id_u(root, tmp_path):
     run = run_tktrace(["id", "-u"], tmp_path, env=inner_env(SUDO_NOBODY))
     assert run.rc == 0, run
@@ -558,3 +588,154 @@ def test_markers_set_at_startup_are_seen(root, tmp_path):
     assert k["sender"]["comm"] == "kill"
     assert k["sender"]["kernel"] is False
     assert rep["lost_events"] == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. --top, --marker and --intensive-threshold, --stats
+
+
+SIZES_SUITE = '''\
+from pathlib import Path
+
+import pytest
+
+MiB = 1 << 20
+
+
+def grow(request, mib):
+    Path(f"nodeid-{mib}.txt").write_text(request.node.nodeid)
+    b = bytearray(mib * MiB)  # every page written
+    del b
+
+
+def test_10(request):
+    grow(request, 10)
+
+
+def test_30(request):
+    grow(request, 30)
+
+
+@pytest.mark.big
+def test_50(request):
+    grow(request, 50)
+'''
+
+
+def bpf_stats_on():
+    """BPF_ENABLE_STATS: run counts and times on while the returned fd is open (the same as
+    kernel.bpf_stats_enabled, but given back when this process closes it or dies)."""
+    import ctypes
+    import platform
+    nr = {"x86_64": 321, "aarch64": 280}.get(platform.machine())
+    if nr is None:
+        pytest.skip(f"bpf(2) syscall number unknown on {platform.machine()}")
+    libc = ctypes.CDLL(None, use_errno=True)
+    attr = (ctypes.c_uint8 * 8)()  # enable_stats.type = BPF_STATS_RUN_TIME
+    fd = libc.syscall(ctypes.c_long(nr), ctypes.c_int(32), attr, ctypes.c_uint(8))
+    if fd < 0:
+        pytest.skip(f"BPF_ENABLE_STATS refused: {os.strerror(ctypes.get_errno())}")
+    return fd
+
+
+def test_top_marker_threshold_and_stats(root, tmp_path):
+    """Three tests that write 10, 30 and 50 MiB, the 50 marked `big`: --top 2 lists the two
+    largest in order, --intensive-threshold 20M --marker big names only the unmarked 30 MiB
+    one, --stats counts the programs' runs (the kernel's, while stats are on)."""
+    (tmp_path / "test_sizes.py").write_text(SIZES_SUITE)
+    (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    big: memory-hungry\n")
+    fd = bpf_stats_on()
+    try:
+        run = run_tktrace(inner_pytest("test_sizes.py"), tmp_path,
+                          opts=("--top", "2", "--marker", "big", "--intensive-threshold", "20M",
+                                "--stats"))
+    finally:
+        os.close(fd)
+    assert run.rc == 0, run
+    ids = nodeids_written(tmp_path)
+    lines = run.stderr.splitlines()
+    i = next(n for n, l in enumerate(lines) if l.startswith("Tests by peak memory growth"))
+    assert lines[i].startswith("Tests by peak memory growth (top 2 of 3"), lines[i]
+    rows = [l.split() for l in lines[i + 2:i + 4]]
+    assert [r[-1] for r in rows] == [ids["50"], ids["30"]], run
+    assert [r[0] for r in rows] == ["+50.0", "+30.0"], run  # MiB, as measured in the kernel
+    assert not lines[i + 4].startswith("  +"), run  # two rows, not three
+    j = next(n for n, l in enumerate(lines) if l.startswith("Tests needing more than 20.0 MiB"))
+    assert lines[j] == "Tests needing more than 20.0 MiB, not marked big; paste into conftest.py:"
+    snippet = lines[j + 1:j + 8]
+    assert f'"{ids["30"]}",' in "\n".join(snippet) and ids["50"] not in "\n".join(snippet), run
+    assert 'item.add_marker("big")' in [l.strip() for l in snippet], snippet
+    stats = {l.split()[2]: l.split()[3:] for l in lines if l.startswith("tktrace stats: ")}
+    # Run counts are machine-wide (other processes too): at least this suite's own.
+    assert int(stats["tkt_setenv"][0]) >= 9, stats  # PYTEST_CURRENT_TEST: 3 tests x 3 phases
+    assert int(stats["tkt_rss_stat"][0]) >= 90 * (1 << 20) // 4096, stats  # a page a fault
+    assert int(stats["map_memory_bytes"][0]) > 0, stats
+    assert "tktrace stats: tests 3, processes 1," in run.stderr, run
+
+
+def test_ctrl_z_and_fg_at_a_terminal(root, tmp_path):
+    """In an interactive shell at a pty, Ctrl-Z stops tktrace and COMMAND together (one job);
+    `fg` resumes both; COMMAND finishes and the report is a clean exit."""
+    import pty
+    bash = shutil.which("bash")
+    if not bash:
+        pytest.skip("needs bash for job control")
+    (tmp_path / "job.py").write_text(
+        "import os, time\n"
+        "from pathlib import Path\n"
+        "Path('pid').write_text(str(os.getpid()))\n"
+        "while not Path('go').exists():\n"
+        "    time.sleep(0.05)\n"
+        "Path('done').write_text('1')\n")
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.chdir(tmp_path)
+            os.execve(bash, [bash, "--norc", "--noprofile", "-i"],
+                      {**inner_env(), "PS1": "$ ", "TERM": "dumb"})
+        finally:
+            os._exit(127)
+    out = bytearray()
+
+    def read_until(pred, timeout=20):
+        end = time.monotonic() + timeout
+        while not pred() and time.monotonic() < end:
+            import select
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    out.extend(os.read(fd, 4096))
+                except OSError:
+                    break
+        return pred()
+
+    def state(p):
+        return Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+    try:
+        os.write(fd, f"{TKTRACE} -q --json r.json -- {PYTHON} job.py\n".encode())
+        assert read_until(lambda: (tmp_path / "pid").exists()), out
+        job = int((tmp_path / "pid").read_text())
+        tracer = int(Path(f"/proc/{job}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        os.write(fd, b"\x1a")  # Ctrl-Z
+        assert read_until(lambda: state(job) == "T" and state(tracer) == "T"), out
+        (tmp_path / "go").touch()
+        time.sleep(0.5)
+        assert not (tmp_path / "done").exists(), "COMMAND ran on while stopped"
+        os.write(fd, b"fg\n")
+        assert read_until(lambda: (tmp_path / "done").exists()), out
+        os.write(fd, b"echo rc=$?\n")  # fg's status: the job's
+        # The terminal echoes the typed line too: "rc=" and a digit is the shell's output.
+        assert read_until(lambda: re.search(rb"rc=\d", out)), out
+        assert re.search(rb"rc=0\r?\n", out), out
+        os.write(fd, b"exit\n")
+        read_until(lambda: False, timeout=1)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+        os.close(fd)
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["exit_code"] == 0 and rep["cause"] == "exit", rep
+    assert rep["kills"] == [] and rep["oom_kills"] == [], rep

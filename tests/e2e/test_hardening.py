@@ -158,20 +158,92 @@ def test_kill_reported_right_during_a_storm(root, memcg, tmp_path, storm):
         assert rep["processes_traced"] >= n + 2, (rep["processes_traced"], n)
     else:
         print(f"alloc storm: {n} x 8 MiB touched in {secs:.1f} s")
-    assert rep["lost_events"] == 0, rep["lost_events"]
+        # No per-fault record leaves the kernel (a lost count of 0 would prove nothing): what
+        # the storm tests is the in-kernel peak under other processes' faults. The hog's
+        # peak is the kernel's own rss of the victim at the kill, give or take file pages the
+        # kernel reclaimed under the limit (measured: 2.3 MiB over; 16 MiB allowed).
+        (t,) = rep["tests"]
+        gap = t["peak_rss_bytes"] - o["victim"]["rss_bytes"]
+        assert 0 <= gap <= 16 * MiB, (t, o["victim"])
+        assert t["peak_growth_bytes"] >= ALLOC - LIMIT, t  # it grew until killed
+    if storm == "fork":
+        assert rep["lost_events"] == 0, rep["lost_events"]
     assert rep["kills"] == [], rep["kills"]
+
+
+# Forks N processes that exit at once, one after another: ~120 bytes of fork and exit records
+# each, so 60000 of them overflow the 4 MiB ring when nobody reads it.
+FORK_N_C = r"""
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+	long n = atol(argv[1]);
+	for (long i = 0; i < n; i++) {
+		pid_t p = fork();
+		if (p == 0)
+			_exit(0);
+		if (p < 0 || waitpid(p, NULL, 0) != p)
+			return 1;
+	}
+	return 0;
+}
+"""
+LOST_FORKS = 60000
+
+
+def test_lost_events_counted_and_warned(root, tmp_path):
+    """The tracer stopped (SIGSTOP) during a fork storm: the ring fills, the kernel side
+    counts what it could not deliver, and the report says so (lost_events and a warning)."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        pytest.skip("no C compiler: a Python fork storm is too slow to fill the ring")
+    work = tmp_path / "lost"
+    work.mkdir()
+    (work / "forkn.c").write_text(FORK_N_C)
+    subprocess.run([cc, "-O2", "-o", str(work / "forkn"), str(work / "forkn.c")], check=True)
+    report = work / "report.json"
+    script = (f"touch ready; while [ ! -e go ]; do sleep 0.01; done; ./forkn {LOST_FORKS} "
+              "&& touch stormed")
+    proc = subprocess.Popen([TKTRACE, "--json", str(report), "--", "/bin/sh", "-c", script],
+                            cwd=work, env=inner_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        # COMMAND runs only once the programs are attached.
+        assert wait_for(lambda: (work / "ready").exists(), 30), "COMMAND never started"
+        os.kill(proc.pid, signal.SIGSTOP)
+        try:
+            (work / "go").touch()
+            assert wait_for(lambda: (work / "stormed").exists(), 120), "storm did not finish"
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    rep = json.loads(report.read_text())
+    lost = rep["lost_events"]
+    print(f"lost {lost} events, {rep['processes_traced']} processes traced of {LOST_FORKS + 1}")
+    assert lost > 0, rep
+    assert f"tktrace: warning: {lost} events were lost; the report may be incomplete" in err, err
+    # What was lost was not seen: fewer processes than the storm made.
+    assert rep["processes_traced"] < LOST_FORKS, rep["processes_traced"]
 
 
 def test_soak_10000_tests_with_xdist(root, tmp_path):
     """A long xdist run: every test recorded once, nothing lost."""
-    if shutil.which("true") is None:
-        pytest.skip("no true(1)")
     work = write_suite(tmp_path, "test_soak.py", '''
+        import os
+
         import pytest
 
         @pytest.mark.parametrize("i", range(10000))
-        def test_soak(i):
-            assert i >= 0
+        def test_soak(i, request):
+            worker = os.environ["PYTEST_XDIST_WORKER"]
+            with open(f"seen-{worker}.txt", "a") as f:
+                f.write(f"{request.node.nodeid} {worker}\\n")
     ''')
     run = run_tktrace(inner_pytest("-n", "2", "-p", "xdist", "test_soak.py"), work,
                       timeout=600)
@@ -180,9 +252,11 @@ def test_soak_10000_tests_with_xdist(root, tmp_path):
     assert run.rc == 0, run
     assert rep["lost_events"] == 0
     assert rep["tests_seen"] == 10000
-    ids = [t["nodeid"] for t in rep["tests"]]
-    assert len(ids) == 10000 and len(set(ids)) == 10000
-    assert {t["worker"] for t in rep["tests"]} == {"gw0", "gw1"}
+    # Each test by its own node id, on the worker that ran it (as the tests wrote them).
+    ran = dict(line.split() for p in work.glob("seen-*.txt") for line in p.read_text().splitlines())
+    assert len(ran) == 10000 and set(ran.values()) == {"gw0", "gw1"}
+    got = [(t["nodeid"], t["worker"]) for t in rep["tests"]]
+    assert len(got) == 10000 and dict(got) == ran
     assert all(t["outcome"] == "completed" for t in rep["tests"])
 
 
@@ -408,21 +482,58 @@ def test_ctrl_c_at_a_terminal_reaches_command_once(root, tmp_path):
     assert os.waitstatus_to_exitcode(status) == 0, out
 
 
-def test_without_cap_sys_admin_tests_are_named_or_it_says_why(root, tmp_path):
+# Opens a uprobe on this process's own libc setenv with perf_event_open, as libbpf does for
+# tktrace; prints OK, or the errno name and exits 1.
+UPROBE_OPEN = r"""
+import ctypes, errno, platform, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+addr = ctypes.cast(libc.setenv, ctypes.c_void_p).value
+for line in open("/proc/self/maps"):
+    f = line.split()
+    lo, hi = (int(x, 16) for x in f[0].split("-"))
+    if lo <= addr < hi and len(f) >= 6:
+        path, off = f[5], addr - lo + int(f[2], 16)  # the offset in the file
+        break
+attr = (ctypes.c_uint8 * 128)()
+cpath = ctypes.create_string_buffer(path.encode())
+struct.pack_into("IIQ", attr, 0, int(open("/sys/bus/event_source/devices/uprobe/type").read()), 112, 0)
+struct.pack_into("QQ", attr, 56, ctypes.addressof(cpath), off)  # config1: path, config2: offset
+nr = {"x86_64": 298, "aarch64": 241}[platform.machine()]  # perf_event_open
+libc.syscall.restype = ctypes.c_long
+fd = libc.syscall(ctypes.c_long(nr), attr, ctypes.c_int(-1), ctypes.c_int(0), ctypes.c_int(-1),
+                  ctypes.c_ulong(8))  # any process, CPU 0, no group, PERF_FLAG_FD_CLOEXEC
+print("OK" if fd >= 0 else errno.errorcode.get(ctypes.get_errno(), "?"))
+sys.exit(fd < 0)
+"""
+
+
+@pytest.mark.parametrize("drop", [True, False], ids=["without_sys_admin", "with_sys_admin"])
+def test_without_cap_sys_admin_tests_are_named_or_it_says_why(root, tmp_path, drop):
     """Some kernels (a 2025 fix, in stable too) want CAP_SYS_ADMIN for uprobes: then tktrace
-    must say that tests cannot be named, never leave them silently unnamed."""
+    must say that tests cannot be named, never leave them silently unnamed; where the kernel
+    does not want it, tktrace must name them and not claim it. Whether the kernel wants it is
+    found apart from tktrace: a uprobe opened directly, under the same capabilities."""
     if shutil.which("setpriv") is None:
         pytest.skip("needs setpriv(1) from util-linux to drop capabilities")
+    if not os.path.exists("/sys/bus/event_source/devices/uprobe/type"):
+        pytest.skip("no uprobe PMU (/sys/bus/event_source/devices/uprobe)")
+    caps = ["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-all"] if drop else []
+    probe = subprocess.run([*caps, PYTHON, "-c", UPROBE_OPEN], capture_output=True, text=True)
+    verdict = probe.stdout.strip()
+    assert verdict in ("OK", "EPERM", "EACCES"), (probe.stdout, probe.stderr)
+    demands = verdict != "OK"
+    print(f"a uprobe opened {'without' if drop else 'with'} CAP_SYS_ADMIN: {verdict}")
     report = tmp_path / "r.json"
     code = ("import os; os.environ['PYTEST_CURRENT_TEST'] = 't.py::hog (call)'; "
             "os.kill(os.getpid(), 9)")
-    proc = subprocess.run(["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-all",
-                           TKTRACE, "--json", str(report), "--", PYTHON, "-c", code],
+    proc = subprocess.run([*caps, TKTRACE, "--json", str(report), "--", PYTHON, "-c", code],
                           cwd=tmp_path, env=inner_env(), capture_output=True, text=True)
     assert proc.returncode == 137, proc.stderr
     target = json.loads(report.read_text())["kills"][0]["target"]
-    if "uprobes need CAP_SYS_ADMIN" in proc.stderr:
-        print("this kernel wants CAP_SYS_ADMIN for uprobes; tktrace said so")
-        assert target["test"] is None
+    said = "uprobes need CAP_SYS_ADMIN" in proc.stderr
+    if demands:
+        assert said, proc.stderr
+        assert target["test"] is None, target
     else:
+        assert not said, proc.stderr
         assert target["test"] == "t.py::hog", proc.stderr

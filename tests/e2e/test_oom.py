@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (MAX_LIMIT, PYTHON, SUITES, MemCgroup, headline, inner_env, memcg_root,
-                      need_root, nodeids_written, inner_pytest, run_tktrace)
+from conftest import (MAX_LIMIT, PYTHON, SUITES, MemCgroup, check_replay, headline, inner_env,
+                      junit_counts, memcg_root, need_root, nodeids_written, inner_pytest,
+                      record_opts, run_tktrace)
 
 MiB = 1 << 20
 LIMIT = 400 * MiB
@@ -205,7 +206,7 @@ def xdist_oom(tmp_path_factory):
         env = inner_env({"E2E_HOLD": str(450 * MiB), "E2E_CHUNK": str(20 * MiB),
                          "E2E_GROW_MAX": str(500 * MiB)})
         run = run_tktrace(inner_pytest("-n", "2", "--dist", "load", "test_oom_xdist.py"), work,
-                          cgroup=cg, env=env)
+                          cgroup=cg, env=env, opts=record_opts(work.parent))
         yield XdistRun(run, work), cg
     finally:
         cg.remove()
@@ -231,6 +232,12 @@ def xdist_first_oom(x, cg):
     else:
         assert (x.work / "grower-done.txt").exists(), x.run
     return rep, ooms[0]
+
+
+def test_oom_xdist_replays_byte_for_byte(xdist_oom):
+    x, _ = xdist_oom
+    assert report_of(x.run)["oom_kills"], x.run
+    check_replay(x.run, x.work.parent)
 
 
 def test_oom_xdist_victim_and_trigger_are_different_tests(xdist_oom):
@@ -275,10 +282,23 @@ def test_oom_xdist_victim_and_trigger_on_different_workers(xdist_oom):
 
 # 6. ------------------------------------------------------------------------------------------
 
+def check_junit_passed_but_killed(junit, nodeid):
+    """The test passed (its child's kill was expected) but tktrace adds the kill as an
+    <error>: the suite's counts must say so (pytest wrote errors="0")."""
+    said, held = junit_counts(junit)
+    assert said == held, (said, held, junit.read_text())
+    assert held == [(1, 1, 0)], held
+    assert "tktrace: killed by the OOM killer" in junit.read_text()
+
+
+# The cgroup is joined by tktrace itself (--cgroup DIR), not by a shell prefix, and the kill of
+# a passing test's child goes into pytest's JUnit XML (--junitxml-merge).
 def test_oom_of_subprocess_attributed_to_spawning_test(root, memcg, suite):
     cg = memcg(LIMIT)
     work = suite("test_oom_subprocess.py")
-    run = run_tktrace(inner_pytest("test_oom_subprocess.py"), work, cgroup=cg,
+    junit = work / "junit.xml"
+    run = run_tktrace(inner_pytest("test_oom_subprocess.py", f"--junitxml={junit}"), work,
+                      cgroup=cg, join="tktrace", opts=("--junitxml-merge", str(junit)),
                       env=alloc_env(cg.limit))
     nodeid = nodeids_written(work)["subprocess"]
     assert nodeid == "test_oom_subprocess.py::test_spawns_hog"
@@ -296,6 +316,7 @@ def test_oom_of_subprocess_attributed_to_spawning_test(root, memcg, suite):
     check_victim_rss(o, cg.limit)
     check_rerun(o, work, nodeid)
     check_complete(rep)
+    check_junit_passed_but_killed(junit, nodeid)
 
 
 # 7. ------------------------------------------------------------------------------------------
@@ -303,7 +324,10 @@ def test_oom_of_subprocess_attributed_to_spawning_test(root, memcg, suite):
 def test_oom_of_multiprocessing_child_attributed_to_spawning_test(root, memcg, suite):
     cg = memcg(LIMIT)
     work = suite("test_oom_mp.py")
-    run = run_tktrace(inner_pytest("test_oom_mp.py"), work, cgroup=cg, env=alloc_env(cg.limit))
+    junit = work / "junit.xml"
+    run = run_tktrace(inner_pytest("test_oom_mp.py", f"--junitxml={junit}"), work, cgroup=cg,
+                      join="tktrace", opts=("--junitxml-merge", str(junit)),
+                      env=alloc_env(cg.limit))
     nodeid = nodeids_written(work)["mp"]
     assert nodeid == "test_oom_mp.py::test_forks_hog"
     (child,) = map(int, read_pids(work, "child"))
@@ -321,6 +345,7 @@ def test_oom_of_multiprocessing_child_attributed_to_spawning_test(root, memcg, s
     check_victim_rss(o, cg.limit)
     check_rerun(o, work, nodeid)
     check_complete(rep)
+    check_junit_passed_but_killed(junit, nodeid)
 
 
 # 8. ------------------------------------------------------------------------------------------

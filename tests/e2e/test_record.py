@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (MAX_LIMIT, PYTHON, TKTRACE, inner_env, inner_pytest, nodeids_written,
-                      run_tktrace)
+from conftest import (MAX_LIMIT, PYTHON, TKTRACE, inner_env, inner_pytest, kernel_log_now,
+                      nodeids_written, run_tktrace)
 
 MiB = 1 << 20
 LIMIT = 400 * MiB
@@ -196,23 +196,6 @@ def test_sigkilled_tracer_leaves_a_readable_recording(root, memcg, tmp_path):
     assert all(t["nodeid"] == f"test_slow.py::test_slow[{i}]" for i, t in enumerate(rep["tests"]))
     txt = tktrace("report", str(rec))
     assert txt.returncode == 0 and "stops at" in txt.stdout, txt
-
-
-def kernel_log_now():
-    """The kernel log as /dev/kmsg gives it (raw records), read without blocking."""
-    fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
-    out = []
-    try:
-        while True:
-            try:
-                out.append(os.read(fd, 8192))
-            except BlockingIOError:
-                break
-            except BrokenPipeError:
-                continue
-    finally:
-        os.close(fd)
-    return b"".join(out)
 
 
 def test_explain_kmsg_maps_the_kernels_oom_lines_to_the_test(recorded_oom, tmp_path):

@@ -3,6 +3,7 @@ start (an OOM kill in a memory cgroup this test creates, a SIGKILL), while watch
 background."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -12,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TKTRACE, inner_env, inner_pytest, memcg_root, need_root
+from conftest import TKTRACE, inner_env, inner_pytest, kernel_log_now, memcg_root, need_root
 
 HOG_SUITE = '''
 def test_small():
     assert True
 
 def test_hog():
+    import os
+    open("hog.txt", "w").write(f"{os.getpid()} {os.environ.get('PYTEST_XDIST_WORKER')}")
     chunks = []
     while True:
         chunks.append(b"x" * (16 << 20))  # written, so really resident
@@ -106,6 +109,17 @@ def _get(obj, dotted):
     return obj
 
 
+def check_rss_is_the_kernels(victim):
+    """The victim's rss is the kernel's own at the kill: anon + file + shmem of its OOM report
+    ("Killed process PID ..."). Both read the same per-CPU counters at the kill; measured equal
+    to the KiB; 1 MiB allowed for their lag (see test_memory.py)."""
+    m = re.search(rb"Killed process %d \(.*?anon-rss:(\d+)kB, file-rss:(\d+)kB, "
+                  rb"shmem-rss:(\d+)kB" % victim["pid"], kernel_log_now())
+    assert m, f"no OOM report of pid {victim['pid']} in the kernel log"
+    kernel = sum(int(x) for x in m.groups()) * 1024
+    assert abs(victim["rss_bytes"] - kernel) <= 1 << 20, (victim["rss_bytes"], kernel)
+
+
 def test_watch_logs_oom_kill_and_sigkill_in_background(watch, memcg, tmp_path):
     w = watch()
     # (a) An OOM kill in a cgroup of its own, of a pytest that tktrace did not start.
@@ -131,7 +145,7 @@ def test_watch_logs_oom_kill_and_sigkill_in_background(watch, memcg, tmp_path):
     assert oom["oom"]["constraint"] == "memcg"
     assert oom["oom"]["memcg"] == rel_path(cg)
     assert oom["oom"]["limit_bytes"] == 200 << 20
-    assert oom["victim"]["rss_bytes"] > 100 << 20
+    check_rss_is_the_kernels(oom["victim"])
     assert oom["time"].endswith("Z") and oom["time"][:4].isdigit()
     # The OOM killer's own SIGKILL is part of the oom_kill line, not a second kill.
     assert not [l for l in lines if l["type"] == "sigkill" and l["target"]["pid"] == hog.pid]
@@ -155,6 +169,7 @@ def test_watch_names_the_test_of_an_ancestor(watch, tmp_path):
         "    p = subprocess.Popen(['sleep', '60'])\n"
         "    time.sleep(0.2)\n"
         "    open('child.pid', 'w').write(str(p.pid))\n"
+        "    open('pytest.pid', 'w').write(str(os.getpid()))\n"
         "    os.kill(p.pid, signal.SIGKILL)\n"
         "    p.wait()\n")
     r = subprocess.run(inner_pytest("test_sub.py"), cwd=tmp_path, env=inner_env(),
@@ -164,7 +179,9 @@ def test_watch_names_the_test_of_an_ancestor(watch, tmp_path):
     lines = w.stop()
     kill = one(lines, type="sigkill", **{"target.pid": child})
     assert kill["target"]["test"] == "test_sub.py::test_kills_child"
-    assert kill["target"]["test_pid"] == kill["sender"]["pid"]
+    sender = int((tmp_path / "pytest.pid").read_text())  # the test itself sent it
+    assert kill["sender"]["pid"] == sender
+    assert kill["target"]["test_pid"] == sender
     assert kill["sender"]["test"] == "test_sub.py::test_kills_child"
 
 
@@ -338,14 +355,18 @@ def test_watch_names_the_xdist_worker_and_its_test(watch, memcg, tmp_path):
                             cwd=tmp_path, env=inner_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     out = main.communicate(timeout=180)[0].decode(errors="replace")
-    assert "crashed" in out or main.returncode != 0, out
+    hog_pid, worker = (tmp_path / "hog.txt").read_text().split()  # as the worker saw itself
+    assert main.returncode == 1, out
+    assert f"worker '{worker}' crashed while running 'test_hog.py::test_hog'" in out, out
     lines = w.stop()
     ooms = [l for l in lines if l["type"] == "oom_kill" and l["victim"]["cgroup"] == rel_path(cg)]
-    assert ooms, out
+    assert len(ooms) == 1, ooms
     v = ooms[0]["victim"]
+    assert v["pid"] == int(hog_pid)
     assert v["test"] == "test_hog.py::test_hog"
-    assert v["worker"] in ("gw0", "gw1")
+    assert v["worker"] == worker
     assert v["test_pid"] == v["pid"]
+    check_rss_is_the_kernels(v)
     assert main.pid in [a["pid"] for a in v["ancestry"]]
 
 
@@ -371,6 +392,7 @@ def test_watch_probes_a_c_library_that_appears_later(watch, tmp_path):
         "    p = subprocess.Popen(['sleep', '60'])\n"
         "    time.sleep(0.2)\n"
         "    open('child.pid', 'w').write(str(p.pid))\n"
+        "    open('pytest.pid', 'w').write(str(os.getpid()))\n"
         "    os.kill(p.pid, signal.SIGKILL)\n"
         "    p.wait()\n")
     proc = subprocess.Popen(inner_pytest("test_late.py"), cwd=tmp_path,

@@ -488,6 +488,7 @@ static void test_usage_memory_options(void **state)
 	assert_non_null(strstr(buf, "  --record FILE "));
 	assert_non_null(strstr(buf, "  tktrace report FILE"));
 	assert_non_null(strstr(buf, "  tktrace explain-kmsg"));
+	assert_non_null(strstr(buf, "  tktrace plan --record FILE"));
 }
 
 int main(void)

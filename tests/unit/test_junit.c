@@ -22,6 +22,50 @@
 			fail_msg("missing %s\n--- in ---\n%s", (needle), (hay));             \
 	} while (0)
 
+/* Start tags named name in xml outside comments ("<name " or "<name>" or "<name/"). */
+static unsigned count_tags(const char *xml, const char *name)
+{
+	size_t nl = strlen(name);
+	unsigned n = 0;
+
+	for (const char *p = xml; (p = strchr(p, '<')); p++) {
+		if (strncmp(p, "<!--", 4) == 0) {
+			p = strstr(p, "-->");
+			if (!p)
+				break;
+			continue;
+		}
+		if (strncmp(p + 1, name, nl) == 0 && strchr(" />", p[1 + nl]))
+			n++;
+	}
+	return n;
+}
+
+/* The integer attribute attr of the first start tag named tag. */
+static long attr_of(const char *xml, const char *tag, const char *attr)
+{
+	char open[64], key[64];
+	const char *t, *a;
+
+	snprintf(open, sizeof(open), "<%s ", tag);
+	snprintf(key, sizeof(key), " %s=\"", attr);
+	t = strstr(xml, open);
+	assert_non_null(t);
+	a = strstr(t, key);
+	assert_non_null(a);
+	assert_true(a < strchr(t, '>'));
+	return strtol(a + strlen(key), NULL, 10);
+}
+
+/* A one-suite file's counts are the elements it holds (what CI dashboards show). */
+static void assert_counts_match(const char *xml)
+{
+	assert_int_equal(count_tags(xml, "testsuite"), 1);
+	assert_int_equal(attr_of(xml, "testsuite", "tests"), count_tags(xml, "testcase"));
+	assert_int_equal(attr_of(xml, "testsuite", "errors"), count_tags(xml, "error"));
+	assert_int_equal(attr_of(xml, "testsuite", "failures"), count_tags(xml, "failure"));
+}
+
 static void names_are(const char *nodeid, const char *cls, const char *name)
 {
 	struct tkt_buf c = { 0 }, n = { 0 };
@@ -76,6 +120,7 @@ static void test_merge_xdist(void **state)
 	size_t added;
 
 	(void)state;
+	assert_counts_match(XDIST);
 	assert_int_equal(tkt_junit_merge(&out, XDIST, sizeof(XDIST) - 1, k, 4, &added), 0);
 	assert_int_equal(added, 4);
 	/* The explanation first in the failure's text; the rest of the failure kept. */
@@ -88,8 +133,10 @@ static void test_merge_xdist(void **state)
 				  "<error message=\"tktrace: trigger\">D2</error></testcase>");
 	assert_contains(out.data, "<testcase classname=\"tests.test_b\" name=\"test_ok\" time=\"0.2\">"
 				  "<error message=\"tktrace: sigkill\">D3</error></testcase>");
-	/* A test pytest never recorded: a new case, counted in its suite. */
-	assert_contains(out.data, "errors=\"1\" failures=\"1\" skipped=\"0\" tests=\"4\"");
+	/* A test pytest never recorded: a new case, counted in its suite; the <error> added to
+	 * the passed and the self-closing case counted too (the failure was counted already). */
+	assert_contains(out.data, "errors=\"3\" failures=\"1\" skipped=\"0\" tests=\"4\"");
+	assert_counts_match(out.data);
 	assert_contains(out.data, "<testcase classname=\"tests.test_c\" name=\"test_gone\" time=\"0\">"
 				  "<error message=\"tktrace: lost\">D4</error></testcase></testsuite></testsuites>");
 	tkt_buf_free(&out);
@@ -134,8 +181,10 @@ static void test_merge_many_kills(void **state)
 				  "time=\"1\"><failure message=\"f\">tktrace: killed\nxxx");
 	assert_contains(out.data, "xxx\ntktrace: again\nsecond\nF</failure></testcase>"
 				  "<testcase classname=\"t\" name=\"test_8\"");
-	/* Nothing added as a new case: every kill found its own. */
-	assert_contains(out.data, "<testsuite errors=\"0\" tests=\"6000\">");
+	/* Nothing added as a new case: every kill found its own; each passed case gained an
+	 * error. */
+	assert_contains(out.data, "<testsuite errors=\"3000\" tests=\"6000\">");
+	assert_int_equal(count_tags(out.data, "error"), N / 2);
 	p = strstr(out.data, "name=\"test_5999\"");
 	assert_non_null(p);
 	assert_contains(p, "</testcase></testsuite></testsuites>");
@@ -163,6 +212,7 @@ static void test_minimal(void **state)
 
 	(void)state;
 	tkt_junit_minimal(&out, &k, 1, 2.5);
+	assert_counts_match(out.data);
 	assert_contains(out.data, "<testsuite name=\"pytest\" errors=\"1\" failures=\"0\" skipped=\"0\" "
 				  "tests=\"1\" time=\"2.500\"><testcase classname=\"tests.t\" "
 				  "name=\"test_x[&quot;q&quot;]\" time=\"0\"><error message=\"tktrace: OOM\">d"
@@ -203,6 +253,7 @@ static void test_merge_file(void **state)
 	assert_int_equal(tkt_junit_merge_file(path, &k, 1, &io, err, sizeof(err)), 0);
 	assert_contains(slurp(path), "<error message=\"tktrace: OOM\">d</error></testcase>");
 	assert_contains(slurp(path), "failures=\"1\"");
+	assert_counts_match(slurp(path));
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0640);
 	/* Older than this run: a previous run's file, replaced by a minimal one. */

@@ -79,9 +79,20 @@ static void test_is_libc_path_libc_dash_other(void **state)
 	assert_true(tkt_is_libc_path("/lib/libc-2.28.so"));
 }
 
+/* A drop counter that cannot be read is an error, not "nothing lost". */
+static void test_drops_unreadable(void **state)
+{
+	uint64_t total = 12345;
+
+	(void)state;
+	assert_true(tkt_drops_read(-1, &total) < 0);
+	assert_int_equal(total, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_drops_unreadable),
 		cmocka_unit_test(test_is_libc_path_yes),
 		cmocka_unit_test(test_is_libc_path_no),
 		cmocka_unit_test(test_is_libc_path_libc_dash_other),

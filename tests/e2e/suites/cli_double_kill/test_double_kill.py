@@ -19,6 +19,8 @@ def test_double_kill(request):
         assert time.time() < deadline, "taskset never became sleep"
         time.sleep(0.01)
     pid = str(child.pid)
-    subprocess.run(["taskset", "-c", cpu, "chrt", "-f", "1", "/bin/kill", "-9", pid, pid],
-                   check=True)
+    # taskset and chrt exec what follows: the sender kill(1) keeps the pid started here.
+    sender = subprocess.Popen(["taskset", "-c", cpu, "chrt", "-f", "1", "/bin/kill", "-9", pid, pid])
+    assert sender.wait() == 0
+    Path("pid-kill.txt").write_text(str(sender.pid))
     assert child.wait(timeout=30) == -9

@@ -18,6 +18,34 @@ def record(name, request):
     Path(f"pid-{name}.txt").write_text(f"{os.getpid()} {os.environ.get('PYTEST_XDIST_WORKER')}")
 
 
+def status():
+    """VmRSS and VmHWM of this process, in bytes, as the kernel reports them."""
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, val = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(val.split()[0]) * 1024  # "kB"
+    return out["VmRSS"], out["VmHWM"]
+
+
+class Vm:
+    """The kernel's own figures at known moments of a test: its call's start (the high-water
+    mark reset there: clear_refs 5), while the block is held, after it is freed."""
+
+    def __init__(self, name):
+        self.name = name
+        Path("/proc/self/clear_refs").write_text("5")
+        self.start = status()
+
+    def hold(self):
+        self.held = status()
+
+    def done(self):
+        end = status()
+        Path(f"vm-{self.name}.txt").write_text(" ".join(
+            str(v) for v in (*self.start, *self.held, *end)))
+
+
 def touched_bytearray():
     # bytearray(n) is malloc (an mmap of its own at this size) plus a memset: every 4 KiB
     # page is written, and no huge pages (THP is "madvise", and glibc does not madvise).
@@ -28,18 +56,24 @@ def touched_bytearray():
 
 def test_numpy(request):
     record("numpy", request)
+    vm = Vm("numpy")
     # np.ones writes every byte; numpy madvises big buffers for huge pages.
     a = np.ones(SIZE, dtype=np.uint8)
+    vm.hold()
     time.sleep(HOLD_S)
     assert int(a[0]) + int(a[-1]) == 2
     del a
+    vm.done()
 
 
 def test_bytearray(request):
     record("bytearray", request)
+    vm = Vm("bytearray")
     b = touched_bytearray()
+    vm.hold()
     time.sleep(HOLD_S)
     del b
+    vm.done()
 
 
 @pytest.fixture
