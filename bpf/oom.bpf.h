@@ -6,7 +6,6 @@
 #include "common.bpf.h"
 #include "core_fixes.bpf.h"
 #include "mem.bpf.h"
-#include "pystack.bpf.h"
 #include "task.bpf.h"
 
 static __always_inline struct tkt_ev_oom *tkt_oom_reserve(void)
@@ -63,9 +62,6 @@ int tkt_mark_victim(__u64 *ctx)
 	if (st)
 		e->victim_peak_pages = tkt_fold_cpus(st, vtgid, false);
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
-	/* After the kill record, so user space has the OOM to hang the stack on. */
-	if (tkt_tracked(bpf_get_current_pid_tgid() >> 32))
-		tkt_py_walk(TKT_PY_TRIGGER, 0);
 	return 0;
 }
 

@@ -1,5 +1,7 @@
 /* CPython stacks, walked in the kernel in the context of the thread itself: at an OOM kill
- * (current is the trigger) and when a traced process dequeues its SIGKILL. Only kills pay. */
+ * (current is the trigger) and when a traced process dequeues its SIGKILL. Only kills pay.
+ * The programs here use bpf_loop (5.17; its callback cannot even be loaded before 5.13): they
+ * are optional ("?"), and user space loads them on kernels that have it. */
 #ifndef TKT_PYSTACK_BPF_H
 #define TKT_PYSTACK_BPF_H
 
@@ -254,12 +256,22 @@ out:
 
 /* Every thread of a SIGKILLed process dequeues the kill in its own context, before it exits
  * and before the OOM reaper can take its memory: the moment its stack can still be read. */
-SEC("tp_btf/signal_deliver")
+SEC("?tp_btf/signal_deliver")
 int BPF_PROG(tkt_sig_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
 {
 	if (sig != 9 || !tkt_tracked(bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	return tkt_py_walk(TKT_PY_KILLED, 1);
+}
+
+/* The trigger's stack at an OOM kill: a program of its own on mark_victim, attached after
+ * tkt_mark_victim (so its record comes after the kill's), loaded only where bpf_loop is. */
+SEC("?tp_btf/mark_victim")
+int tkt_mark_victim_py(void *ctx)
+{
+	if (!tkt_tracked(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	return tkt_py_walk(TKT_PY_TRIGGER, 0);
 }
 
 #endif /* TKT_PYSTACK_BPF_H */

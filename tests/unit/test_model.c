@@ -1963,6 +1963,24 @@ static void test_pystacks(void **state)
 	tkt_model_free(&m);
 }
 
+/* A trigger's stack stamped before its OOM record (its own program ran first) still hangs on
+ * the trigger, and on the victim when they are one process. */
+static void test_trigger_stack_before_oom_record(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	rec_pystack(&m, T0 + SECS(2) - 5, 200, 200, TKT_PY_TRIGGER, "/p/test_big.py", 9);
+	oom_init(&e, T0 + SECS(2), 200, "python3", 262144, 200, "python3", 262144);
+	rec_oom(&m, &e);
+	assert_string_equal(m.ooms[0].trigger.py.f[0].file, "/p/test_big.py");
+	assert_int_equal(m.ooms[0].victim.py.f[0].line, 9);
+	tkt_model_free(&m);
+}
+
 /* The usual order at an OOM kill on two CPUs: the kernel's SIGKILL to the victim (from the
  * trigger), the victim's thread dequeuing it, then mark_victim's record. */
 static void test_pystack_before_oom_record(void **state)

@@ -892,7 +892,7 @@ static void blame(struct tkt_model *m, struct tkt_oom_rec *r, uint32_t victim)
 	}
 }
 
-static void py_take_pending(struct tkt_model *m, struct tkt_party *p, uint64_t ts);
+static void py_take_pending(struct tkt_model *m, struct tkt_party *p, uint64_t ts, uint8_t role);
 static bool py_better(const struct tkt_pystack *old, const struct tkt_pystack *s, uint32_t pid);
 
 static int ev_oom(struct tkt_model *m, const struct tkt_ev_oom *e)
@@ -947,7 +947,12 @@ static int ev_oom(struct tkt_model *m, const struct tkt_ev_oom *e)
 	m->last_oom_ns = e->h.ts_ns;
 	mark_killed(m, e->victim.pid, e->victim_peak_pages * ps, e->h.ts_ns);
 	blame(m, r, e->victim.pid);
-	py_take_pending(m, &r->victim, e->h.ts_ns);
+	/* Stacks that came before this record (another CPU, or the same trigger's program
+	 * running first): the trigger's own, then the victim's. */
+	py_take_pending(m, &r->trigger, e->h.ts_ns, TKT_PY_TRIGGER);
+	if (r->victim.pid == r->trigger.pid && r->trigger.py.present)
+		r->victim.py = r->trigger.py;
+	py_take_pending(m, &r->victim, e->h.ts_ns, TKT_PY_KILLED);
 	return 0;
 }
 
@@ -1044,11 +1049,12 @@ static void py_fill(struct tkt_model *m, struct tkt_pystack *s, const struct tkt
  * record is stamped: their stacks wait here for the OOM record (TKT_PY_PENDING ago at most). */
 #define TKT_PY_PENDING_NS 1000000000ULL
 
-static void py_take_pending(struct tkt_model *m, struct tkt_party *p, uint64_t ts)
+static void py_take_pending(struct tkt_model *m, struct tkt_party *p, uint64_t ts, uint8_t role)
 {
 	for (size_t i = 0; i < TKT_PY_NPENDING; i++) {
 		struct tkt_pystack *s = &m->py_pending[i];
-		if (s->present && m->py_pending_pid[i] == p->pid && s->ts_ns <= ts + TKT_PY_PENDING_NS &&
+		if (s->present && s->role == role && m->py_pending_pid[i] == p->pid &&
+		    s->ts_ns <= ts + TKT_PY_PENDING_NS &&
 		    ts <= s->ts_ns + TKT_PY_PENDING_NS && py_better(&p->py, s, p->pid))
 			p->py = *s;
 	}
@@ -1092,7 +1098,7 @@ static int ev_pystack(struct tkt_model *m, const struct tkt_ev_pystack *e)
 			return 0;
 		}
 	}
-	if (e->role == TKT_PY_KILLED) {
+	{
 		size_t slot = m->py_npending++ % TKT_PY_NPENDING;
 		m->py_pending[slot] = s;
 		m->py_pending_pid[slot] = pid;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include "core/util.h"
 #include "core/pyargs.h"
@@ -44,14 +45,26 @@ TKT_LOADER_SKEL_FNS(run)
 
 static void run_configure(void *skel, void *ctx)
 {
+	struct run_bpf *s = skel;
+	unsigned maj = 0, min = 0;
+	struct utsname u;
+	bool loop;
+
 	(void)ctx;
-	((struct run_bpf *)skel)->rodata->nr_cpus =
-		libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
+	s->rodata->nr_cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
+	/* Python stacks at kills walk frames with bpf_loop (5.17). */
+	loop = uname(&u) == 0 && sscanf(u.release, "%u.%u", &maj, &min) == 2 &&
+	       (maj > 5 || (maj == 5 && min >= 17));
+	bpf_program__set_autoload(s->progs.tkt_mark_victim_py, loop);
+	bpf_program__set_autoload(s->progs.tkt_sig_deliver, loop);
+	if (!loop)
+		tkt_info("Linux %s has no bpf_loop (5.17): kills are reported without Python stacks",
+			 u.release);
 }
 
 static const char *const run_attach[] = {
-	"tkt_fork", "tkt_exec", "tkt_exit", "tkt_signal", "tkt_mark_victim", "tkt_rss_stat",
-	"tkt_mmap", "tkt_sig_deliver", NULL,
+	"tkt_fork", "tkt_exec", "tkt_exit", "tkt_signal", "tkt_mark_victim", "tkt_mark_victim_py",
+	"tkt_rss_stat", "tkt_mmap", "tkt_sig_deliver", NULL,
 };
 
 static const struct tkt_bpf_mode run_mode = {
