@@ -58,12 +58,12 @@ static long func_file_offset(Elf *elf, const char *func)
 	return found;
 }
 
-int tkt_func_entry_skip(const char *path, const char *func)
+long tkt_func_probe_offset(const char *path, const char *func, int *skip)
 {
 	unsigned char code[4];
 	Elf *elf;
 	long off;
-	int fd, r;
+	int fd;
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -EINVAL;
@@ -78,26 +78,32 @@ int tkt_func_entry_skip(const char *path, const char *func)
 	}
 	off = func_file_offset(elf, func);
 	elf_end(elf);
-	if (off < 0)
-		r = (int)off;
-	else if (pread(fd, code, sizeof(code), off) != (ssize_t)sizeof(code))
-		r = -EIO;
-	else
-		r = tkt_entry_skip_bytes(code, sizeof(code));
+	if (off >= 0) {
+		if (pread(fd, code, sizeof(code), off) != (ssize_t)sizeof(code))
+			off = -EIO;
+		else
+			*skip = tkt_entry_skip_bytes(code, sizeof(code));
+	}
 	close(fd);
-	return r;
+	return off;
 }
 
-struct bpf_link *tkt_attach_entry_uprobe(struct bpf_program *prog, const char *path,
-					 const char *func)
+int tkt_func_entry_skip(const char *path, const char *func)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = func);
-	int skip = tkt_func_entry_skip(path, func);
+	int skip = 0;
+	long off = tkt_func_probe_offset(path, func, &skip);
+
+	return off < 0 ? (int)off : skip;
+}
+
+struct bpf_link *tkt_attach_uprobe_at(struct bpf_program *prog, int pid, const char *path,
+				      long off, int skip)
+{
 	struct bpf_link *l;
 
 	/* Past an ENDBR64: one trap per call instead of a trap and a single step. */
-	l = bpf_program__attach_uprobe_opts(prog, -1, path, skip > 0 ? skip : 0, &uo);
+	l = bpf_program__attach_uprobe(prog, false, pid, path, (size_t)(off + skip));
 	if (!l && skip > 0)
-		l = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &uo);
+		l = bpf_program__attach_uprobe(prog, false, pid, path, (size_t)off);
 	return l;
 }

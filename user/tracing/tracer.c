@@ -22,6 +22,9 @@
 struct pending_scan {
 	uint32_t pid;
 	int tries;
+	/* Forked from a followed process: followed itself unless it execs first (most children
+	 * exec at once: following those would cost three attaches and detaches each). */
+	bool forked;
 };
 
 struct tkt_tracer {
@@ -30,6 +33,8 @@ struct tkt_tracer {
 	struct pending_scan *pending;
 	size_t npending, cap_pending;
 	struct tkt_model *model;
+	int *closing; /* fds of exited processes' probes, closed after each batch */
+	size_t nclosing, cap_closing;
 	size_t rootdir_ntests; /* tests started when pytest rootdirs were last looked for */
 };
 
@@ -55,6 +60,7 @@ static const struct tkt_bpf_mode run_mode = {
 	.attach = run_attach,
 	.env_progs = { "tkt_setenv", "tkt_unsetenv", "tkt_putenv" },
 	.max_libcs = MAX_LIBCS,
+	.per_pid_probes = true,
 	.libc_consequence = "kills are reported without their tests",
 };
 
@@ -66,7 +72,7 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static void pending_add(struct tkt_tracer *t, uint32_t pid)
+static void pending_add(struct tkt_tracer *t, uint32_t pid, bool forked)
 {
 	if (t->npending == t->cap_pending) {
 		size_t ncap = t->cap_pending ? t->cap_pending * 2 : 64;
@@ -78,7 +84,23 @@ static void pending_add(struct tkt_tracer *t, uint32_t pid)
 	}
 	t->pending[t->npending].pid = pid;
 	t->pending[t->npending].tries = 0;
+	t->pending[t->npending].forked = forked;
 	t->npending++;
+}
+
+/* Per-process libc probes for pid, unless it is gone already (a short-lived Python whose exit
+ * came in the same batch: attaching to it, and detaching, would cost grace periods). */
+static void follow(struct tkt_tracer *t, uint32_t pid)
+{
+	const struct tkt_proc *p = tkt_model_find(t->model, pid);
+	int r;
+
+	if (!p || !p->alive)
+		return;
+	r = tkt_libcs_follow(tkt_loader_libcs(t->ld), pid);
+	if (r > 0)
+		tkt_debug("pid %u (%s): libc probes attached %.1f ms after it started", pid, p->comm,
+			  (mono_ns() - p->start_ns) / 1e6);
 }
 
 static void scan_pending(struct tkt_tracer *t)
@@ -87,7 +109,21 @@ static void scan_pending(struct tkt_tracer *t)
 
 	for (size_t i = 0; i < t->npending; i++) {
 		struct pending_scan *s = &t->pending[i];
-		int r = tkt_libcs_scan_pid(tkt_loader_libcs(t->ld), s->pid, mono_ns());
+		int r;
+
+		if (s->forked) {
+			/* Still the parent's image after a poll: a worker, not a child about to exec
+			 * (its exec record drops it from this list). */
+			if (s->tries++ < 1) {
+				t->pending[j++] = *s;
+				continue;
+			}
+			follow(t, s->pid);
+			continue;
+		}
+		if (s->tries == 0)
+			follow(t, s->pid);
+		r = tkt_libcs_scan_pid(tkt_loader_libcs(t->ld), s->pid, mono_ns());
 		if (r != 0 || ++s->tries >= SCAN_TRIES)
 			continue; /* done: found, gone, or gave up (a static binary) */
 		t->pending[j++] = *s;
@@ -101,10 +137,15 @@ static void after_exec(struct tkt_tracer *t, uint32_t pid)
 	char link[64], cwd[PATH_MAX];
 	ssize_t n;
 
+	for (size_t i = 0; i < t->npending; i++)
+		if (t->pending[i].pid == pid && t->pending[i].forked)
+			t->pending[i] = t->pending[--t->npending];
 	/* Only Pythons set pytest's variables: other programs (a fork-heavy suite's many
-	 * short children) are not worth reading /proc for. */
-	if (p && (p->is_pytest || strncmp(p->comm, "python", 6) == 0 || strncmp(p->comm, "pytest", 6) == 0))
-		pending_add(t, pid);
+	 * short children) are not worth reading /proc for, nor probing. The first test comes
+	 * after pytest's imports (0.1 s or more); the exec record wakes us at once. */
+	if (p && (p->is_pytest || strncmp(p->comm, "python", 6) == 0 ||
+		  strncmp(p->comm, "pytest", 6) == 0))
+		pending_add(t, pid, false); /* followed once this batch is applied */
 	if (!p || !p->is_pytest || p->cwd)
 		return;
 	snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
@@ -115,13 +156,39 @@ static void after_exec(struct tkt_tracer *t, uint32_t pid)
 	}
 }
 
+static void close_later(void *ctx, int fd)
+{
+	struct tkt_tracer *t = ctx;
+
+	if (t->nclosing == t->cap_closing) {
+		size_t ncap = t->cap_closing ? t->cap_closing * 2 : 16;
+		int *n = realloc(t->closing, ncap * sizeof(*n));
+
+		if (!n) {
+			close(fd);
+			return;
+		}
+		t->closing = n;
+		t->cap_closing = ncap;
+	}
+	t->closing[t->nclosing++] = fd;
+}
+
 static void apply_one(void *ctx, const void *rec, size_t len)
 {
 	struct tkt_tracer *t = ctx;
 	const struct tkt_hdr *h = rec;
+	struct tkt_libcs *c = tkt_loader_libcs(t->ld);
 
-	if (tkt_model_apply(t->model, h, len) == 0 && h->type == TKT_EV_EXEC)
+	if (tkt_model_apply(t->model, h, len) != 0)
+		return;
+	if (h->type == TKT_EV_EXEC)
 		after_exec(t, h->pid);
+	else if (h->type == TKT_EV_FORK &&
+		 tkt_libcs_followed(c, ((const struct tkt_ev_fork *)rec)->ppid))
+		pending_add(t, h->pid, true);
+	else if (h->type == TKT_EV_EXIT)
+		tkt_libcs_forget(c, h->pid, close_later, t);
 }
 
 /* Node ids are relative to pytest's rootdir, not its cwd (cd tests && pytest, pytest.ini one
@@ -157,6 +224,8 @@ static void apply_batch(struct tkt_tracer *t)
 	tkt_loader_flush(t->ld, apply_one, t, 1u << 20);
 	find_rootdirs(t);
 	scan_pending(t);
+	tkt_close_detached(t->closing, t->nclosing);
+	t->nclosing = 0;
 	tkt_model_sweep(t->model, 5ULL * 1000 * 1000 * 1000);
 }
 
@@ -213,9 +282,22 @@ int tkt_tracer_track_root(struct tkt_tracer *t, pid_t pid)
 	struct tkt_pstate zero = { 0 };
 	__u32 key = pid;
 
+	struct tkt_libcs *c = tkt_loader_libcs(t->ld);
+	int r;
+
 	t->skel->bss->root_tgid = pid;
 	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.tracked), &key, &zero, BPF_ANY))
 		return -errno;
+	/* COMMAND, held at its gate, is followed before it runs: if it is pytest, its probes
+	 * are in place when its C library is mapped. Where per-process probes fail, fall back
+	 * to probing the files for everyone. */
+	r = tkt_libcs_follow(c, (unsigned)pid);
+	if (tkt_libcs_per_pid(c) && (r < 0 || (r == 0 && tkt_libcs_count(c) > 0))) {
+		tkt_debug("per-process libc probes failed (%s): probing the files",
+			  r < 0 ? strerror(-r) : "none placed");
+		tkt_libcs_file_wide(c);
+		tkt_loader_say_probes(t->ld);
+	}
 	return 0;
 }
 
@@ -234,6 +316,7 @@ void tkt_tracer_destroy_async(struct tkt_tracer *t)
 	if (!t)
 		return;
 	tkt_loader_destroy_async(t->ld);
+	free(t->closing);
 	free(t->pending);
 	free(t);
 }
