@@ -106,7 +106,10 @@ int tkt_loader_open(struct tkt_loader **out, const struct tkt_bpf_mode *mode, vo
 		LIBBPF_OPTS(bpf_object_open_opts, oo,
 			    .btf_custom_path = named ? "/sys/kernel/btf/vmlinux" : NULL);
 
+		uint64_t t0 = mono_ns(), t1;
+
 		l->skel = mode->open(&oo);
+		t1 = mono_ns();
 		if (!l->skel) {
 			e = -errno;
 			errmsg(l, err, errsz, "failed to open the BPF object", e);
@@ -117,6 +120,8 @@ int tkt_loader_open(struct tkt_loader **out, const struct tkt_bpf_mode *mode, vo
 		if (mode->configure)
 			mode->configure(l->skel, ctx);
 		e = mode->load(l->skel);
+		tkt_debug("%sBPF object opened in %.1f ms, loaded (CO-RE relocations, verifier) in "
+			  "%.1f ms", mode->prefix, (t1 - t0) / 1e6, (mono_ns() - t1) / 1e6);
 		if (!e)
 			break;
 		if (named || (e != -EPERM && e != -EACCES)) {
@@ -149,6 +154,7 @@ int tkt_loader_attach(struct tkt_loader *l, char *err, size_t errsz)
 	const struct tkt_bpf_mode *mode = l->mode;
 	struct bpf_program *env[3];
 	const char *probes;
+	uint64_t t0 = mono_ns(), t1;
 	bool per_pid;
 	int e;
 
@@ -172,6 +178,7 @@ int tkt_loader_attach(struct tkt_loader *l, char *err, size_t errsz)
 		l->links[l->nlinks++] = link;
 		tkt_debug("attached %s", bpf_program__section_name(p));
 	}
+	t1 = mono_ns();
 	for (int i = 0; i < 3; i++) {
 		env[i] = prog_of(l, mode->env_progs[i]);
 		if (!env[i]) {
@@ -191,6 +198,8 @@ int tkt_loader_attach(struct tkt_loader *l, char *err, size_t errsz)
 	if (tkt_libcs_add_system(l->libcs, mono_ns()) == 0)
 		tkt_warn("%sfound no C library to probe yet; tests will be named once one is mapped",
 			 mode->prefix);
+	tkt_debug("%sattached in %.1f ms, C libraries found in %.1f ms", mode->prefix,
+		  (t1 - t0) / 1e6, (mono_ns() - t1) / 1e6);
 	tkt_loader_say_probes(l);
 	return 0;
 }

@@ -32,6 +32,7 @@ struct tkt_tracer {
 	struct run_bpf *skel;
 	struct pending_scan *pending;
 	size_t npending, cap_pending;
+	size_t nscanning; /* pending entries that are not forks: polled every 10 ms */
 	struct tkt_model *model;
 	int *closing; /* fds of exited processes' probes, closed after each batch */
 	size_t nclosing, cap_closing;
@@ -86,6 +87,7 @@ static void pending_add(struct tkt_tracer *t, uint32_t pid, bool forked)
 	t->pending[t->npending].tries = 0;
 	t->pending[t->npending].forked = forked;
 	t->npending++;
+	t->nscanning += !forked;
 }
 
 /* Per-process libc probes for pid, unless it is gone already (a short-lived Python whose exit
@@ -129,6 +131,9 @@ static void scan_pending(struct tkt_tracer *t)
 		t->pending[j++] = *s;
 	}
 	t->npending = j;
+	t->nscanning = 0;
+	for (size_t i = 0; i < j; i++)
+		t->nscanning += !t->pending[i].forked;
 }
 
 static void after_exec(struct tkt_tracer *t, uint32_t pid)
@@ -234,7 +239,7 @@ int tkt_tracer_poll(struct tkt_tracer *t, int timeout_ms)
 	int r;
 
 	/* Look for a freshly exec'd libc often until it shows up. */
-	if (t->npending && timeout_ms > 10)
+	if (t->nscanning && timeout_ms > 10)
 		timeout_ms = 10;
 	r = tkt_loader_wait(t->ld, timeout_ms);
 	apply_batch(t);
