@@ -170,7 +170,7 @@ test-ubsan:
 		CFLAGS="-O1 -g -Wall -Wextra -fsanitize=undefined -fno-sanitize-recover=undefined" test-unit
 
 test-e2e: $(BUILD)/tktrace $(BUILD)/tktrace-static
-	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e
+	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e $(E2E_ARGS)
 
 test: check-layers test-unit test-ubsan test-unit-nobpf test-e2e
 
@@ -213,8 +213,9 @@ fuzz-merge: $(FUZZ_BINS)
 	$(Q)for f in $(FUZZERS); do $(BUILD)/fuzz/fuzz_$$f -merge=1 -use_counters=0 \
 		tests/fuzz/corpus/$$f $(BUILD)/fuzz/new-$$f; done
 
-demo: $(BUILD)/tktrace
-	$(Q)sh examples/demo.sh $(abspath $(BUILD)/tktrace)
+# The README's first command (it installs what is missing, builds, needs root).
+demo:
+	$(Q)sh scripts/demo.sh
 
 deps:
 	$(Q)sh scripts/install-deps.sh

@@ -4,12 +4,20 @@ paired runs (alternating order), then, from one more run with kernel.bpf_stats_e
 --stats, the hottest BPF program's cost, map memory, tracer peak RSS, report latency and lost
 events; last, the tracer's heap per test over a 10000-test xdist soak. One table, with the
 issue's targets. Run as root: sudo make bench [BENCH_RUNS=7] [BENCH_SUITES="faults numpy many
-forks"] [BENCH_XDIST=1] [BENCH_SOAK=1].
+forks numpy-pyargs"] [BENCH_XDIST=1] [BENCH_SOAK=1].
+
+numpy-pyargs is a real suite nobody here wrote: numpy's own tests of numpy.lib, numpy.fft and
+numpy.random from Debian's python3-numpy (python3-hypothesis), run with --pyargs from a
+scratch directory, without xdist. NPY_AVAILABLE_MEM=1GB makes numpy skip its tests that need
+more (one wants 10 GB): a benchmark must not run the machine out of memory. BENCH_REAL_RUNS
+(default 3) pairs: a pair takes a few minutes.
 
 Timing and size targets are advisory ('!' marks a miss; exit 0). A traced run that saw fewer
 tests than the suite has, or lost events, is a wrong result, not a slow one: exit 1."""
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,9 +29,17 @@ HERE = Path(__file__).resolve().parent
 TKTRACE = os.environ.get("TKTRACE", str(HERE.parent / "build" / "tktrace"))
 PYTHON = os.environ.get("PYTHON", "/usr/bin/python3")
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
-SUITES = os.environ.get("BENCH_SUITES", "faults numpy many forks").split()
+SUITES = os.environ.get("BENCH_SUITES", "faults numpy many forks numpy-pyargs").split()
 XDIST = os.environ.get("BENCH_XDIST", "1") == "1"
 SOAK = os.environ.get("BENCH_SOAK", "1") == "1"
+# Real suites: pytest arguments, environment.
+REAL = {
+    "numpy-pyargs": (["--pyargs", "numpy.lib", "numpy.fft", "numpy.random"],
+                     {"NPY_AVAILABLE_MEM": "1GB"}),
+}
+REAL_RUNS = int(os.environ.get("BENCH_REAL_RUNS", "3"))
+SCRATCH = tempfile.mkdtemp(prefix="tktrace-bench-")  # cwd of real suites (.hypothesis goes there)
+atexit.register(shutil.rmtree, SCRATCH, True)
 STATS = "/proc/sys/kernel/bpf_stats_enabled"
 MiB = 1 << 20
 # The targets of issue 4.
@@ -32,16 +48,22 @@ MAX_RATIO, MAX_PROG_NS, MAX_MAPS, MAX_RSS, MAX_READY_MS, MAX_TEST_BYTES = \
 
 
 def pytest_argv(suite, xdist):
-    argv = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(HERE / "suites" / suite)]
+    argv = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    argv += REAL[suite][0] if suite in REAL else [str(HERE / "suites" / suite)]
     if xdist:
         argv += ["-n", "2"]
     return argv
 
 
+def suite_env(suite):
+    return REAL[suite][1] if suite in REAL else None
+
+
 def timed(argv, env=None):
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env or {}))
     t = time.perf_counter()
-    p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                       cwd=SCRATCH)
     dt = time.perf_counter() - t
     if p.returncode != 0:
         sys.exit(f"bench: {argv} failed with {p.returncode}: {p.stderr[-2000:]}")
@@ -50,24 +72,25 @@ def timed(argv, env=None):
 
 def paired(suite, xdist):
     base, traced, ratios = [], [], []
-    argv = pytest_argv(suite, xdist)
-    timed(argv)  # warm the page cache and bytecode
-    for i in range(RUNS):
+    argv, env = pytest_argv(suite, xdist), suite_env(suite)
+    timed(argv, env)  # warm the page cache and bytecode
+    for i in range(REAL_RUNS if suite in REAL else RUNS):
         order = [False, True] if i % 2 == 0 else [True, False]
         res = {}
         for with_tracer in order:
-            res[with_tracer], _ = timed(([TKTRACE, "-q", "--"] if with_tracer else []) + argv)
+            res[with_tracer], _ = timed(([TKTRACE, "-q", "--"] if with_tracer else []) + argv,
+                                        env)
         base.append(res[False])
         traced.append(res[True])
         ratios.append(res[True] / res[False])
-    return statistics.median(base), statistics.median(traced), statistics.median(ratios)
+    return statistics.median(base), statistics.median(traced), statistics.median(ratios), ratios
 
 
 def collected(argv, env=None):
     """How many tests pytest collects for argv (without xdist: the same tests)."""
     argv = [a for a in argv if a not in ("-n", "2")] + ["--collect-only"]
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env or {}))
-    p = subprocess.run(argv, capture_output=True, text=True, env=env)
+    p = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=SCRATCH)
     if p.returncode != 0:
         sys.exit(f"bench: {argv} failed with {p.returncode}: {p.stderr[-2000:]}")
     return sum("::" in ln for ln in p.stdout.splitlines())
@@ -122,13 +145,33 @@ def mark(ok):
     return "" if ok else " !"
 
 
+def soak_row(errors):
+    """Heap per test: the difference between a short and a long soak, less the node ids."""
+    small, big = 2000, 10000
+    soak = {}
+    for n in (small, big):
+        env = {"BENCH_SOAK_TESTS": str(n)}
+        soak[n] = stats_run(pytest_argv("soak", True), env)
+        errors.append(wrong(f"soak {n} -n 2", soak[n], collected(pytest_argv("soak", True), env)))
+    dheap = soak[big]["tracer_heap_bytes"] - soak[small]["tracer_heap_bytes"]
+    dids = soak[big]["nodeid_bytes"] - soak[small]["nodeid_bytes"]
+    per_test = (dheap - dids) / (big - small)
+    ok = per_test <= MAX_TEST_BYTES and soak[big]["lost_events"] == 0
+    print(f"soak -n 2: {big} tests, {soak[big]['lost_events']} lost, tracer heap "
+          f"{soak[big]['tracer_heap_bytes'] / MiB:.1f} MiB, rss "
+          f"{soak[big]['tracer_peak_rss_bytes'] / MiB:.1f} MiB; {per_test:.0f} B per test "
+          f"beyond its node id{mark(ok)}")
+    return 0 if ok else 1
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: needs root (tktrace loads BPF programs): sudo make bench")
     old = Path(STATS).read_text().strip()
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
                 if ln.startswith("model name")), "?")
-    print(f"tktrace benchmark: {RUNS} paired runs per row, median ratio; Linux "
+    print(f"tktrace benchmark: {RUNS} paired runs per row (real suites: {REAL_RUNS}), median "
+          f"ratio; Linux "
           f"{os.uname().release}, {os.cpu_count()} CPUs ({cpu})")
     print("targets: ratio <= 1.03, hottest program < 200 ns/run, maps <= 16 MiB, tracer rss "
           "<= 32 MiB, report <= 200 ms, 0 lost, <= 200 B/test; '!' marks a miss")
@@ -141,15 +184,15 @@ def main():
     misses, errors = 0, []
     try:
         for suite in SUITES:
-            for xdist in ([False, True] if XDIST else [False]):
-                b, t, r = paired(suite, xdist)
+            for xdist in ([False, True] if XDIST and suite not in REAL else [False]):
+                b, t, r, ratios = paired(suite, xdist)
                 Path(STATS).write_text("1")
                 try:
-                    s = stats_run(pytest_argv(suite, xdist))
+                    s = stats_run(pytest_argv(suite, xdist), suite_env(suite))
                 finally:
                     Path(STATS).write_text(old)
                 name = suite + (" -n 2" if xdist else "")
-                errors.append(wrong(name, s, collected(pytest_argv(suite, xdist))))
+                errors.append(wrong(name, s, collected(pytest_argv(suite, xdist), suite_env(suite))))
                 hot, (runs, ns) = max(s["progs"].items(), key=lambda kv: kv[1][0])
                 maps, rss = s["map_memory_bytes"], s["tracer_peak_rss_bytes"]
                 checks = [r <= MAX_RATIO, ns < MAX_PROG_NS, maps <= MAX_MAPS, rss <= MAX_RSS,
@@ -161,26 +204,12 @@ def main():
                       f"{mark(checks[2]):<1}{rss / MiB:>7.1f}{mark(checks[3]):<1}"
                       f"{s['report_ready_ms']:>8.1f}{mark(checks[4]):<1}"
                       f"{s['lost_events']:>5}{mark(checks[5]):<1}", flush=True)
-        # Heap per test: the difference between a short and a long soak, less the node ids.
-        small, big = 2000, 10000
-        soak = {}
-        for n in (small, big) if SOAK else ():
-            env = {"BENCH_SOAK_TESTS": str(n)}
-            soak[n] = stats_run(pytest_argv("soak", True), env)
-            errors.append(wrong(f"soak {n} -n 2", soak[n], collected(pytest_argv("soak", True),
-                                                                      env)))
+                print(f"{'':<12}paired ratios {min(ratios):.3f}..{max(ratios):.3f} "
+                      f"({len(ratios)} pairs, {s['tests']} tests)", flush=True)
+        if SOAK:
+            misses += soak_row(errors)
     finally:
         Path(STATS).write_text(old)
-    if SOAK:
-        dheap = soak[big]["tracer_heap_bytes"] - soak[small]["tracer_heap_bytes"]
-        dids = soak[big]["nodeid_bytes"] - soak[small]["nodeid_bytes"]
-        per_test = (dheap - dids) / (big - small)
-        ok = per_test <= MAX_TEST_BYTES and soak[big]["lost_events"] == 0
-        misses += not ok
-        print(f"soak -n 2: {big} tests, {soak[big]['lost_events']} lost, tracer heap "
-              f"{soak[big]['tracer_heap_bytes'] / MiB:.1f} MiB, rss "
-              f"{soak[big]['tracer_peak_rss_bytes'] / MiB:.1f} MiB; {per_test:.0f} B per test "
-              f"beyond its node id{mark(ok)}")
     print(f"{misses} target(s) missed" if misses else "all targets met")
     errors = [e for e in errors if e]
     for e in errors:

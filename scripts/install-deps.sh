@@ -1,14 +1,21 @@
 #!/bin/sh
-# Install what tktrace needs to build and test, from Debian/Ubuntu packages (only what is missing).
+# Install what tktrace needs from Debian/Ubuntu packages (only what is missing):
+#   install-deps.sh          to build
+#   install-deps.sh --demo   to build and run scripts/demo.sh (its suite needs pytest and numpy)
+#   install-deps.sh --test   to build and run every test (python3-hypothesis: numpy's own tests)
+# TKT_DRY_RUN=1 prints what would be installed and installs nothing; TKT_DPKG_ADMINDIR asks
+# another dpkg database (an empty one is a fresh machine): tests/e2e/test_newcomer.py uses both.
 set -eu
 
 BUILD_PKGS="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config"
-TEST_PKGS="libcmocka-dev python3-pytest python3-pytest-xdist python3-numpy util-linux strace"
+DEMO_PKGS="python3-pytest python3-numpy"
+TEST_PKGS="$DEMO_PKGS libcmocka-dev python3-pytest-xdist python3-hypothesis util-linux strace"
 
 # chromium: headless screenshots of the HTML report (tests/e2e/test_html.py).
 OPT_TEST_PKGS="chromium"
 
 want="$BUILD_PKGS"
+[ "${1:-}" = "--demo" ] && want="$BUILD_PKGS $DEMO_PKGS"
 [ "${1:-}" = "--test" ] && want="$BUILD_PKGS $TEST_PKGS $OPT_TEST_PKGS"
 # make fuzz: libFuzzer's runtime for the installed clang (Debian 12: clang 14, libclang-rt-14-dev).
 if [ "${1:-}" = "--test" ] && command -v clang >/dev/null 2>&1; then
@@ -20,8 +27,13 @@ command -v bpftool >/dev/null 2>&1 || [ -x /usr/sbin/bpftool ] || want="$want bp
 
 missing=""
 for p in $want; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+	dpkg-query ${TKT_DPKG_ADMINDIR:+--admindir="$TKT_DPKG_ADMINDIR"} -W -f='${Status}' "$p" \
+		2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+if [ -n "${TKT_DRY_RUN:-}" ]; then
+	echo "tktrace: would install:${missing:- nothing}"
+	exit 0
+fi
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then

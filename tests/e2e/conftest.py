@@ -301,3 +301,9 @@ RERAISED = {1, 2, 13, 15}  # SIGHUP, SIGINT, SIGPIPE, SIGTERM
 def tktrace_returncode(sig, exit_code):
     """What subprocess reports for tktrace when COMMAND died of sig (None: it exited)."""
     return -sig if sig in RERAISED else exit_code
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "realsuite: runs a third-party test suite from a Debian package (numpy's "
+        "own tests); `-m 'not realsuite'` leaves them out")

@@ -22,8 +22,9 @@ static const char EXECNET[] = "/usr/bin/python3\0-c\0import sys;exec(eval(sys.st
 			fail_msg("unexpected %s\n--- in ---\n%s", (needle), (hay));          \
 	} while (0)
 
-static unsigned fake_line(const char *cwd, const char *nodeid)
+static unsigned fake_line(const char *cwd, const char *pyargs, const char *nodeid)
 {
+	(void)pyargs;
 	if (!cwd || strcmp(cwd, "/work/proj"))
 		return 0;
 	if (strncmp(nodeid, "tests/test_a.py::", 17) == 0)
@@ -88,7 +89,7 @@ static void file_is(const char *cwd, const char *nodeid, const char *ws, const c
 {
 	struct tkt_buf b = { 0 };
 
-	tkt_gha_file(&b, cwd, nodeid, ws);
+	tkt_gha_file(&b, cwd, NULL, nodeid, ws);
 	assert_non_null(b.data);
 	assert_string_equal(b.data, want);
 	tkt_buf_free(&b);

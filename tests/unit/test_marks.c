@@ -324,15 +324,15 @@ static void test_test_marked_file(void **state)
 {
 	(void)state;
 	write_file("tests/test_m.py", DECORATED);
-	assert_int_equal(tkt_test_marked(tmp, "tests/test_m.py::test_big", MARKER), 1);
-	assert_int_equal(tkt_test_marked(tmp, "tests/test_m.py::test_big[1-2]", MARKER), 1);
-	assert_int_equal(tkt_test_marked(tmp, "tests/test_m.py::test_plain", MARKER), 0);
-	assert_int_equal(tkt_test_marked(tmp, "tests/test_m.py::test_small", "slow"), 1);
-	assert_int_equal(tkt_test_marked(tmp, "tests/test_m.py::test_gone", MARKER), -1);
+	assert_int_equal(tkt_test_marked(tmp, NULL, "tests/test_m.py::test_big", MARKER), 1);
+	assert_int_equal(tkt_test_marked(tmp, NULL, "tests/test_m.py::test_big[1-2]", MARKER), 1);
+	assert_int_equal(tkt_test_marked(tmp, NULL, "tests/test_m.py::test_plain", MARKER), 0);
+	assert_int_equal(tkt_test_marked(tmp, NULL, "tests/test_m.py::test_small", "slow"), 1);
+	assert_int_equal(tkt_test_marked(tmp, NULL, "tests/test_m.py::test_gone", MARKER), -1);
 	/* No such file; no "::"; relative to another directory. */
-	assert_int_equal(tkt_test_marked(tmp, "tests/test_none.py::test_big", MARKER), -1);
-	assert_int_equal(tkt_test_marked(tmp, "tests/test_m.py", MARKER), -1);
-	assert_int_equal(tkt_test_marked("/nonexistent-dir", "tests/test_m.py::test_big", MARKER), -1);
+	assert_int_equal(tkt_test_marked(tmp, NULL, "tests/test_none.py::test_big", MARKER), -1);
+	assert_int_equal(tkt_test_marked(tmp, NULL, "tests/test_m.py", MARKER), -1);
+	assert_int_equal(tkt_test_marked("/nonexistent-dir", NULL, "tests/test_m.py::test_big", MARKER), -1);
 }
 
 /* A file larger than the first read buffer (64 KiB): the function at its end is found. */
@@ -351,11 +351,11 @@ static void test_test_marked_large_file(void **state)
 	assert_true(b.n > 100000);
 	write_file("tests/test_large.py", b.d);
 	free(b.d);
-	assert_int_equal(tkt_test_marked(tmp, "tests/test_large.py::test_last", MARKER), 1);
-	assert_int_equal(tkt_test_marked(tmp, "tests/test_large.py::test_after", MARKER), 0);
+	assert_int_equal(tkt_test_marked(tmp, NULL, "tests/test_large.py::test_last", MARKER), 1);
+	assert_int_equal(tkt_test_marked(tmp, NULL, "tests/test_large.py::test_after", MARKER), 0);
 	/* An empty file has no function. */
 	write_file("tests/test_empty.py", "");
-	assert_int_equal(tkt_test_marked(tmp, "tests/test_empty.py::test_x", MARKER), -1);
+	assert_int_equal(tkt_test_marked(tmp, NULL, "tests/test_empty.py::test_x", MARKER), -1);
 }
 
 /* ---- the def line, for GitHub annotations ---- */
@@ -383,8 +383,8 @@ static void test_def_line(void **state)
 	assert_int_equal(tkt_def_line_in_source(src, strlen(src), "t.py::test_gone"), 0);
 	assert_int_equal(tkt_def_line_in_source(src, strlen(src), "t.py"), 0);
 	write_file("tests/test_lines.py", src);
-	assert_int_equal(tkt_test_def_line(tmp, "tests/test_lines.py::TestC::test_m[1]"), 7);
-	assert_int_equal(tkt_test_def_line(tmp, "tests/test_nofile.py::test_m"), 0);
+	assert_int_equal(tkt_test_def_line(tmp, NULL, "tests/test_lines.py::TestC::test_m[1]"), 7);
+	assert_int_equal(tkt_test_def_line(tmp, NULL, "tests/test_nofile.py::test_m"), 0);
 }
 
 /* A FIFO at a test's path (the suite controls its tree; tktrace reads it as root): nothing
@@ -397,8 +397,8 @@ static void test_fifo_not_read(void **state)
 	snprintf(p, sizeof(p), "%s/tests/test_fifo.py", tmp);
 	assert_int_equal(mkfifo(p, 0644), 0);
 	alarm(10);
-	assert_int_equal(tkt_test_def_line(tmp, "tests/test_fifo.py::test_m"), 0);
-	assert_int_equal(tkt_test_marked(tmp, "tests/test_fifo.py::test_m", MARKER), -1);
+	assert_int_equal(tkt_test_def_line(tmp, NULL, "tests/test_fifo.py::test_m"), 0);
+	assert_int_equal(tkt_test_marked(tmp, NULL, "tests/test_fifo.py::test_m", MARKER), -1);
 	alarm(0);
 }
 

@@ -208,6 +208,27 @@ static void test_phase_transitions(void **state)
 	tkt_model_free(&m);
 }
 
+/* A test skipped by a skip/skipif marker shows only its teardown (pytest's skipping plugin
+ * raises before the runner sets PYTEST_CURRENT_TEST for setup): it is a test seen, and one
+ * entry of tests, like the others (numpy.random: 8 such; tests_seen was 8 short). */
+static void test_skipped_by_marker_is_seen(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_test(&m, T0 + 10, ROOT, "tests/test_a.py::test_skipped", "teardown");
+	rec_env_unset(&m, T0 + 20, ROOT, TKT_ENV_CURRENT_TEST);
+	rec_test(&m, T0 + 30, ROOT, "tests/test_a.py::test_run", "setup");
+	rec_test(&m, T0 + 40, ROOT, "tests/test_a.py::test_run", "call");
+	rec_test(&m, T0 + 50, ROOT, "tests/test_a.py::test_run", "teardown");
+	rec_env_unset(&m, T0 + 60, ROOT, TKT_ENV_CURRENT_TEST);
+	assert_int_equal(m.ntests, 2);
+	assert_int_equal(m.tests_seen, m.ntests);
+	assert_string_equal(m.tests[0].nodeid, "tests/test_a.py::test_skipped");
+	tkt_model_free(&m);
+}
+
 static void test_node_id_strings_are_interned(void **state)
 {
 	struct tkt_model m;
@@ -1272,10 +1293,11 @@ static void test_test_record_new_setup_closes_old(void **state)
 	assert_ptr_equal(m.tests[2].nodeid, m.tests[1].nodeid);
 	assert_int_equal(m.tests[2].rss_start, PG(1800));
 	assert_false(m.tests[2].ended);
-	/* The call of another test whose setup was lost opens a record too. */
+	/* The call of another test whose setup was lost opens a record too, and is a test
+	 * seen: tests_seen counts the entries of tests, not setups. */
 	rec_test_snap(&m, T0 + SECS(5), ROOT, "t.py::c", "call", SNAP(2000, 2100, 120, 0));
 	assert_int_equal(m.ntests, 4);
-	assert_int_equal(m.tests_seen, 3);
+	assert_int_equal(m.tests_seen, 4);
 	assert_true(m.tests[2].ended);
 	assert_int_equal(m.tests[2].rss_end, PG(2000));
 	assert_int_equal(m.tests[2].peak, PG(2100));

@@ -313,7 +313,7 @@ static void test_json_oom_workers(void **state)
 	/* gw0's test killed in its call (first seen there, at 200 ns); its duration is
 	 * checked in test_json_killed_test_duration. gw3's test, first seen in its
 	 * teardown at 210 ns, ended by the unset at 2 s. */
-	assert_contains(j, "\"tests_seen\":0,"
+	assert_contains(j, "\"tests_seen\":2,"
 			   "\"tests\":[{\"nodeid\":\"tests/test_a.py::test_big\",\"worker\":\"gw0\","
 			   "\"duration_s\":");
 	assert_contains(j, ",\"peak_rss_bytes\":0,\"peak_growth_bytes\":0,"
@@ -356,7 +356,7 @@ static void test_json_kills_and_lost_events(void **state)
 			   "\"target\":{\"pid\":100,\"comm\":\"python3\",\"test\":\"t.py::slow\","
 			   "\"phase\":\"call\",\"worker\":null,\"rss_bytes\":409600,\"traced\":true},"
 			   "\"sender\":{\"pid\":555,\"comm\":\"bash\",\"kernel\":false}}],"
-			   "\"lost_events\":4,\"processes_traced\":2,\"tests_seen\":0,"
+			   "\"lost_events\":4,\"processes_traced\":2,\"tests_seen\":1,"
 			   /* First seen in its call at 10 ns, killed by the SIGKILL at 5 s (the
 			    * last usable record); its child never exited: no children peak. */
 			   "\"tests\":[{\"nodeid\":\"t.py::slow\",\"worker\":null,"
@@ -572,7 +572,7 @@ static void test_text_quiet(void **state)
 	/* Lost events are worth a word even when quiet. */
 	r.kernel_drops = 2;
 	t = text_of(&m, &r, true);
-	assert_string_equal(t, "tktrace: pytest exited with status 1; no kills (1 processes, 0 tests, "
+	assert_string_equal(t, "tktrace: pytest exited with status 1; no kills (1 processes, 1 tests, "
 			       "1.5 s)\n"
 			       "tktrace: warning: 2 events were lost; the report may be incomplete\n");
 	free(t);

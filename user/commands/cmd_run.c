@@ -414,6 +414,7 @@ static int run_wait(struct run_ctx *c)
 	uint64_t last_sample = 0;
 	int r;
 
+	tkt_log_live(true);
 	for (;;) {
 		pid_t w = waitpid(c->child.pid, &c->status, WNOHANG);
 		if (w == c->child.pid)
@@ -433,6 +434,7 @@ static int run_wait(struct run_ctx *c)
 				/* Live: the tests are still running, the report comes at the end. */
 				tkt_buf_reset(&c->out);
 				tkt_warn_text(&c->out, &c->model, &c->model.warnings[nw]);
+				tkt_log_line_start();
 				fputs(c->out.data, stderr);
 				tkt_buf_reset(&c->out);
 			}
@@ -446,7 +448,9 @@ static int run_wait(struct run_ctx *c)
 			tkt_rec_flush(c->rec); /* a killed tktrace leaves all but the last cycle */
 	}
 	c->t_exit = now_ns();
+	tkt_log_live(false);
 	tkt_tracer_drain(c->tracer);
+	tkt_outcomes_from_junit(&c->model, c->started);
 	return RUN_GO;
 }
 
@@ -521,8 +525,8 @@ static int run_report(struct run_ctx *c)
 		c->marked = calloc(m->ntests ? m->ntests : 1, sizeof(*c->marked));
 		for (size_t i = 0; c->marked && i < m->ntests; i++)
 			c->marked[i] = tkt_test_need(&m->tests[i]) > cli->intensive_threshold ?
-					       tkt_test_marked(m->tests[i].cwd, m->tests[i].nodeid,
-							       cli->marker) :
+					       tkt_test_marked(m->tests[i].cwd, m->tests[i].pyargs,
+							       m->tests[i].nodeid, cli->marker) :
 					       -1;
 		c->mem.marked = c->marked;
 		tkt_report_memory_text(&c->out, m, &c->mem);
@@ -577,6 +581,7 @@ static int run_report(struct run_ctx *c)
 /* Release what the phases took; die of COMMAND's interrupt when tktrace's status is its. */
 static int run_finish(struct run_ctx *c, int rc)
 {
+	tkt_log_live(false);
 	if (c->pidfd >= 0)
 		close(c->pidfd);
 	if (c->rec) /* an early failure: the file shows how far it got */

@@ -57,9 +57,9 @@ int tkt_output_open_checked(const char *path, const struct tkt_creds *creds)
 	return fd;
 }
 
-static unsigned def_line(const char *cwd, const char *nodeid)
+static unsigned def_line(const char *cwd, const char *pyargs, const char *nodeid)
 {
-	return tkt_test_def_line(cwd, nodeid);
+	return tkt_test_def_line(cwd, pyargs, nodeid);
 }
 
 /* The path comes from the environment and we may be root: append only to a regular file
@@ -196,4 +196,85 @@ int tkt_junit_outputs(const struct tkt_model *m, const struct tkt_run *run,
 	free(k);
 	free(msgs);
 	return r;
+}
+
+struct verdict {
+	char *key; /* classname '\n' name */
+	enum tkt_outcome outcome;
+};
+
+struct verdicts {
+	struct verdict *v;
+	size_t n, cap;
+};
+
+static void verdict_add(void *ctx, const char *cls, const char *name, enum tkt_outcome o)
+{
+	struct verdicts *vs = ctx;
+	struct tkt_buf k = { 0 };
+
+	if (vs->n == vs->cap) {
+		size_t ncap = vs->cap ? vs->cap * 2 : 256;
+		struct verdict *n = realloc(vs->v, ncap * sizeof(*n));
+		if (!n)
+			return;
+		vs->v = n;
+		vs->cap = ncap;
+	}
+	tkt_buf_printf(&k, "%s\n%s", cls, name);
+	if (k.data)
+		vs->v[vs->n++] = (struct verdict){ .key = k.data, .outcome = o };
+}
+
+static int verdict_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct verdict *)a)->key, ((const struct verdict *)b)->key);
+}
+
+void tkt_outcomes_from_junit(struct tkt_model *m, time_t started)
+{
+	struct verdicts vs = { 0 };
+	struct tkt_buf cls = { 0 }, name = { 0 }, key = { 0 };
+
+	for (size_t i = 0; i < m->njunitxml; i++) {
+		struct tkt_buf xml = { 0 };
+		char why[128], chunk[65536];
+		struct stat st;
+		ssize_t n;
+		/* A FIFO or device planted there must not hang or feed us. */
+		int fd = tkt_open_regular(m->junitxml[i], O_RDONLY | O_NOFOLLOW, 0, NULL, why,
+					  sizeof(why));
+		if (fd < 0)
+			continue;
+		/* Older than the run: pytest was killed before writing it; not this run's. */
+		if (fstat(fd, &st) == 0 && st.st_mtime >= started)
+			while ((n = read(fd, chunk, sizeof(chunk))) > 0 && xml.len < (256u << 20))
+				tkt_buf_append(&xml, chunk, n);
+		close(fd);
+		if (xml.data)
+			tkt_junit_outcomes(xml.data, xml.len, verdict_add, &vs);
+		tkt_buf_free(&xml);
+	}
+	qsort(vs.v, vs.n, sizeof(*vs.v), verdict_cmp);
+	for (size_t i = 0; vs.n && i < m->ntests; i++) {
+		struct tkt_test_rec *t = &m->tests[i];
+		struct verdict q, *hit;
+		/* Killed (and interrupted) say more than what pytest wrote about them. */
+		if (t->outcome != TKT_OUTCOME_COMPLETED)
+			continue;
+		tkt_buf_reset(&cls); /* tkt_junit_names appends */
+		tkt_buf_reset(&name);
+		tkt_junit_names(t->nodeid, &cls, &name);
+		tkt_buf_reset(&key);
+		tkt_buf_printf(&key, "%s\n%s", cls.data ? cls.data : "", name.data ? name.data : "");
+		q.key = key.data;
+		if (q.key && (hit = bsearch(&q, vs.v, vs.n, sizeof(*vs.v), verdict_cmp)))
+			t->outcome = hit->outcome;
+	}
+	for (size_t i = 0; i < vs.n; i++)
+		free(vs.v[i].key);
+	free(vs.v);
+	tkt_buf_free(&cls);
+	tkt_buf_free(&name);
+	tkt_buf_free(&key);
 }

@@ -24,4 +24,8 @@ void tkt_github_outputs(const struct tkt_model *m, const struct tkt_run *run,
 int tkt_junit_outputs(const struct tkt_model *m, const struct tkt_run *run,
 		      const struct tkt_cli *cli, const struct tkt_creds *creds, time_t started);
 
+/* pytest --junitxml: each completed test's outcome (passed, failed, skipped, xfailed,
+ * error) from the files pytest wrote during this run (not older than started). */
+void tkt_outcomes_from_junit(struct tkt_model *m, time_t started);
+
 #endif /* TKT_OUTPUT_H */

@@ -23,6 +23,16 @@ const char *tkt_outcome_name(enum tkt_outcome o)
 		return "completed";
 	case TKT_OUTCOME_KILLED:
 		return "killed";
+	case TKT_OUTCOME_PASSED:
+		return "passed";
+	case TKT_OUTCOME_FAILED:
+		return "failed";
+	case TKT_OUTCOME_SKIPPED:
+		return "skipped";
+	case TKT_OUTCOME_XFAILED:
+		return "xfailed";
+	case TKT_OUTCOME_ERROR:
+		return "error";
 	default:
 		return "interrupted";
 	}
@@ -87,6 +97,7 @@ void tkt_model_free(struct tkt_model *m)
 	free(m->ooms);
 	free(m->kills);
 	free(m->tests);
+	free(m->junitxml);
 	free(m->cg_samples);
 	free(m->warnings);
 	for (size_t i = 0; i < m->nrss; i++)
@@ -248,6 +259,37 @@ void tkt_model_set_cwd(struct tkt_model *m, uint32_t pid, const char *cwd)
 		for (struct tkt_proc *c = m->buckets[i]; c; c = c->hnext)
 			if (!c->is_pytest && same_str(c->cwd, old) && descends_from(m, c->pid, pid))
 				c->cwd = p->cwd;
+}
+
+void tkt_model_set_pyargs(struct tkt_model *m, uint32_t pid, const char *roots)
+{
+	struct tkt_proc *p = tkt_model_find(m, pid);
+	struct tkt_tap_pid in = { .pid = pid };
+
+	if (!roots)
+		return;
+	tap(m, TKT_TAP_PYARGS, &in, sizeof(in), roots);
+	if (p)
+		p->pyargs = tkt_intern(m->strings, roots, strlen(roots));
+}
+
+void tkt_model_add_junitxml(struct tkt_model *m, uint32_t pid, const char *path)
+{
+	struct tkt_tap_pid in = { .pid = pid };
+	const char *s, **n;
+
+	if (!path)
+		return;
+	tap(m, TKT_TAP_JUNITXML, &in, sizeof(in), path);
+	s = tkt_intern(m->strings, path, strlen(path));
+	for (size_t i = 0; i < m->njunitxml; i++)
+		if (m->junitxml[i] == s)
+			return;
+	n = realloc(m->junitxml, (m->njunitxml + 1) * sizeof(*n));
+	if (!s || !n)
+		return;
+	m->junitxml = n;
+	m->junitxml[m->njunitxml++] = s;
 }
 
 double tkt_model_time_s(const struct tkt_model *m, uint64_t ts_ns)
@@ -533,6 +575,7 @@ static void party_fill(struct tkt_model *m, struct tkt_party *pt, uint32_t pid, 
 		pt->is_pytest = p->is_pytest;
 		pt->pytest_cmd = p->pytest_cmd;
 		pt->cwd = p->cwd;
+		pt->pyargs = p->pyargs;
 		if (!pt->comm[0])
 			memcpy(pt->comm, p->comm, sizeof(pt->comm));
 	}
@@ -573,6 +616,7 @@ static int ev_fork(struct tkt_model *m, const struct tkt_ev_fork *e)
 		p->inherited = parent->is_pytest ? parent->own : parent->inherited;
 		p->pytest_cmd = parent->pytest_cmd;
 		p->cwd = parent->cwd;
+		p->pyargs = parent->pyargs;
 		p->test_idx = parent->is_pytest ? parent->cur_test : parent->test_idx;
 	}
 	return 0;
@@ -600,6 +644,7 @@ static int ev_exec(struct tkt_model *m, const struct tkt_ev_exec *e)
 		}
 		p->pytest_cmd = tkt_intern(m->strings, cmd.data, cmd.len);
 		p->cwd = NULL; /* the tracer fills it in from /proc while the process lives */
+		p->pyargs = NULL;
 		p->cwd_checked = false;
 	} else if (p->is_pytest) {
 		/* A pytest process replaced by another program keeps what it was doing. */
@@ -691,6 +736,10 @@ static void test_begin(struct tkt_model *m, struct tkt_proc *p, uint64_t ts)
 		return; /* call and teardown continue the same record */
 	if (t && !t->ended)
 		test_end(m, p, t, ts); /* a new test without the old one's end: close it here */
+	/* Counted here, not at setup: a test skipped by a skip/skipif marker never shows a
+	 * setup (pytest's skipping plugin raises before PYTEST_CURRENT_TEST is set), only its
+	 * teardown. */
+	m->tests_seen++;
 	if (grow(&m->tests, &m->cap_tests, m->ntests, sizeof(*m->tests))) {
 		p->cur_test = -1;
 		return;
@@ -700,6 +749,7 @@ static void test_begin(struct tkt_model *m, struct tkt_proc *p, uint64_t ts)
 	t->nodeid = p->own.test;
 	t->worker = p->own.worker;
 	t->cwd = p->cwd;
+	t->pyargs = p->pyargs;
 	t->pid = p->pid;
 	t->start_ns = ts;
 	t->rss_start = p->env_snap.rss_pages * ps;
@@ -726,8 +776,6 @@ static void env_complete(struct tkt_model *m, struct tkt_proc *p, uint64_t ts)
 		tkt_parse_current_test(v, len, &idlen, &ph);
 		p->own.test = tkt_intern(m->strings, v, idlen);
 		p->own.phase = ph;
-		if (ph == TKT_PHASE_SETUP)
-			m->tests_seen++;
 		test_begin(m, p, ts);
 	} else if (p->env_key == TKT_ENV_XDIST_WORKER) {
 		p->own.worker = p->env_op == TKT_ENV_SET ? tkt_intern(m->strings, v, len) : NULL;
@@ -1136,6 +1184,7 @@ int tkt_model_replay(struct tkt_model *m, uint16_t type, const void *data, size_
 		[TKT_TAP_ROOT] = sizeof(in.root),     [TKT_TAP_CWD] = sizeof(in.pid),
 		[TKT_TAP_CGROUP] = sizeof(in.cg),     [TKT_TAP_CG_SAMPLE] = sizeof(in.sample),
 		[TKT_TAP_SWEEP] = sizeof(in.sweep),  [TKT_TAP_RSS_SAMPLE] = sizeof(in.rss),
+		[TKT_TAP_PYARGS] = sizeof(in.pid),   [TKT_TAP_JUNITXML] = sizeof(in.pid),
 	};
 	char *str = NULL;
 	int r = 0;
@@ -1150,12 +1199,13 @@ int tkt_model_replay(struct tkt_model *m, uint16_t type, const void *data, size_
 		free(copy);
 		return 0;
 	}
-	if (type < TKT_TAP_ROOT || type > TKT_TAP_RSS_SAMPLE)
+	if (type < TKT_TAP_ROOT || type > TKT_TAP_JUNITXML)
 		return -EOPNOTSUPP;
 	if (len < fixed[type])
 		return -EINVAL;
 	memcpy(&in, data, fixed[type]);
-	if (type == TKT_TAP_ROOT || type == TKT_TAP_CWD || type == TKT_TAP_CGROUP) {
+	if (type == TKT_TAP_ROOT || type == TKT_TAP_CWD || type == TKT_TAP_CGROUP ||
+	    type == TKT_TAP_PYARGS || type == TKT_TAP_JUNITXML) {
 		str = tap_str(data, fixed[type], len);
 		if (!str)
 			return -EINVAL;
@@ -1189,6 +1239,12 @@ int tkt_model_replay(struct tkt_model *m, uint16_t type, const void *data, size_
 		break;
 	case TKT_TAP_RSS_SAMPLE:
 		tkt_model_rss_sample(m, in.rss.pid, in.rss.ts_ns, in.rss.bytes);
+		break;
+	case TKT_TAP_PYARGS:
+		tkt_model_set_pyargs(m, in.pid.pid, str);
+		break;
+	case TKT_TAP_JUNITXML:
+		tkt_model_add_junitxml(m, in.pid.pid, str);
 		break;
 	}
 	free(str);

@@ -39,6 +39,7 @@ struct tkt_proc {
 	struct tkt_attr inherited; /* snapshot of the parent's at fork */
 	const char *pytest_cmd;    /* how its pytest was started: "python3 -m pytest" */
 	const char *cwd;           /* that pytest's working directory, then its rootdir */
+	const char *pyargs;        /* pytest --pyargs: "module\tpath\n" per argument (pyargs.h) */
 	bool cwd_checked;          /* the tracer looked for its rootdir (node ids are relative to it) */
 	/* Reassembly of a chunked env value. */
 	struct tkt_buf env;
@@ -65,12 +66,19 @@ struct tkt_party {
 	uint64_t anon_bytes, file_bytes, shmem_bytes;
 	const char *pytest_cmd;
 	const char *cwd;
+	const char *pyargs;
 };
 
 enum tkt_outcome {
 	TKT_OUTCOME_RUNNING = 0, /* started, never ended (its process ended otherwise) */
 	TKT_OUTCOME_COMPLETED,   /* ran its teardown; pass/fail is pytest's to say */
 	TKT_OUTCOME_KILLED,      /* its process was killed while it ran */
+	/* pytest's own verdict, from the JUnit XML it wrote (--junitxml): */
+	TKT_OUTCOME_PASSED,
+	TKT_OUTCOME_FAILED,
+	TKT_OUTCOME_SKIPPED,
+	TKT_OUTCOME_XFAILED,
+	TKT_OUTCOME_ERROR,
 };
 
 const char *tkt_outcome_name(enum tkt_outcome o);
@@ -80,6 +88,7 @@ struct tkt_test_rec {
 	const char *nodeid;
 	const char *worker;
 	const char *cwd; /* its pytest's working directory: node ids are relative to it */
+	const char *pyargs; /* unless its pytest ran with --pyargs: then to these (pyargs.h) */
 	uint32_t pid;
 	uint8_t outcome;
 	bool ended;
@@ -161,6 +170,8 @@ enum tkt_tap_type {
 	TKT_TAP_CG_SAMPLE = 5, /* tkt_model_cg_sample: struct tkt_tap_sample */
 	TKT_TAP_SWEEP = 6,     /* tkt_model_sweep: struct tkt_tap_sweep */
 	TKT_TAP_RSS_SAMPLE = 7, /* tkt_model_rss_sample: struct tkt_tap_rss (for --html) */
+	TKT_TAP_PYARGS = 8,    /* tkt_model_set_pyargs: struct tkt_tap_pid + "module\tpath\n"... */
+	TKT_TAP_JUNITXML = 9,  /* tkt_model_add_junitxml: struct tkt_tap_pid + path */
 };
 
 typedef void (*tkt_tap_fn)(void *ctx, uint16_t type, const void *data, size_t len);
@@ -217,7 +228,9 @@ struct tkt_model {
 	size_t nbuckets;
 	size_t nprocs;       /* live entries in the table */
 	size_t procs_seen;   /* every process ever traced */
-	size_t tests_seen;   /* setup phases seen */
+	size_t tests_seen;   /* test runs seen: ntests unless memory for tests[] ran out */
+	const char **junitxml; /* JUnit XML files pytest processes were told to write */
+	size_t njunitxml;
 	struct tkt_proc *dead_head, *dead_tail; /* freed once no late record can need them */
 	struct tkt_oom_rec *ooms;
 	size_t nooms, cap_ooms;
@@ -310,6 +323,11 @@ bool tkt_model_rootdir_due(struct tkt_model *m, uint32_t pid);
 void tkt_model_set_root_pid(struct tkt_model *m, uint32_t pid);
 /* Every input from now on also goes to tap (--record); NULL: none. */
 void tkt_model_set_tap(struct tkt_model *m, tkt_tap_fn tap, void *ctx);
+/* pytest --pyargs: where each argument's package or module is (the tracer asks the process's
+ * own Python); node ids are relative to those, not to the rootdir. Set before tests start. */
+void tkt_model_set_pyargs(struct tkt_model *m, uint32_t pid, const char *roots);
+/* pytest --junitxml=PATH (absolute): read after the run for each test's outcome. */
+void tkt_model_add_junitxml(struct tkt_model *m, uint32_t pid, const char *path);
 /* Free processes that exited more than grace_ns before the newest record. */
 void tkt_model_sweep(struct tkt_model *m, uint64_t grace_ns);
 /* Feed one tapped input back (TKT_TAP_*); -EINVAL when it is malformed, -EOPNOTSUPP for a

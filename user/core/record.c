@@ -74,7 +74,9 @@ static void put(struct tkt_rec_writer *w, uint16_t type, const void *a, size_t a
 {
 	unsigned char hdr[TKT_REC_HDR_LEN];
 	/* Inputs only the HTML report uses: a reader without them can still report. */
-	uint16_t flags = type == TKT_TAP_RSS_SAMPLE ? TKT_REC_F_OPTIONAL : 0;
+	/* --pyargs roots and JUnit paths only sharpen paths and outcomes: optional too. */
+	uint16_t flags = type == TKT_TAP_RSS_SAMPLE || type == TKT_TAP_PYARGS ||
+				 type == TKT_TAP_JUNITXML ? TKT_REC_F_OPTIONAL : 0;
 	uint32_t len = alen + blen;
 
 	if (w->err)

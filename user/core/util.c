@@ -10,6 +10,22 @@
 #include <unistd.h>
 
 static enum tkt_log_level log_level = TKT_LOG_WARN;
+static bool live_tty;
+
+/* While COMMAND runs, its output may have left a terminal's cursor mid-line (pytest -v
+ * prints a node id, then PASSED when the test ends). tktrace cannot see the cursor, so at
+ * a terminal each message then starts with a newline: at worst a blank line, never a
+ * message glued to the end of pytest's. Pipes and files get no extra newline. */
+void tkt_log_live(bool running)
+{
+	live_tty = running && isatty(STDERR_FILENO);
+}
+
+void tkt_log_line_start(void)
+{
+	if (live_tty)
+		fputc('\n', stderr);
+}
 
 void tkt_log_set_level(enum tkt_log_level level)
 {
@@ -28,6 +44,9 @@ void tkt_log(enum tkt_log_level level, const char *fmt, ...)
 	/* Warnings are shown even with -q: they mean the report may be incomplete. */
 	if (level > log_level && !(level == TKT_LOG_WARN))
 		return;
+	/* -v's info and debug lines come in bursts: a blank line between each would be worse. */
+	if (level <= TKT_LOG_WARN)
+		tkt_log_line_start();
 	fputs("tktrace: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -46,6 +65,7 @@ void tkt_error(const char *fmt, ...)
 	for (char *p = msg; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
+	tkt_log_line_start();
 	fprintf(stderr, "tktrace: %s\n", msg);
 }
 

@@ -19,6 +19,9 @@ enum tkt_log_level { TKT_LOG_QUIET = 0, TKT_LOG_WARN = 1, TKT_LOG_INFO = 2, TKT_
 
 void tkt_log_set_level(enum tkt_log_level level);
 enum tkt_log_level tkt_log_get_level(void);
+/* COMMAND is running (true) or has ended: at a terminal, messages start on a fresh line. */
+void tkt_log_live(bool running);
+void tkt_log_line_start(void);
 void tkt_log(enum tkt_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One line on stderr, "tktrace: ...", control characters in names shown as '?'. */
 void tkt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -2,6 +2,7 @@
  * Markdown job summary. Pure: model in, text out (source lines come through a callback). */
 #define _GNU_SOURCE
 #include "gha.h"
+#include "core/pyargs.h"
 #include "core/warn.h"
 
 #include <stdlib.h>
@@ -77,17 +78,13 @@ static void normalise(char *p)
 	free(src);
 }
 
-void tkt_gha_file(struct tkt_buf *b, const char *cwd, const char *nodeid, const char *workspace)
+void tkt_gha_file(struct tkt_buf *b, const char *cwd, const char *pyargs, const char *nodeid,
+		  const char *workspace)
 {
-	const char *sep = strstr(nodeid, "::");
-	size_t flen = sep ? (size_t)(sep - nodeid) : strlen(nodeid);
 	struct tkt_buf full = { 0 };
 	size_t wl;
 
-	if (cwd && nodeid[0] != '/')
-		tkt_buf_printf(&full, "%s/%.*s", cwd, (int)flen, nodeid);
-	else
-		tkt_buf_printf(&full, "%.*s", (int)flen, nodeid);
+	tkt_test_file(&full, cwd, pyargs, nodeid);
 	if (!full.data) {
 		tkt_buf_free(&full);
 		return;
@@ -108,16 +105,17 @@ void tkt_gha_file(struct tkt_buf *b, const char *cwd, const char *nodeid, const 
 }
 
 /* "::error file=F,line=L,title=T::" for a test (without file when its place is unknown). */
-static void command_start(struct tkt_buf *b, const char *level, const char *cwd, const char *test,
-			  const char *title, const struct tkt_gha_opts *o)
+static void command_start(struct tkt_buf *b, const char *level, const char *cwd,
+			  const char *pyargs, const char *test, const char *title,
+			  const struct tkt_gha_opts *o)
 {
-	unsigned line = test && o->def_line ? o->def_line(cwd, test) : 0;
+	unsigned line = test && o->def_line ? o->def_line(cwd, pyargs, test) : 0;
 	bool sep = false;
 
 	tkt_buf_printf(b, "::%s ", level);
 	if (test && strstr(test, "::")) {
 		struct tkt_buf f = { 0 };
-		tkt_gha_file(&f, cwd, test, o->workspace);
+		tkt_gha_file(&f, cwd, pyargs, test, o->workspace);
 		put(b, "file=");
 		tkt_gha_escape(b, f.data, true);
 		tkt_buf_free(&f);
@@ -187,7 +185,7 @@ static void oom_annotations(struct tkt_buf *b, const struct tkt_model *m,
 			       m->tests[oom->blame.top[0]].nodeid);
 	if (tkt_rerun_command(&tmp, v))
 		tkt_buf_printf(&msg, "Rerun: %s", tmp.data);
-	command_start(b, "error", v->cwd, v->attr.test,
+	command_start(b, "error", v->cwd, v->pyargs, v->attr.test,
 		      v->attr.test ? "tktrace: test OOM-killed" : "tktrace: OOM kill", o);
 	tkt_gha_escape(b, msg.data, false);
 	put(b, "\n");
@@ -203,7 +201,8 @@ static void oom_annotations(struct tkt_buf *b, const struct tkt_model *m,
 		tkt_buf_reset(&tmp);
 		if (tkt_rerun_command(&tmp, t))
 			tkt_buf_printf(&msg, ".\nRerun: %s", tmp.data);
-		command_start(b, "error", t->cwd, t->attr.test, "tktrace: allocation hit the limit", o);
+		command_start(b, "error", t->cwd, t->pyargs, t->attr.test,
+			      "tktrace: allocation hit the limit", o);
 		tkt_gha_escape(b, msg.data, false);
 		put(b, "\n");
 	}
@@ -216,7 +215,8 @@ static void oom_annotations(struct tkt_buf *b, const struct tkt_model *m,
 		tkt_buf_printf(&msg, " before %s was OOM-killed there: look at what it keeps "
 				     "(caches, fixtures, figures).",
 			       v->attr.test ? v->attr.test : v->comm);
-		command_start(b, "warning", r->cwd, r->nodeid, "tktrace: memory left behind", o);
+		command_start(b, "warning", r->cwd, r->pyargs, r->nodeid,
+			      "tktrace: memory left behind", o);
 		tkt_gha_escape(b, msg.data, false);
 		put(b, "\n");
 	}
@@ -247,7 +247,8 @@ int tkt_gha_annotations(struct tkt_buf *b, const struct tkt_model *m, const stru
 				       k->sender_comm, k->kernel ? ", sent by the kernel" : "");
 		party_where(&msg, &k->target);
 		tkt_buf_append(&msg, ".", 1);
-		command_start(b, "error", k->target.cwd, k->target.attr.test, "tktrace: SIGKILL", o);
+		command_start(b, "error", k->target.cwd, k->target.pyargs, k->target.attr.test,
+			      "tktrace: SIGKILL", o);
 		tkt_gha_escape(b, msg.data, false);
 		put(b, "\n");
 	}
@@ -262,7 +263,7 @@ int tkt_gha_annotations(struct tkt_buf *b, const struct tkt_model *m, const stru
 				       w->res[j].test ? w->res[j].test : "(no test)");
 		if (!w->nres)
 			tkt_buf_append(&msg, " no test", 8);
-		command_start(b, "warning", NULL, NULL, "tktrace: memory limit nearly reached", o);
+		command_start(b, "warning", NULL, NULL, NULL, "tktrace: memory limit nearly reached", o);
 		tkt_gha_escape(b, msg.data, false);
 		put(b, "\n");
 	}

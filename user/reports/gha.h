@@ -12,13 +12,14 @@ struct tkt_gha_opts {
 	const char *workspace; /* $GITHUB_WORKSPACE: annotation paths are made relative to it */
 	int top;               /* rows of the summary's memory table; 0: none */
 	/* 1-based line of the def of nodeid (relative to cwd), 0 when unknown; NULL: no lines. */
-	unsigned (*def_line)(const char *cwd, const char *nodeid);
+	unsigned (*def_line)(const char *cwd, const char *pyargs, const char *nodeid);
 };
 
 /* Workflow command data: %, CR and LF escaped; in a property also ':' and ','. */
 void tkt_gha_escape(struct tkt_buf *b, const char *s, bool property);
 /* The file of nodeid (relative to cwd), normalised, relative to workspace when under it. */
-void tkt_gha_file(struct tkt_buf *b, const char *cwd, const char *nodeid, const char *workspace);
+void tkt_gha_file(struct tkt_buf *b, const char *cwd, const char *pyargs, const char *nodeid,
+		  const char *workspace);
 /* One ::error per killed test (and per test whose allocation killed another), ::warning for a
  * test that left the memory behind and for each --warn-at crossing. */
 int tkt_gha_annotations(struct tkt_buf *out, const struct tkt_model *m, const struct tkt_run *r,

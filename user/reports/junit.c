@@ -553,3 +553,48 @@ int tkt_junit_minimal(struct tkt_buf *out, const struct tkt_junit_kill *kills, s
 	put(out, "</testsuite></testsuites>\n");
 	return 0;
 }
+
+/* pytest's verdict in one <testcase> body: a <failure> says failed (a teardown <error> after
+ * it does not change that), else <error>, else <skipped> (type "pytest.xfail": xfailed),
+ * else passed. */
+static enum tkt_outcome case_outcome(const char *body, const char *end)
+{
+	struct tkt_buf type = { 0 };
+	const char *t, *te;
+	enum tkt_outcome o = TKT_OUTCOME_PASSED;
+
+	if (!body)
+		return o;
+	if (next_tag(body, end, "failure", &te))
+		return TKT_OUTCOME_FAILED;
+	if (next_tag(body, end, "error", &te))
+		return TKT_OUTCOME_ERROR;
+	if ((t = next_tag(body, end, "skipped", &te))) {
+		o = attr_value(t, te, "type", &type) && strcmp(type.data, "pytest.xfail") == 0 ?
+			    TKT_OUTCOME_XFAILED :
+			    TKT_OUTCOME_SKIPPED;
+		tkt_buf_free(&type);
+	}
+	return o;
+}
+
+int tkt_junit_outcomes(const char *xml, size_t len, tkt_junit_outcome_fn fn, void *ctx)
+{
+	const char *end = xml + len, *p = xml, *t, *te;
+	struct tkt_buf cls = { 0 }, name = { 0 };
+	int n = 0;
+
+	while ((t = next_tag(p, end, "testcase", &te))) {
+		const char *cl = te[-1] == '/' ? NULL : close_tag(te + 1, end, "testcase");
+
+		p = cl ? cl : te + 1;
+		if ((!cl && te[-1] != '/') || !attr_value(t, te, "name", &name) ||
+		    !attr_value(t, te, "classname", &cls))
+			continue;
+		fn(ctx, cls.data, name.data, case_outcome(cl ? te + 1 : NULL, cl));
+		n++;
+	}
+	tkt_buf_free(&cls);
+	tkt_buf_free(&name);
+	return n;
+}

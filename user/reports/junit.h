@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
+#include "core/model.h"
 #include "core/util.h"
 
 struct tkt_junit_kill {
@@ -28,4 +29,10 @@ int tkt_junit_merge(struct tkt_buf *out, const char *xml, size_t len,
 /* A whole JUnit file of the kills alone, for when pytest wrote none. */
 int tkt_junit_minimal(struct tkt_buf *out, const struct tkt_junit_kill *kills, size_t nkills,
 		      double duration_s);
+/* Pure: each <testcase> of a JUnit XML file pytest wrote, with its outcome
+ * (TKT_OUTCOME_PASSED ... ERROR). Returns the number of test cases. */
+typedef void (*tkt_junit_outcome_fn)(void *ctx, const char *classname, const char *name,
+				     enum tkt_outcome outcome);
+int tkt_junit_outcomes(const char *xml, size_t len, tkt_junit_outcome_fn fn, void *ctx);
+
 #endif /* TKT_JUNIT_H */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/json.h"
+#include "core/pyargs.h"
 
 const char *tkt_cause_name(enum tkt_cause c)
 {
@@ -65,6 +66,9 @@ const char *tkt_oom_why(const struct tkt_oom_rec *o)
 
 bool tkt_rerun_command(struct tkt_buf *out, const struct tkt_party *p)
 {
+	struct tkt_buf spec = { 0 };
+	const char *cmd = p->pytest_cmd ? p->pytest_cmd : "python3 -m pytest";
+
 	if (!p->attr.test)
 		return false;
 	if (p->cwd) {
@@ -72,8 +76,16 @@ bool tkt_rerun_command(struct tkt_buf *out, const struct tkt_party *p)
 		tkt_shell_quote(out, p->cwd);
 		tkt_buf_append(out, " && ", 4);
 	}
-	tkt_buf_printf(out, "%s ", p->pytest_cmd ? p->pytest_cmd : "python3 -m pytest");
-	tkt_shell_quote(out, p->attr.test);
+	/* --pyargs: the node id is relative to a package that Python finds; rerun it the same
+	 * way from the same directory (same rootdir, conftest and caches as the run). */
+	if (p->pyargs && tkt_pyargs_spec(p->pyargs, p->attr.test, &spec)) {
+		tkt_buf_printf(out, "%s --pyargs ", cmd);
+		tkt_shell_quote(out, spec.data);
+	} else {
+		tkt_buf_printf(out, "%s ", cmd);
+		tkt_shell_quote(out, p->attr.test);
+	}
+	tkt_buf_free(&spec);
 	return true;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "core/pyargs.h"
 #include "safeopen.h"
 
 /* Name of the function (last "::" part, parameters cut) and of its innermost class. */
@@ -161,22 +162,23 @@ unsigned tkt_def_line_in_source(const char *src, size_t len, const char *nodeid)
 	return line;
 }
 
-/* The test file of nodeid, relative to dir, read whole (at most 8 MiB); NULL on failure. */
-static char *read_test_file(const char *dir, const char *nodeid, size_t *lenp)
+/* The test file of nodeid, relative to dir (or its --pyargs root), read whole (at most
+ * 8 MiB); NULL on failure. */
+static char *read_test_file(const char *dir, const char *pyargs, const char *nodeid, size_t *lenp)
 {
-	char path[4096];
-	const char *sep = strstr(nodeid, "::");
+	struct tkt_buf path = { 0 };
 	char *src = NULL;
 	size_t len = 0, cap = 0, n;
 	char why[128];
 	FILE *f;
 	int fd;
 
-	if (!sep)
+	if (!strstr(nodeid, "::"))
 		return NULL;
-	snprintf(path, sizeof(path), "%s/%.*s", dir ? dir : ".", (int)(sep - nodeid), nodeid);
+	tkt_test_file(&path, dir ? dir : ".", pyargs, nodeid);
 	/* Read as root from a tree the suite controls: a FIFO planted there must not hang us. */
-	fd = tkt_open_regular(path, O_RDONLY, 0, NULL, why, sizeof(why));
+	fd = path.data ? tkt_open_regular(path.data, O_RDONLY, 0, NULL, why, sizeof(why)) : -1;
+	tkt_buf_free(&path);
 	if (fd < 0)
 		return NULL;
 	f = fdopen(fd, "r");
@@ -204,10 +206,10 @@ static char *read_test_file(const char *dir, const char *nodeid, size_t *lenp)
 	return src;
 }
 
-int tkt_test_marked(const char *dir, const char *nodeid, const char *marker)
+int tkt_test_marked(const char *dir, const char *pyargs, const char *nodeid, const char *marker)
 {
 	size_t len;
-	char *src = read_test_file(dir, nodeid, &len);
+	char *src = read_test_file(dir, pyargs, nodeid, &len);
 	int r;
 
 	if (!src)
@@ -217,10 +219,10 @@ int tkt_test_marked(const char *dir, const char *nodeid, const char *marker)
 	return r;
 }
 
-unsigned tkt_test_def_line(const char *dir, const char *nodeid)
+unsigned tkt_test_def_line(const char *dir, const char *pyargs, const char *nodeid)
 {
 	size_t len;
-	char *src = read_test_file(dir, nodeid, &len);
+	char *src = read_test_file(dir, pyargs, nodeid, &len);
 	unsigned line;
 
 	if (!src)

@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 #include "core/util.h"
+#include "core/pyargs.h"
 #include "loader.h"
 #include "run.skel.h"
 #include "system/marks.h"
+#include "system/pyresolve.h"
 
 #define MAX_LIBCS 32
 #define SCAN_TRIES 300 /* about 3 s of 10 ms polls for a new image to map its libc */
@@ -136,6 +139,38 @@ static void scan_pending(struct tkt_tracer *t)
 		t->nscanning += !t->pending[i].forked;
 }
 
+/* What the whole command line says (the exec record has only its start): --pyargs, whose
+ * node ids are relative to packages Python finds, and --junitxml, for the outcomes. */
+static void pytest_options(struct tkt_tracer *t, uint32_t pid, const char *cwd)
+{
+	char path[64], buf[16384];
+	struct tkt_buf names = { 0 }, out = { 0 };
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	if (n <= 0)
+		return;
+	if (tkt_pytest_junitxml(buf, n, cwd, &out))
+		tkt_model_add_junitxml(t->model, pid, out.data);
+	if (tkt_pyargs_names(buf, n, &names)) {
+		int r = tkt_pyargs_resolve(pid, cwd, names.data, &out);
+		if (r == 0)
+			tkt_model_set_pyargs(t->model, pid, out.data);
+		else
+			tkt_warn("pid %u runs pytest --pyargs, but where %s is could not be found "
+				 "(%s): rerun commands may not find its files", pid,
+				 strtok(names.data, "\n"), strerror(-r));
+	}
+	tkt_buf_free(&names);
+	tkt_buf_free(&out);
+}
+
 static void after_exec(struct tkt_tracer *t, uint32_t pid)
 {
 	const struct tkt_proc *p = tkt_model_find(t->model, pid);
@@ -155,10 +190,11 @@ static void after_exec(struct tkt_tracer *t, uint32_t pid)
 		return;
 	snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
 	n = readlink(link, cwd, sizeof(cwd) - 1);
-	if (n > 0) {
-		cwd[n] = '\0';
-		tkt_model_set_cwd(t->model, pid, cwd);
-	}
+	if (n <= 0)
+		return;
+	cwd[n] = '\0';
+	tkt_model_set_cwd(t->model, pid, cwd);
+	pytest_options(t, pid, cwd);
 }
 
 static void close_later(void *ctx, int fd)
