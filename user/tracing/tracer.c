@@ -188,6 +188,8 @@ static void after_exec(struct tkt_tracer *t, uint32_t pid)
 		pending_add(t, pid, false); /* followed once this batch is applied */
 	if (!p || !p->is_pytest || p->cwd)
 		return;
+	/* A pytest now, before --pyargs is resolved (that runs its Python: 0.1 s or more). */
+	follow(t, pid);
 	snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
 	n = readlink(link, cwd, sizeof(cwd) - 1);
 	if (n <= 0)
