@@ -420,6 +420,15 @@ static int cmp_int(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
+/* Close fds lo..hi (hi -1: all above lo); one by one where close_range (5.9) is missing. */
+static void close_fds(int lo, int hi)
+{
+	if (close_range((unsigned)lo, hi < 0 ? ~0u : (unsigned)hi, 0) == 0)
+		return;
+	for (int fd = lo; fd <= (hi < 0 ? 1023 : hi); fd++)
+		close(fd);
+}
+
 void tkt_close_detached(int *fds, size_t n)
 {
 	bool ok;
@@ -434,10 +443,10 @@ void tkt_close_detached(int *fds, size_t n)
 		 * be a surprise to whoever waits for them. */
 		for (size_t i = 0; i < n; i++) {
 			if (fds[i] > lo)
-				close_range((unsigned)lo, (unsigned)fds[i] - 1, 0);
+				close_fds(lo, fds[i] - 1);
 			lo = fds[i] + 1;
 		}
-		close_range((unsigned)lo, ~0u, 0);
+		close_fds(lo, -1);
 		for (size_t i = 0; i < n; i++)
 			close(fds[i]);
 		_exit(0);
