@@ -110,3 +110,21 @@ def test_file_wide_probes_reach_unrelated_processes(root, tmp_path):
     assert [t["nodeid"] for t in run.report["tests"]] == ["test_wait.py::test_wait"], run.report
     assert traced[0] == 3 and traced[1] > 0, traced
     assert bystander[0] == 3 and bystander[1] > 0, bystander
+
+
+@pytest.mark.parametrize("mode", ["process", "file"])
+def test_value_set_before_the_probes_is_caught_up(root, tmp_path, mode):
+    """A forked child sets PYTEST_CURRENT_TEST before it can be followed: per-process probes
+    miss the setenv itself, and tktrace reads the value from the child's memory once it has
+    attached (file-wide probes see the setenv)."""
+    work = tmp_path / "suite"
+    shutil.copytree(SUITES / "probe_fork", work)
+    run = run_tktrace(inner_pytest("test_forked.py"), work, opts=["-vv"],
+                      env=inner_env({"TKTRACE_LIBC_PROBES": mode}))
+    assert run.rc == 0, run
+    child = int((work / "child.pid").read_text())
+    tests = {t["nodeid"]: t for t in run.report["tests"]}
+    assert "test_forked.py::test_in_child" in tests, (sorted(tests), run.stderr[-3000:])
+    assert tests["test_forked.py::test_in_child"]["pid"] == child, tests
+    if mode == "process":
+        assert f"pid {child}: PYTEST_CURRENT_TEST was set before its probes" in run.stderr, run

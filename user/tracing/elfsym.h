@@ -13,6 +13,10 @@ int tkt_func_entry_skip(const char *path, const char *func);
 /* File offset of func's first byte in the ELF file at path (what a uprobe is placed by), or
  * -errno; *skip gets tkt_entry_skip_bytes of its first bytes. */
 long tkt_func_probe_offset(const char *path, const char *func, int *skip);
+/* The address (st_value) of the data symbol name defined in the ELF file at path: relative to
+ * where the object is mapped, or, *absolute set, as is (an executable that is not PIE).
+ * -errno if not there. */
+long tkt_data_sym_vaddr(const char *path, const char *name, bool *absolute);
 struct bpf_program;
 struct bpf_link;
 /* A uprobe at file offset off + skip of path (at off if the kernel refuses that), for process

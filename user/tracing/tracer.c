@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "core/util.h"
 #include "core/pyargs.h"
+#include "environ.h"
 #include "loader.h"
 #include "run.skel.h"
 #include "system/marks.h"
@@ -37,6 +38,8 @@ struct tkt_tracer {
 	size_t npending, cap_pending;
 	size_t nscanning; /* pending entries that are not forks: polled every 10 ms */
 	struct tkt_model *model;
+	uint32_t *catchup; /* followed since the last batch: read their environment next */
+	size_t ncatchup, cap_catchup;
 	int *closing; /* fds of exited processes' probes, closed after each batch */
 	size_t nclosing, cap_closing;
 	size_t rootdir_ntests; /* tests started when pytest rootdirs were last looked for */
@@ -103,9 +106,125 @@ static void follow(struct tkt_tracer *t, uint32_t pid)
 	if (!p || !p->alive)
 		return;
 	r = tkt_libcs_follow(tkt_loader_libcs(t->ld), pid);
-	if (r > 0)
-		tkt_debug("pid %u (%s): libc probes attached %.1f ms after it started", pid, p->comm,
-			  (mono_ns() - p->start_ns) / 1e6);
+	if (r <= 0)
+		return;
+	tkt_debug("pid %u (%s): libc probes attached %.1f ms after it started", pid, p->comm,
+		  (mono_ns() - p->start_ns) / 1e6);
+	if (t->ncatchup == t->cap_catchup) {
+		size_t ncap = t->cap_catchup ? t->cap_catchup * 2 : 16;
+		uint32_t *n = realloc(t->catchup, ncap * sizeof(*n));
+
+		if (!n)
+			return;
+		t->catchup = n;
+		t->cap_catchup = ncap;
+	}
+	t->catchup[t->ncatchup++] = pid;
+}
+
+static void apply_one(void *ctx, const void *rec, size_t len);
+
+/* rss and faults of pid now, from /proc, for a value read from its memory. */
+static void proc_snap(uint32_t pid, struct tkt_snap *s)
+{
+	unsigned long long size, rss, minflt = 0, majflt = 0;
+	char path[64], buf[1024], *p;
+	FILE *f;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(path, sizeof(path), "/proc/%u/statm", pid);
+	if ((f = fopen(path, "re"))) {
+		if (fscanf(f, "%llu %llu", &size, &rss) == 2)
+			s->rss_pages = s->peak_pages = rss;
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	if ((f = fopen(path, "re"))) {
+		/* after "(comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt */
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
+		    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %llu %*u %llu", &minflt, &majflt) == 2)
+			s->faults = minflt + majflt;
+		fclose(f);
+	}
+}
+
+/* Hand the model pid's current value of key as the probes would have sent it. */
+static void inject_env(struct tkt_tracer *t, uint32_t pid, uint16_t key, const struct tkt_buf *v)
+{
+	struct tkt_ev_env e;
+	size_t off = 0;
+	uint16_t chunk = 0;
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = TKT_EV_ENV;
+	e.h.pid = pid;
+	e.h.tid = pid;
+	e.h.ts_ns = mono_ns();
+	e.key = key;
+	e.op = TKT_ENV_SET;
+	proc_snap(pid, &e.snap);
+	do {
+		size_t n = v->len - off > TKT_ENV_CHUNK - 1 ? TKT_ENV_CHUNK - 1 : v->len - off;
+
+		e.chunk = chunk++;
+		e.len = (uint32_t)n;
+		e.flags = off + n == v->len ? TKT_ENV_F_LAST : 0;
+		memcpy(e.data, v->data + off, n);
+		tkt_model_apply(t->model, &e.h, offsetof(struct tkt_ev_env, data) + n);
+		off += n;
+	} while (off < v->len);
+}
+
+/* A process is followed once the tracer has seen its exec (or fork): pytest or xdist may have
+ * set their variables before its probes were in place (a forked test runner at once, a
+ * worker on a slow machine). Once a batch has passed since the attach (so any value the
+ * probes saw is applied), a process that sent nothing gets what its environment holds now,
+ * read from its memory. */
+static void catch_up(struct tkt_tracer *t, size_t due)
+{
+	static const struct { const char *name; uint16_t key; } vars[] = {
+		{ "PYTEST_XDIST_WORKER", TKT_ENV_XDIST_WORKER },
+		{ "PYTEST_CURRENT_TEST", TKT_ENV_CURRENT_TEST },
+	};
+	struct tkt_buf v[2] = { { 0 }, { 0 } };
+
+	for (size_t i = 0; i < due; i++) {
+		uint32_t pid = t->catchup[i];
+		const struct tkt_proc *p = tkt_model_find(t->model, pid);
+		int found[2] = { 0, 0 };
+
+		if (!p || !p->alive || p->env_tid)
+			continue; /* gone, or its probes have spoken */
+		for (size_t k = 0; k < 2; k++) {
+			found[k] = tkt_proc_getenv(pid, vars[k].name, &v[k]);
+			if (found[k] < 0) {
+				tkt_debug("pid %u: its environment cannot be read: %s", pid,
+					  strerror(-found[k]));
+				break;
+			}
+		}
+		if (found[0] != 1 && found[1] != 1)
+			continue;
+		/* A setenv the probes saw just before the read is in the rings by now (the program
+		 * ran inside that setenv): apply it first, and then the probes have spoken. */
+		tkt_loader_consume(t->ld);
+		tkt_loader_flush(t->ld, apply_one, t, 1u << 20);
+		p = tkt_model_find(t->model, pid);
+		if (!p || !p->alive || p->env_tid)
+			continue;
+		for (size_t k = 0; k < 2; k++) {
+			if (found[k] != 1)
+				continue;
+			tkt_debug("pid %u: %s was set before its probes: %.*s", pid, vars[k].name,
+				  (int)v[k].len, v[k].data);
+			inject_env(t, pid, vars[k].key, &v[k]);
+		}
+	}
+	/* Those followed while this batch was applied wait for the next one. */
+	memmove(t->catchup, t->catchup + due, (t->ncatchup - due) * sizeof(*t->catchup));
+	t->ncatchup -= due;
+	tkt_buf_free(&v[0]);
+	tkt_buf_free(&v[1]);
 }
 
 static void scan_pending(struct tkt_tracer *t)
@@ -264,7 +383,10 @@ static void find_rootdirs(struct tkt_tracer *t)
 
 static void apply_batch(struct tkt_tracer *t)
 {
+	size_t due = t->ncatchup; /* followed before this batch */
+
 	tkt_loader_flush(t->ld, apply_one, t, 1u << 20);
+	catch_up(t, due);
 	find_rootdirs(t);
 	scan_pending(t);
 	tkt_close_detached(t->closing, t->nclosing);
@@ -360,6 +482,7 @@ void tkt_tracer_destroy_async(struct tkt_tracer *t)
 		return;
 	tkt_loader_destroy_async(t->ld);
 	free(t->closing);
+	free(t->catchup);
 	free(t->pending);
 	free(t);
 }

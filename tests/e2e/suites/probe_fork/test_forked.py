@@ -1,0 +1,18 @@
+"""A forked test runner (as pytest-forked does): the child sets PYTEST_CURRENT_TEST at once,
+before any tracer could have attached anything to it, and records its pid in child.pid."""
+import os
+import time
+
+
+def test_parent():
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.environ["PYTEST_CURRENT_TEST"] = "test_forked.py::test_in_child (call)"
+            with open("child.pid", "w") as f:
+                f.write(str(os.getpid()))
+            time.sleep(1.0)
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0
