@@ -126,5 +126,11 @@ def test_value_set_before_the_probes_is_caught_up(root, tmp_path, mode):
     tests = {t["nodeid"]: t for t in run.report["tests"]}
     assert "test_forked.py::test_in_child" in tests, (sorted(tests), run.stderr[-3000:])
     assert tests["test_forked.py::test_in_child"]["pid"] == child, tests
+    # The spawned Python's inherited value made no test of it: one record per test, each in
+    # the process that ran it.
+    assert sorted(t["nodeid"] for t in run.report["tests"]) == [
+        "test_forked.py::test_in_child", "test_forked.py::test_parent",
+        "test_forked.py::test_spawn"], run.report["tests"]
+    assert tests["test_forked.py::test_spawn"]["pid"] == tests["test_forked.py::test_parent"]["pid"]
     if mode == "process":
         assert f"pid {child}: PYTEST_CURRENT_TEST was set before its probes" in run.stderr, run

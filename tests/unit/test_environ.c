@@ -52,3 +52,20 @@ static void test_gone_process_is_an_error(void **state)
 	assert_true(tkt_proc_getenv(0x7ffffff0u, "PATH", &v) < 0);
 	tkt_buf_free(&v);
 }
+
+static void test_initial_environment_is_the_exec_one(void **state)
+{
+	struct tkt_buf v = { 0 };
+	const char *path = getenv("PATH");
+
+	(void)state;
+	assert_int_equal(setenv("TKT_SET_AFTER_START", "1", 1), 0);
+	assert_int_equal(tkt_proc_initial_env((unsigned)getpid(), "TKT_SET_AFTER_START", &v), 0);
+	if (path) { /* make runs the tests with a PATH */
+		assert_int_equal(tkt_proc_initial_env((unsigned)getpid(), "PATH", &v), 1);
+		assert_int_equal(v.len, strlen(path));
+	}
+	assert_true(tkt_proc_initial_env(0x7ffffff0u, "PATH", &v) < 0);
+	unsetenv("TKT_SET_AFTER_START");
+	tkt_buf_free(&v);
+}

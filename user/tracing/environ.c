@@ -4,6 +4,7 @@
 #include "environ.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -141,4 +142,35 @@ int tkt_proc_getenv(unsigned pid, const char *name, struct tkt_buf *out)
 			return read_str(pid, ptr + nlen + 1, out) ? -EFAULT : 1;
 	}
 	return 0;
+}
+
+int tkt_proc_initial_env(unsigned pid, const char *name, struct tkt_buf *out)
+{
+	size_t nlen = strlen(name);
+	struct tkt_buf all = { 0 };
+	char path[64], buf[4096];
+	int r = 0, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/environ", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		tkt_buf_append(&all, buf, (size_t)n);
+	close(fd);
+	for (size_t off = 0; off < all.len;) {
+		const char *e = all.data + off;
+		size_t len = strnlen(e, all.len - off);
+
+		if (len > nlen && memcmp(e, name, nlen) == 0 && e[nlen] == '=') {
+			tkt_buf_reset(out);
+			tkt_buf_append(out, e + nlen + 1, len - nlen - 1);
+			r = 1;
+			break;
+		}
+		off += len + 1;
+	}
+	tkt_buf_free(&all);
+	return r;
 }

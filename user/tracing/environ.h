@@ -9,4 +9,8 @@
  * 0 when not, -errno when it cannot be read (no glibc-like __environ, process gone). */
 int tkt_proc_getenv(unsigned pid, const char *name, struct tkt_buf *out);
 
+/* The value of name in the environment pid was started with (/proc/PID/environ: its exec, or
+ * for a forked child its parent's): 1 when there, 0 when not, -errno. */
+int tkt_proc_initial_env(unsigned pid, const char *name, struct tkt_buf *out);
+
 #endif /* TKT_ENVIRON_H */

@@ -186,7 +186,7 @@ static void catch_up(struct tkt_tracer *t, size_t due)
 		{ "PYTEST_XDIST_WORKER", TKT_ENV_XDIST_WORKER },
 		{ "PYTEST_CURRENT_TEST", TKT_ENV_CURRENT_TEST },
 	};
-	struct tkt_buf v[2] = { { 0 }, { 0 } };
+	struct tkt_buf v[2] = { { 0 }, { 0 } }, init = { 0 };
 
 	for (size_t i = 0; i < due; i++) {
 		uint32_t pid = t->catchup[i];
@@ -202,6 +202,11 @@ static void catch_up(struct tkt_tracer *t, size_t due)
 					  strerror(-found[k]));
 				break;
 			}
+			/* The value it was started with is its parent's (a Python a test spawns
+			 * inherits the test's PYTEST_CURRENT_TEST), not one it set. */
+			if (found[k] == 1 && tkt_proc_initial_env(pid, vars[k].name, &init) == 1 &&
+			    init.len == v[k].len && memcmp(init.data, v[k].data, init.len) == 0)
+				found[k] = 0;
 		}
 		if (found[0] != 1 && found[1] != 1)
 			continue;
@@ -225,6 +230,7 @@ static void catch_up(struct tkt_tracer *t, size_t due)
 	t->ncatchup -= due;
 	tkt_buf_free(&v[0]);
 	tkt_buf_free(&v[1]);
+	tkt_buf_free(&init);
 }
 
 static void scan_pending(struct tkt_tracer *t)
