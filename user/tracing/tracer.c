@@ -177,10 +177,10 @@ static void inject_env(struct tkt_tracer *t, uint32_t pid, uint16_t key, const s
 
 /* A process is followed once the tracer has seen its exec (or fork): pytest or xdist may have
  * set their variables before its probes were in place (a forked test runner at once, a
- * worker on a slow machine). Once a batch has passed since the attach (so any value the
- * probes saw is applied), a process that sent nothing gets what its environment holds now,
- * read from its memory. */
-static void catch_up(struct tkt_tracer *t, size_t due)
+ * worker on a busy machine: followed 0.5 s after its fork, measured). Right after the attach,
+ * a process the probes have not heard from gets what its environment holds, read from its
+ * memory; what the probes saw in between is applied first. */
+static void catch_up(struct tkt_tracer *t)
 {
 	static const struct { const char *name; uint16_t key; } vars[] = {
 		{ "PYTEST_XDIST_WORKER", TKT_ENV_XDIST_WORKER },
@@ -188,7 +188,8 @@ static void catch_up(struct tkt_tracer *t, size_t due)
 	};
 	struct tkt_buf v[2] = { { 0 }, { 0 } }, init = { 0 };
 
-	for (size_t i = 0; i < due; i++) {
+	/* The flush below may follow more processes: they are taken in the same loop. */
+	for (size_t i = 0; i < t->ncatchup; i++) {
 		uint32_t pid = t->catchup[i];
 		const struct tkt_proc *p = tkt_model_find(t->model, pid);
 		int found[2] = { 0, 0 };
@@ -225,9 +226,7 @@ static void catch_up(struct tkt_tracer *t, size_t due)
 			inject_env(t, pid, vars[k].key, &v[k]);
 		}
 	}
-	/* Those followed while this batch was applied wait for the next one. */
-	memmove(t->catchup, t->catchup + due, (t->ncatchup - due) * sizeof(*t->catchup));
-	t->ncatchup -= due;
+	t->ncatchup = 0;
 	tkt_buf_free(&v[0]);
 	tkt_buf_free(&v[1]);
 	tkt_buf_free(&init);
@@ -389,12 +388,10 @@ static void find_rootdirs(struct tkt_tracer *t)
 
 static void apply_batch(struct tkt_tracer *t)
 {
-	size_t due = t->ncatchup; /* followed before this batch */
-
 	tkt_loader_flush(t->ld, apply_one, t, 1u << 20);
-	catch_up(t, due);
 	find_rootdirs(t);
 	scan_pending(t);
+	catch_up(t);
 	tkt_close_detached(t->closing, t->nclosing);
 	t->nclosing = 0;
 	tkt_model_sweep(t->model, 5ULL * 1000 * 1000 * 1000);
