@@ -1,6 +1,6 @@
 # tktrace build: bpf/MODE.bpf.c -> build/MODE.bpf.o -> bpftool gen skeleton -> build/MODE.skel.h -> user/
 .DELETE_ON_ERROR:
-.PHONY: FORCE all clean test test-unit test-unit-nobpf check-layers compare-replay test-ubsan test-e2e demo deps static bench install fuzz fuzz-build \
+.PHONY: FORCE all clean test test-unit test-unit-nobpf check-layers compare-replay test-ubsan test-e2e test-kernels demo deps static bench install fuzz fuzz-build \
 	fuzz-merge
 
 ARCH ?= $(shell uname -m)
@@ -11,6 +11,7 @@ CLANG ?= clang
 BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 PYTHON ?= /usr/bin/python3
 CFLAGS ?= -O2 -g -Wall -Wextra
+BPF_CFLAGS ?=
 LDLIBS_DYN := -lbpf -lelf -lz
 LDLIBS_STATIC := -static -l:libbpf.a -l:libelf.a -l:libz.a
 
@@ -60,7 +61,7 @@ $(BUILD) $(BUILD)/tests:
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Ivmlinux/$(ARCH) -Iinclude \
-		-MMD -MP -c $< -o $@
+		$(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -173,6 +174,15 @@ test-e2e: $(BUILD)/tktrace $(BUILD)/tktrace-static
 	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) -m pytest -p no:cacheprovider -ra tests/e2e $(E2E_ARGS)
 
 test: check-layers test-unit test-ubsan test-unit-nobpf test-e2e
+
+# The kernel matrix (tests/kernels/README.md): the core e2e scenarios on this kernel and in QEMU
+# guests on Debian's 5.10, 6.1 and 6.12 (and 5.10 with cgroup v1), one table at the end.
+# KERNELS="5.10 6.12" picks kernels; KERNEL_TESTS=all runs the whole e2e suite (hours in TCG).
+KERNELS ?=
+KERNEL_TESTS ?= tests/kernels/core-tests
+test-kernels: $(BUILD)/tktrace $(BUILD)/tktrace-static
+	$(Q)TKTRACE=$(abspath $(BUILD)/tktrace) $(PYTHON) tests/kernels/matrix --tests $(KERNEL_TESTS) \
+		$(KERNELS)
 
 # Benchmarks (not timed tests): wall-time ratio with/without tktrace, BPF costs, memory.
 bench: $(BUILD)/tktrace

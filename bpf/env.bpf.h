@@ -32,13 +32,27 @@ struct tkt_env_ctx {
 	__u16 op;
 };
 
-static long tkt_env_chunk(__u32 i, void *data)
+/* The value being sent, for tkt_env_chunk: a global function takes only scalars before 5.12.
+ * Per CPU: the uprobe programs run with preemption off, one at a time per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tkt_env_ctx);
+} env_value SEC(".maps");
+
+/* Chunk i of the value in env_value; 1 when it was the last (or could not be sent). A global
+ * function: the verifier checks it once, not once per iteration of the caller's loop. */
+__noinline int tkt_env_chunk(__u32 i)
 {
-	struct tkt_env_ctx *c = data;
 	struct tkt_ev_env e;
-	__u32 len = 0;
+	struct tkt_env_ctx *c;
+	__u32 len = 0, key = 0;
 	long n = 0;
 
+	c = bpf_map_lookup_elem(&env_value, &key);
+	if (!c)
+		return 1;
 	/* Built on the stack and sent at its used length: node ids are mostly short, and a
 	 * fixed-size reservation would move the whole chunk through the ring every time. */
 	tkt_hdr_fill(&e.h, TKT_EV_ENV, c->id >> 32, (__u32)c->id);
@@ -65,6 +79,22 @@ static long tkt_env_chunk(__u32 i, void *data)
 		return 1;
 	}
 	return e.flags & TKT_ENV_F_LAST ? 1 : 0; /* 0: more to come */
+}
+
+/* Send a value in chunks so node ids of any length up to 32 KiB arrive whole. A bounded loop,
+ * not bpf_loop (5.17), whose callback reference cannot be loaded before 5.13. */
+static __always_inline void tkt_env_chunks(struct tkt_env_ctx *c)
+{
+	struct tkt_env_ctx *v;
+	__u32 key = 0;
+
+	v = bpf_map_lookup_elem(&env_value, &key);
+	if (!v)
+		return;
+	*v = *c;
+	for (__u32 i = 0; i < TKT_ENV_MAX_CHUNKS; i++)
+		if (tkt_env_chunk(i))
+			break;
 }
 
 /* setenv(name, value) and unsetenv(name): which of our names, if any, in any process. */

@@ -20,37 +20,27 @@ static __always_inline __u64 tkt_mm_rss(struct mm_struct *mm)
 	return v > 0 ? v : 0;
 }
 
-struct tkt_fold_ctx {
-	__u64 peak;
-	__u32 tgid;
-	__u32 reset;
-};
-
-static long tkt_fold_one(__u32 cpu, void *data)
-{
-	struct tkt_fold_ctx *f = data;
-	struct tkt_rss_cache *c;
-	__u32 key = 0;
-
-	c = bpf_map_lookup_percpu_elem(&rss_cache, &key, cpu);
-	if (!c || c->tgid != f->tgid || !c->tracked)
-		return 0;
-	if (c->peak_pages > f->peak)
-		f->peak = c->peak_pages;
-	if (f->reset)
-		c->peak_pages = 0;
-	return 0;
-}
-
-/* Fold every CPU's cached peak for tgid into st (and reset them when reset is set).
- * bpf_loop: the verifier checks the body once, not once per possible CPU. */
+/* Fold every CPU's cached peak for tgid into st (and reset them when reset is set). A bounded
+ * loop, not bpf_loop (5.17): its callback reference cannot even be loaded before 5.13. The
+ * bound is nr_cpus, read-only, so the verifier walks the body once per possible CPU. */
 static __always_inline __u64 tkt_fold_cpus(struct tkt_pstate *st, __u32 tgid, bool reset)
 {
-	struct tkt_fold_ctx f = { .peak = st->peak_pages, .tgid = tgid, .reset = reset };
-	__u64 peak;
+	__u64 peak = st->peak_pages;
+	__u32 key = 0;
 
-	bpf_loop(nr_cpus < TKT_MAX_CPUS ? nr_cpus : TKT_MAX_CPUS, tkt_fold_one, &f, 0);
-	peak = f.peak;
+	/* Without per-CPU lookups the hot path kept st's peaks itself. */
+	if (tkt_has_percpu_lookup()) {
+		for (__u32 cpu = 0; cpu < TKT_MAX_CPUS && cpu < nr_cpus; cpu++) {
+			struct tkt_rss_cache *c = bpf_map_lookup_percpu_elem(&rss_cache, &key, cpu);
+
+			if (!c || c->tgid != tgid || !c->tracked)
+				continue;
+			if (c->peak_pages > peak)
+				peak = c->peak_pages;
+			if (reset)
+				c->peak_pages = 0;
+		}
+	}
 	if (peak > st->life_peak_pages)
 		st->life_peak_pages = peak;
 	return peak;
@@ -71,6 +61,19 @@ int BPF_PROG(tkt_rss_stat, struct mm_struct *mm, int member)
 
 	if (member == 2) /* MM_SWAPENTS */
 		return 0;
+	if (!tkt_has_task_btf() || !tkt_has_percpu_lookup()) {
+		/* Before 5.19: no per-CPU cache (it could not be folded), the peak goes straight
+		 * into the state. Before 6.2 rss_stat fires far less often (batched updates). */
+		struct tkt_pstate *st;
+
+		cur = tkt_current_task();
+		if (BPF_CORE_READ(cur, mm) != mm)
+			return 0;
+		st = tkt_pstate_of(bpf_get_current_pid_tgid() >> 32);
+		if (st)
+			tkt_raise_peaks(st, tkt_mm_rss(mm));
+		return 0;
+	}
 	cur = bpf_get_current_task_btf();
 	/* Changes made by others (fork copying into a child, reclaim) wait for the owner's own. */
 	if (cur->mm != mm)
@@ -126,15 +129,20 @@ int BPF_PROG(tkt_mmap, unsigned long addr, struct vm_unmapped_area_info *info)
  * the caller), then start a new period. */
 static __always_inline void tkt_mem_snap(struct tkt_snap *s, struct tkt_pstate *st)
 {
-	struct task_struct *cur = bpf_get_current_task_btf();
-	struct mm_struct *mm = cur->mm;
+	struct task_struct *cur = tkt_current_task();
+	struct mm_struct *mm;
 	__u64 rss = 0, peak;
 
+	/* A pointer tkt_mm_rss may dereference where the kernel gives one (5.11+). */
+	if (tkt_has_task_btf())
+		mm = cur->mm;
+	else
+		mm = BPF_CORE_READ(cur, mm);
 	if (mm)
 		rss = tkt_mm_rss(mm);
 	s->rss_pages = rss;
-	s->faults = cur->min_flt + cur->maj_flt;
-	peak = tkt_fold_cpus(st, cur->tgid, true);
+	s->faults = BPF_CORE_READ(cur, min_flt) + BPF_CORE_READ(cur, maj_flt);
+	peak = tkt_fold_cpus(st, bpf_get_current_pid_tgid() >> 32, true);
 	s->peak_pages = peak > rss ? peak : rss;
 	s->mmap_bytes = st->mmap_bytes;
 	/* The new period starts at what is resident now. */

@@ -21,21 +21,20 @@ static __always_inline struct tkt_ev_oom *tkt_oom_reserve(void)
 
 /*
  * mark_victim has two shapes: (struct task_struct *task, uid_t uid) since 2024 ("mm: update
- * mark_victim tracepoints fields", also in 6.1.130+), (int pid) before. The classic event's
- * record gained anon_rss with the change, so its existence in BTF tells them apart at load
- * time; the branch for the other shape is dead code the verifier never walks.
+ * mark_victim tracepoints fields", also in 6.1.130+), (int pid) before, where the victim's task
+ * comes from the SIGKILL just sent (core_fixes.bpf.h). The classic event's record gained
+ * anon_rss with the change, so its existence in BTF tells them apart at load time.
  */
 SEC("tp_btf/mark_victim")
 int tkt_mark_victim(__u64 *ctx)
 {
-	struct task_struct *cur = bpf_get_current_task_btf();
+	struct task_struct *cur = tkt_current_task();
+	struct task_struct *victim = tkt_victim_task(ctx);
 	struct tkt_pstate *st;
 	struct tkt_ev_oom *e;
 	__u32 vtgid;
 
-	if (bpf_core_field_exists(struct trace_event_raw_mark_victim, anon_rss)) {
-		struct task_struct *victim = (struct task_struct *)ctx[0];
-
+	if (victim) {
 		vtgid = BPF_CORE_READ(victim, tgid);
 		if (!tkt_tracked(vtgid) && !tkt_tracked(bpf_get_current_pid_tgid() >> 32))
 			return 0;
@@ -49,7 +48,7 @@ int tkt_mark_victim(__u64 *ctx)
 		tkt_cg_fill(e->cg, &e->ncg, victim);
 	} else {
 		/* Only a thread id: it stands in for the tgid; the trigger's cgroup for the victim's. */
-		vtgid = (__u32)ctx[0];
+		vtgid = tkt_victim_tid(ctx);
 		e = tkt_oom_reserve();
 		if (!e)
 			return 0;

@@ -17,7 +17,7 @@ static __always_inline int tkt_emit_env(struct tkt_pstate *st, __u16 key, __u16 
 	/* Test boundaries close a memory period; the worker id does not. */
 	if (key == TKT_ENV_CURRENT_TEST)
 		tkt_mem_snap(&c.snap, st);
-	bpf_loop(TKT_ENV_MAX_CHUNKS, tkt_env_chunk, &c, 0);
+	tkt_env_chunks(&c);
 	return 0;
 }
 

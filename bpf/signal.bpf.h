@@ -3,6 +3,7 @@
 #define TKT_SIGNAL_BPF_H
 
 #include "common.bpf.h"
+#include "core_fixes.bpf.h"
 #include "mem.bpf.h"
 
 /* Signals whose default action ends the process (not CHLD, CONT, STOP, TSTP, TTIN,
@@ -18,6 +19,7 @@ int BPF_PROG(tkt_signal, int sig, struct kernel_siginfo *info, struct task_struc
 	struct tkt_ev_signal *e;
 	struct mm_struct *mm = task->mm;
 
+	tkt_kill_target_keep(sig, info, task);
 	if (sig <= 0 || sig > 31)
 		return 0;
 	if (sig == 9) {

@@ -118,6 +118,7 @@ int BPF_PROG(tkt_w_signal, int sig, struct kernel_siginfo *info, struct task_str
 
 	/* Only kills that take effect: TRACE_SIGNAL_DELIVERED (0) or LOSE_INFO (4), not one
 	 * already pending or ignored (a kernel thread, a process already exiting). */
+	tkt_kill_target_keep(sig, info, task);
 	if (sig != 9 || (result != 0 && result != 4))
 		return 0;
 	e = tkt_w_reserve(TKT_WK_SIGKILL);
@@ -126,7 +127,7 @@ int BPF_PROG(tkt_w_signal, int sig, struct kernel_siginfo *info, struct task_str
 	tkt_hdr_fill(&e->h, TKT_EV_WKILL, BPF_CORE_READ(task, tgid), BPF_CORE_READ(task, pid));
 	e->flags = (unsigned long)info == 1 ? TKT_SIG_F_KERNEL : 0;
 	tkt_w_task(&e->target, task);
-	tkt_w_task(&e->source, bpf_get_current_task_btf());
+	tkt_w_task(&e->source, tkt_current_task());
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
@@ -135,15 +136,14 @@ int BPF_PROG(tkt_w_signal, int sig, struct kernel_siginfo *info, struct task_str
 SEC("tp_btf/mark_victim")
 int tkt_w_mark_victim(__u64 *ctx)
 {
-	struct task_struct *cur = bpf_get_current_task_btf();
+	struct task_struct *cur = tkt_current_task();
+	struct task_struct *victim = tkt_victim_task(ctx);
 	struct tkt_ev_wkill *e = tkt_w_reserve(TKT_WK_OOM);
 	__u32 vtgid;
 
 	if (!e)
 		return 0;
-	if (bpf_core_field_exists(struct trace_event_raw_mark_victim, anon_rss)) {
-		struct task_struct *victim = (struct task_struct *)ctx[0];
-
+	if (victim) {
 		vtgid = BPF_CORE_READ(victim, tgid);
 		tkt_hdr_fill(&e->h, TKT_EV_WKILL, vtgid, BPF_CORE_READ(victim, pid));
 		tkt_w_task(&e->target, victim);
@@ -151,7 +151,7 @@ int tkt_w_mark_victim(__u64 *ctx)
 		e->oom_score_adj = BPF_CORE_READ(victim, signal, oom_score_adj);
 		tkt_cg_fill(e->cg, &e->ncg, victim);
 	} else {
-		vtgid = (__u32)ctx[0];
+		vtgid = tkt_victim_tid(ctx);
 		tkt_hdr_fill(&e->h, TKT_EV_WKILL, vtgid, vtgid);
 		__builtin_memset(&e->target, 0, offsetof(struct tkt_wtask, cg_id));
 		e->target.pid = vtgid;
@@ -194,7 +194,7 @@ static __always_inline void tkt_w_env(__u16 key, __u16 op, const char *value)
 	__u8 one = 1;
 
 	bpf_map_update_elem(&watch_pytest, &tgid, &one, BPF_ANY);
-	bpf_loop(TKT_ENV_MAX_CHUNKS, tkt_env_chunk, &c, 0);
+	tkt_env_chunks(&c);
 }
 
 SEC("uprobe")

@@ -14,16 +14,25 @@ TEST_PKGS="$DEMO_PKGS libcmocka-dev python3-pytest-xdist python3-hypothesis util
 # chromium: headless screenshots of the HTML report (tests/e2e/test_html.py).
 OPT_TEST_PKGS="chromium"
 
+# make test-kernels: QEMU guests on Debian's kernels (tests/kernels/README.md). virtiofsd comes
+# with qemu-system-common on Debian 12, as its own package later.
+KERNEL_PKGS="qemu-system-x86 busybox-static cpio kmod xz-utils"
+
 want="$BUILD_PKGS"
 [ "${1:-}" = "--demo" ] && want="$BUILD_PKGS $DEMO_PKGS"
 [ "${1:-}" = "--test" ] && want="$BUILD_PKGS $TEST_PKGS $OPT_TEST_PKGS"
+if [ "${1:-}" = "--kernels" ]; then
+	want="$KERNEL_PKGS"
+	apt-cache show virtiofsd >/dev/null 2>&1 && want="$want virtiofsd"
+fi
 # make fuzz: libFuzzer's runtime for the installed clang (Debian 12: clang 14, libclang-rt-14-dev).
 if [ "${1:-}" = "--test" ] && command -v clang >/dev/null 2>&1; then
 	clang_major=$(clang -dumpversion 2>/dev/null | cut -d. -f1)
 	[ -n "$clang_major" ] && want="$want libclang-rt-$clang_major-dev"
 fi
 # bpftool is its own package on Debian 12+; Ubuntu ships it in linux-tools.
-command -v bpftool >/dev/null 2>&1 || [ -x /usr/sbin/bpftool ] || want="$want bpftool"
+[ "${1:-}" = "--kernels" ] || command -v bpftool >/dev/null 2>&1 || [ -x /usr/sbin/bpftool ] ||
+	want="$want bpftool"
 
 missing=""
 for p in $want; do

@@ -566,23 +566,6 @@ static void test_json_writer_deep(void **state)
 	tkt_buf_free(&b);
 }
 
-static void test_kernel_at_least(void **state)
-{
-	(void)state;
-	assert_true(tkt_kernel_at_least("6.18.44-fc-v310-gpu", 5, 19));
-	assert_true(tkt_kernel_at_least("5.19.0", 5, 19));
-	assert_true(tkt_kernel_at_least("6.1.0-18-amd64", 5, 19));
-	assert_true(tkt_kernel_at_least("10.0", 5, 19));
-	assert_false(tkt_kernel_at_least("5.15.0-91-generic", 5, 19));
-	assert_false(tkt_kernel_at_least("5.4.0", 5, 19));
-	assert_false(tkt_kernel_at_least("4.19.2", 5, 19));
-	assert_false(tkt_kernel_at_least("", 5, 19));
-	assert_false(tkt_kernel_at_least("v6.1", 5, 19));
-	assert_false(tkt_kernel_at_least("6", 5, 19));
-	assert_false(tkt_kernel_at_least("6.x", 5, 19));
-	assert_false(tkt_kernel_at_least(NULL, 5, 19));
-}
-
 /* Many strings across blocks and table growth, and big ones in blocks of their own: each
  * comes back whole and identical, and equal strings stay one. */
 static void test_intern_many_and_big(void **state)

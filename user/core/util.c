@@ -364,20 +364,6 @@ void tkt_comm_copy(char dst[17], const char *src)
 	dst[16] = '\0';
 }
 
-bool tkt_kernel_at_least(const char *release, int major, int minor)
-{
-	char *end;
-	long ma, mi;
-
-	if (!release || release[0] < '0' || release[0] > '9')
-		return false;
-	ma = strtol(release, &end, 10);
-	if (*end != '.' || end[1] < '0' || end[1] > '9')
-		return false;
-	mi = strtol(end + 1, &end, 10);
-	return ma > major || (ma == major && mi >= minor);
-}
-
 int tkt_read_chunks(const char *path, int (*feed)(void *ctx, const char *data, size_t len),
 		    void *ctx, char *err, size_t errsz)
 {

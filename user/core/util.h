@@ -57,9 +57,6 @@ int tkt_shell_quote(struct tkt_buf *b, const char *s);
 
 /* Copy a fixed-size kernel comm into a NUL-terminated string. */
 void tkt_comm_copy(char dst[17], const char *src);
-/* Whether a kernel release string ("6.1.0-18-amd64", "5.15.0-91-generic") is at least
- * major.minor; false when it does not start with a version. */
-bool tkt_kernel_at_least(const char *release, int major, int minor);
 /* write(2) all of data, through EINTR and short writes; 0 or -errno. */
 int tkt_write_all(int fd, const void *data, size_t len);
 /* Read path ("-": stdin) to its end, handing each chunk to feed. 0 at the end; else feed's

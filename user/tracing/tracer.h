@@ -11,6 +11,8 @@
 struct tkt_tracer;
 
 /* Errors carry a one-line message (with a hint for common causes) in err. */
+/* 0, or -errno with a one-line reason in err when this kernel cannot run tktrace at all. */
+int tkt_kernel_check(char *err, size_t errsz);
 int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, size_t errsz);
 int tkt_tracer_attach(struct tkt_tracer *t, char *err, size_t errsz);
 /* Follow pid and its future descendants; mark it as COMMAND. */
