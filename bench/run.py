@@ -57,7 +57,7 @@ def pytest_argv(suite, xdist):
     argv += REAL[suite][0] if suite in REAL else [str(HERE / "suites" / suite)]
     if suite in REAL:
         # numpy.lib's test_large_archive leaves 2.1 GB in its tmp_path: in the default basetemp
-        # (/tmp/pytest-of-USER) every run's copy stayed, and 35 of them filled a 94 GB disk.
+        # (/tmp/pytest-of-USER) every run's copy stayed: 35 of them (74 GB) filled the disk.
         argv += ["--basetemp", os.path.join(SCRATCH, "basetemp")]
     if xdist:
         argv += ["-n", "2"]
