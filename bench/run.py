@@ -12,11 +12,16 @@ scratch directory, without xdist. NPY_AVAILABLE_MEM=1GB makes numpy skip its tes
 more (one wants 10 GB): a benchmark must not run the machine out of memory. BENCH_REAL_RUNS
 (default 3) pairs: a pair takes a few minutes.
 
+Each row's second line: the spread of its pairs' wall-time ratios, and the median (and spread)
+of their CPU-time ratios: user + system time of tktrace and the suite, traced over untraced,
+which other tenants of a shared machine disturb far less than wall time.
+
 Timing and size targets are advisory ('!' marks a miss; exit 0). A traced run that saw fewer
 tests than the suite has, or lost events, is a wrong result, not a slow one: exit 1."""
 import atexit
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -50,6 +55,10 @@ MAX_RATIO, MAX_PROG_NS, MAX_MAPS, MAX_RSS, MAX_READY_MS, MAX_TEST_BYTES = \
 def pytest_argv(suite, xdist):
     argv = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     argv += REAL[suite][0] if suite in REAL else [str(HERE / "suites" / suite)]
+    if suite in REAL:
+        # numpy.lib's test_large_archive leaves 2.1 GB in its tmp_path: in the default basetemp
+        # (/tmp/pytest-of-USER) every run's copy stayed: 35 of them (74 GB) filled the disk.
+        argv += ["--basetemp", os.path.join(SCRATCH, "basetemp")]
     if xdist:
         argv += ["-n", "2"]
     return argv
@@ -59,31 +68,46 @@ def suite_env(suite):
     return REAL[suite][1] if suite in REAL else None
 
 
-def timed(argv, env=None):
+def cpu_children():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(argv, env=None, cpu=None):
+    """Wall seconds and stderr of argv; its CPU seconds (user + system of tktrace, the suite
+    and the BPF programs run in its processes) appended to cpu if given."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env or {}))
+    c = cpu_children()
     t = time.perf_counter()
     p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
                        cwd=SCRATCH)
     dt = time.perf_counter() - t
     if p.returncode != 0:
         sys.exit(f"bench: {argv} failed with {p.returncode}: {p.stderr[-2000:]}")
+    if cpu is not None:
+        cpu.append(cpu_children() - c)
     return dt, p.stderr
 
 
 def paired(suite, xdist):
-    base, traced, ratios = [], [], []
+    """Medians of the untraced and traced wall times and of their ratios, each pair's wall-time
+    ratio, and each pair's CPU-time ratio (which other tenants of a shared machine disturb far
+    less than wall time)."""
+    base, traced, ratios, cpu_ratios = [], [], [], []
     argv, env = pytest_argv(suite, xdist), suite_env(suite)
     timed(argv, env)  # warm the page cache and bytecode
     for i in range(REAL_RUNS if suite in REAL else RUNS):
         order = [False, True] if i % 2 == 0 else [True, False]
-        res = {}
+        res, cpu = {}, {False: [], True: []}
         for with_tracer in order:
             res[with_tracer], _ = timed(([TKTRACE, "-q", "--"] if with_tracer else []) + argv,
-                                        env)
+                                        env, cpu[with_tracer])
         base.append(res[False])
         traced.append(res[True])
         ratios.append(res[True] / res[False])
-    return statistics.median(base), statistics.median(traced), statistics.median(ratios), ratios
+        cpu_ratios.append(cpu[True][0] / cpu[False][0] if cpu[False][0] > 0 else 1.0)
+    return (statistics.median(base), statistics.median(traced), statistics.median(ratios), ratios,
+            cpu_ratios)
 
 
 def collected(argv, env=None):
@@ -185,7 +209,7 @@ def main():
     try:
         for suite in SUITES:
             for xdist in ([False, True] if XDIST and suite not in REAL else [False]):
-                b, t, r, ratios = paired(suite, xdist)
+                b, t, r, ratios, cpu_ratios = paired(suite, xdist)
                 Path(STATS).write_text("1")
                 try:
                     s = stats_run(pytest_argv(suite, xdist), suite_env(suite))
@@ -205,7 +229,9 @@ def main():
                       f"{s['report_ready_ms']:>8.1f}{mark(checks[4]):<1}"
                       f"{s['lost_events']:>5}{mark(checks[5]):<1}", flush=True)
                 print(f"{'':<12}paired ratios {min(ratios):.3f}..{max(ratios):.3f} "
-                      f"({len(ratios)} pairs, {s['tests']} tests)", flush=True)
+                      f"({len(ratios)} pairs, {s['tests']} tests); CPU time ratio "
+                      f"{statistics.median(cpu_ratios):.3f} ({min(cpu_ratios):.3f}.."
+                      f"{max(cpu_ratios):.3f})", flush=True)
         if SOAK:
             misses += soak_row(errors)
     finally:

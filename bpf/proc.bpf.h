@@ -33,6 +33,14 @@ int BPF_PROG(tkt_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/* The comms user space follows with libc probes (tracer.c after_exec). */
+static __always_inline bool tkt_is_python(const char *comm)
+{
+	return (comm[0] == 'p' && comm[1] == 'y' && comm[2] == 't') &&
+	       ((comm[3] == 'h' && comm[4] == 'o' && comm[5] == 'n') ||
+		(comm[3] == 'e' && comm[4] == 's' && comm[5] == 't'));
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(tkt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -64,7 +72,9 @@ int BPF_PROG(tkt_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm
 		if (len > 0 && bpf_probe_read_user(e->args, len, (void *)start) == 0)
 			e->args_len = len;
 	}
-	bpf_ringbuf_submit(e, tkt_bulk_flags());
+	/* A Python's exec wakes user space at once: it attaches the libc probes for that process
+	 * alone, before pytest's imports are done and its first test sets PYTEST_CURRENT_TEST. */
+	bpf_ringbuf_submit(e, tkt_is_python(e->comm) ? BPF_RB_FORCE_WAKEUP : tkt_bulk_flags());
 	return 0;
 }
 

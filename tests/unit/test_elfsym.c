@@ -52,3 +52,31 @@ static void test_libc_setenv_matches_memory(void **state)
 	assert_int_equal(tkt_func_entry_skip(info.dli_fname, "setenv"),
 			 tkt_entry_skip_bytes(fn, 4));
 }
+
+/* The file offset a uprobe is placed by: the function's code is at that offset of the mapped
+ * file, so it lies in this process's mapping of the C library at base + offset. */
+static void test_libc_setenv_offset_is_where_it_is_mapped(void **state)
+{
+	Dl_info info;
+	void *fn = dlsym(RTLD_DEFAULT, "setenv");
+	int skip = -1;
+	long off;
+	unsigned char code[16];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(fn);
+	assert_true(dladdr(fn, &info));
+	off = tkt_func_probe_offset(info.dli_fname, "setenv", &skip);
+	assert_true(off > 0);
+	assert_int_equal(skip, tkt_entry_skip_bytes(fn, 4));
+	/* From byte 8 on: a uprobe of another tracer on this machine may have put an int3 at
+	 * byte 0 or 4 of this process's copy. */
+	f = fopen(info.dli_fname, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, off + 8, SEEK_SET), 0);
+	assert_int_equal(fread(code, 1, sizeof(code), f), sizeof(code));
+	fclose(f);
+	assert_memory_equal(code, (const unsigned char *)fn + 8, sizeof(code));
+	assert_true(tkt_func_probe_offset(info.dli_fname, "no_such_function", &skip) == -ENOENT);
+}

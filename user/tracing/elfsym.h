@@ -10,12 +10,20 @@
  * is single-stepped out of line (two traps per call); the instruction after it is usually a
  * push, which the kernel emulates (one trap), and the arguments are still in their registers. */
 int tkt_func_entry_skip(const char *path, const char *func);
+/* File offset of func's first byte in the ELF file at path (what a uprobe is placed by), or
+ * -errno; *skip gets tkt_entry_skip_bytes of its first bytes. */
+long tkt_func_probe_offset(const char *path, const char *func, int *skip);
+/* The address (st_value) of the data symbol name defined in the ELF file at path: relative to
+ * where the object is mapped, or, *absolute set, as is (an executable that is not PIE).
+ * -errno if not there. */
+long tkt_data_sym_vaddr(const char *path, const char *name, bool *absolute);
 struct bpf_program;
 struct bpf_link;
-/* A uprobe on func in the library at path, for every process, placed past an ENDBR64 (or at
- * the entry, if the kernel refuses the next instruction). NULL with errno set on failure. */
-struct bpf_link *tkt_attach_entry_uprobe(struct bpf_program *prog, const char *path,
-					 const char *func);
+/* A uprobe at file offset off + skip of path (at off if the kernel refuses that), for process
+ * pid only (its breakpoints go into that process's memory alone), or every process (-1). NULL
+ * with errno set on failure. */
+struct bpf_link *tkt_attach_uprobe_at(struct bpf_program *prog, int pid, const char *path,
+				      long off, int skip);
 /* Pure: the skip for these first bytes of a function. */
 int tkt_entry_skip_bytes(const unsigned char *code, size_t len);
 

@@ -112,7 +112,10 @@ int tkt_loader_open(struct tkt_loader **out, const struct tkt_bpf_mode *mode, vo
 		LIBBPF_OPTS(bpf_object_open_opts, oo,
 			    .btf_custom_path = named ? "/sys/kernel/btf/vmlinux" : NULL);
 
+		uint64_t t0 = mono_ns(), t1;
+
 		l->skel = mode->open(&oo);
+		t1 = mono_ns();
 		if (!l->skel) {
 			e = -errno;
 			errmsg(l, err, errsz, "failed to open the BPF object", e);
@@ -123,6 +126,8 @@ int tkt_loader_open(struct tkt_loader **out, const struct tkt_bpf_mode *mode, vo
 		if (mode->configure)
 			mode->configure(l->skel, ctx);
 		e = mode->load(l->skel);
+		tkt_debug("%sBPF object opened in %.1f ms, loaded (CO-RE relocations, verifier) in "
+			  "%.1f ms", mode->prefix, (t1 - t0) / 1e6, (mono_ns() - t1) / 1e6);
 		if (!e)
 			break;
 		if (named || (e != -EPERM && e != -EACCES)) {
@@ -154,6 +159,9 @@ int tkt_loader_attach(struct tkt_loader *l, char *err, size_t errsz)
 {
 	const struct tkt_bpf_mode *mode = l->mode;
 	struct bpf_program *env[3];
+	const char *probes;
+	uint64_t t0 = mono_ns(), t1;
+	bool per_pid;
 	int e;
 
 	for (const char *const *name = mode->attach; *name; name++) {
@@ -178,6 +186,7 @@ int tkt_loader_attach(struct tkt_loader *l, char *err, size_t errsz)
 		l->links[l->nlinks++] = link;
 		tkt_debug("attached %s", bpf_program__section_name(p));
 	}
+	t1 = mono_ns();
 	for (int i = 0; i < 3; i++) {
 		env[i] = prog_of(l, mode->env_progs[i]);
 		if (!env[i]) {
@@ -186,7 +195,10 @@ int tkt_loader_attach(struct tkt_loader *l, char *err, size_t errsz)
 			return -EINVAL;
 		}
 	}
-	l->libcs = tkt_libcs_new(env, mode->max_libcs, mode->libc_consequence, mode->prefix);
+	probes = getenv("TKTRACE_LIBC_PROBES");
+	per_pid = mode->per_pid_probes && !(probes && strcmp(probes, "file") == 0);
+	l->libcs = tkt_libcs_new(env, mode->max_libcs, mode->libc_consequence, mode->prefix,
+				 per_pid);
 	if (!l->libcs) {
 		snprintf(err, errsz, "%sout of memory", mode->prefix);
 		return -ENOMEM;
@@ -194,7 +206,20 @@ int tkt_loader_attach(struct tkt_loader *l, char *err, size_t errsz)
 	if (tkt_libcs_add_system(l->libcs, mono_ns()) == 0)
 		tkt_warn("%sfound no C library to probe yet; tests will be named once one is mapped",
 			 mode->prefix);
+	tkt_debug("%sattached in %.1f ms, C libraries found in %.1f ms", mode->prefix,
+		  (t1 - t0) / 1e6, (mono_ns() - t1) / 1e6);
+	tkt_loader_say_probes(l);
 	return 0;
+}
+
+void tkt_loader_say_probes(const struct tkt_loader *l)
+{
+	if (tkt_libcs_per_pid(l->libcs))
+		tkt_info("%slibc probes: per process (breakpoints only in traced Python processes)",
+			 l->mode->prefix);
+	else
+		tkt_info("%slibc probes: file-wide (breakpoints in every process mapping a probed "
+			 "C library)", l->mode->prefix);
 }
 
 void *tkt_loader_skel(struct tkt_loader *l)
@@ -369,25 +394,18 @@ void tkt_loader_destroy(struct tkt_loader *l)
 	free(l);
 }
 
-void tkt_loader_destroy_async(struct tkt_loader *l)
+/* Fork a detached process (double fork: nobody's child to wait for, no terminal, stdio on
+ * /dev/null so a caller reading our output sees EOF when we exit). True in that process, false
+ * in the caller once the intermediate child is reaped (or the fork failed: *ok false). */
+static bool detached_child(bool *ok)
 {
-	int gate[2];
 	pid_t p;
 
-	if (!l)
-		return;
 	fflush(NULL);
-	if (pipe2(gate, O_CLOEXEC)) {
-		tkt_loader_destroy(l);
-		return;
-	}
 	p = fork();
 	if (p == 0) {
-		/* Double fork: the detacher is nobody's child to wait for, holds no terminal and
-		 * no pipe of ours (a caller reading our output sees EOF now), and ends by itself. */
 		if (fork() == 0) {
 			int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-			char c;
 
 			setsid();
 			if (fd >= 0) {
@@ -395,19 +413,83 @@ void tkt_loader_destroy_async(struct tkt_loader *l)
 				dup2(fd, 1);
 				dup2(fd, 2);
 			}
-			close(gate[1]);
-			/* Only once tktrace has let go is this the last holder: else tktrace's exit
-			 * would pay the detach after all. */
-			while (read(gate[0], &c, 1) < 0 && errno == EINTR)
-				;
-			tkt_loader_destroy(l);
-			_exit(0);
+			return true;
 		}
 		_exit(0);
 	}
-	close(gate[0]);
-	if (p > 0) {
+	*ok = p > 0;
+	if (p > 0)
 		waitpid(p, NULL, 0);
+	return false;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Close fds lo..hi (hi -1: all above lo); one by one where close_range (5.9) is missing. */
+static void close_fds(int lo, int hi)
+{
+	if (close_range((unsigned)lo, hi < 0 ? ~0u : (unsigned)hi, 0) == 0)
+		return;
+	for (int fd = lo; fd <= (hi < 0 ? 1023 : hi); fd++)
+		close(fd);
+}
+
+void tkt_close_detached(int *fds, size_t n)
+{
+	bool ok;
+
+	if (!n)
+		return;
+	qsort(fds, n, sizeof(*fds), cmp_int);
+	if (detached_child(&ok)) {
+		int lo = 3;
+
+		/* Only the fds to close are kept: holding tktrace's others (pipes, links) would
+		 * be a surprise to whoever waits for them. */
+		for (size_t i = 0; i < n; i++) {
+			if (fds[i] > lo)
+				close_fds(lo, fds[i] - 1);
+			lo = fds[i] + 1;
+		}
+		close_fds(lo, -1);
+		for (size_t i = 0; i < n; i++)
+			close(fds[i]);
+		_exit(0);
+	}
+	/* Here they are only let go of (the detached process holds them), or, if it could not be
+	 * started, closed slowly. */
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+	(void)ok;
+}
+
+void tkt_loader_destroy_async(struct tkt_loader *l)
+{
+	int gate[2];
+	bool ok;
+
+	if (!l)
+		return;
+	if (pipe2(gate, O_CLOEXEC)) {
+		tkt_loader_destroy(l);
+		return;
+	}
+	if (detached_child(&ok)) {
+		char c;
+
+		close(gate[1]);
+		/* Only once tktrace has let go is this the last holder: else tktrace's exit would
+		 * pay the detach after all. */
+		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+			;
+		tkt_loader_destroy(l);
+		_exit(0);
+	}
+	close(gate[0]);
+	if (ok) {
 		/* Detaching is the detacher's job now: here the links are only let go of (their
 		 * destroy would disable the shared perf events and wait just the same). */
 		for (int i = 0; i < l->nlinks; i++) {

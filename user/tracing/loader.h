@@ -4,6 +4,7 @@
 #ifndef TKT_LOADER_H
 #define TKT_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "core/util.h"
@@ -26,6 +27,9 @@ struct tkt_bpf_mode {
 	const char *const *attach; /* program names, NULL-terminated */
 	const char *env_progs[3];  /* the setenv, unsetenv and putenv uprobe programs */
 	int max_libcs;
+	/* The libc probes per followed process (tkt_libcs_follow), unless TKTRACE_LIBC_PROBES=file
+	 * in the environment; else file-wide. */
+	bool per_pid_probes;
 	const char *libc_consequence; /* what a refused uprobe costs, for the warning */
 };
 
@@ -58,6 +62,8 @@ int tkt_loader_open(struct tkt_loader **out, const struct tkt_bpf_mode *mode, vo
 		    char *err, size_t errsz);
 /* The attach list, then the system's C libraries. */
 int tkt_loader_attach(struct tkt_loader *l, char *err, size_t errsz);
+/* One line (-v): which way the libc probes are attached. */
+void tkt_loader_say_probes(const struct tkt_loader *l);
 void *tkt_loader_skel(struct tkt_loader *l);
 struct tkt_libcs *tkt_loader_libcs(struct tkt_loader *l);
 /* Wait up to timeout_ms for records (or the wake fd), then take both rings into the batch.
@@ -81,5 +87,8 @@ void tkt_loader_destroy(struct tkt_loader *l);
 /* The same, but the slow part (each uprobe detach waits for an RCU grace period, ~0.1 s
  * apiece on recent kernels) happens in a detached child, so tktrace exits at once. */
 void tkt_loader_destroy_async(struct tkt_loader *l);
+/* Close fds (sorted here) in a detached process, for links whose detach would hold us up;
+ * here they are only let go of. */
+void tkt_close_detached(int *fds, size_t n);
 
 #endif /* TKT_LOADER_H */

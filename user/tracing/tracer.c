@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "core/util.h"
 #include "core/pyargs.h"
+#include "environ.h"
 #include "loader.h"
 #include "pyproc.h"
 #include "run.skel.h"
@@ -23,12 +24,22 @@
 
 #define MAX_LIBCS 32
 #define SCAN_TRIES 300 /* about 3 s of 10 ms polls for a new image to map its libc */
+/* A Python that is not pytest is followed once it has lived this long. Each attach and detach
+ * takes the kernel's dup_mmap_sem for writing, which stalls every fork on the machine for an
+ * RCU grace period: measured, 40 `python -c pass` in one test took 0.98 s traced instead of
+ * 0.63 s when each was followed at its exec. What it set before is caught up from its memory. */
+#define FOLLOW_DELAY_NS (100ULL * 1000 * 1000)
 
 struct pending_scan {
 	uint32_t pid;
 	int tries;
 	bool libc_done; /* its C library is probed */
 	bool py_done;   /* its CPython is in the pyprocs map */
+	/* Forked from a followed process: followed itself unless it execs first (most children
+	 * exec at once: following those would cost three attaches and detaches each). */
+	bool forked;
+	uint64_t due_ns; /* not followed (nor scanned) before: a Python that ends sooner is not
+			  * worth its attach */
 };
 
 struct tkt_tracer {
@@ -36,7 +47,12 @@ struct tkt_tracer {
 	struct run_bpf *skel;
 	struct pending_scan *pending;
 	size_t npending, cap_pending;
+	size_t nscanning; /* pending entries that are not forks: polled every 10 ms */
 	struct tkt_model *model;
+	uint32_t *catchup; /* followed since the last batch: read their environment next */
+	size_t ncatchup, cap_catchup;
+	int *closing; /* fds of exited processes' probes, closed after each batch */
+	size_t nclosing, cap_closing;
 	size_t rootdir_ntests; /* tests started when pytest rootdirs were last looked for */
 };
 
@@ -74,6 +90,7 @@ static const struct tkt_bpf_mode run_mode = {
 	.attach = run_attach,
 	.env_progs = { "tkt_setenv", "tkt_unsetenv", "tkt_putenv" },
 	.max_libcs = MAX_LIBCS,
+	.per_pid_probes = true,
 	.libc_consequence = "kills are reported without their tests",
 };
 
@@ -103,7 +120,7 @@ static int scan_python(struct tkt_tracer *t, uint32_t pid)
 	return r;
 }
 
-static void pending_add(struct tkt_tracer *t, uint32_t pid)
+static void pending_add(struct tkt_tracer *t, uint32_t pid, bool forked, uint64_t due_ns)
 {
 	if (t->npending == t->cap_pending) {
 		size_t ncap = t->cap_pending ? t->cap_pending * 2 : 64;
@@ -115,7 +132,146 @@ static void pending_add(struct tkt_tracer *t, uint32_t pid)
 	}
 	memset(&t->pending[t->npending], 0, sizeof(t->pending[0]));
 	t->pending[t->npending].pid = pid;
+	t->pending[t->npending].forked = forked;
+	t->pending[t->npending].due_ns = due_ns;
 	t->npending++;
+	t->nscanning += !forked;
+}
+
+/* Per-process libc probes for pid, unless it is gone already (a short-lived Python whose exit
+ * came in the same batch: attaching to it, and detaching, would cost grace periods). */
+static void follow(struct tkt_tracer *t, uint32_t pid)
+{
+	const struct tkt_proc *p = tkt_model_find(t->model, pid);
+	int r;
+
+	if (!p || !p->alive)
+		return;
+	r = tkt_libcs_follow(tkt_loader_libcs(t->ld), pid);
+	if (r <= 0)
+		return;
+	tkt_debug("pid %u (%s): libc probes attached %.1f ms after it started", pid, p->comm,
+		  (mono_ns() - p->start_ns) / 1e6);
+	if (t->ncatchup == t->cap_catchup) {
+		size_t ncap = t->cap_catchup ? t->cap_catchup * 2 : 16;
+		uint32_t *n = realloc(t->catchup, ncap * sizeof(*n));
+
+		if (!n)
+			return;
+		t->catchup = n;
+		t->cap_catchup = ncap;
+	}
+	t->catchup[t->ncatchup++] = pid;
+}
+
+static void apply_one(void *ctx, const void *rec, size_t len);
+
+/* rss and faults of pid now, from /proc, for a value read from its memory. */
+static void proc_snap(uint32_t pid, struct tkt_snap *s)
+{
+	unsigned long long size, rss, minflt = 0, majflt = 0;
+	char path[64], buf[1024], *p;
+	FILE *f;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(path, sizeof(path), "/proc/%u/statm", pid);
+	if ((f = fopen(path, "re"))) {
+		if (fscanf(f, "%llu %llu", &size, &rss) == 2)
+			s->rss_pages = s->peak_pages = rss;
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	if ((f = fopen(path, "re"))) {
+		/* after "(comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt */
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
+		    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %llu %*u %llu", &minflt, &majflt) == 2)
+			s->faults = minflt + majflt;
+		fclose(f);
+	}
+}
+
+/* Hand the model pid's current value of key as the probes would have sent it. */
+static void inject_env(struct tkt_tracer *t, uint32_t pid, uint16_t key, const struct tkt_buf *v)
+{
+	struct tkt_ev_env e;
+	size_t off = 0;
+	uint16_t chunk = 0;
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = TKT_EV_ENV;
+	e.h.pid = pid;
+	e.h.tid = pid;
+	e.h.ts_ns = mono_ns();
+	e.key = key;
+	e.op = TKT_ENV_SET;
+	proc_snap(pid, &e.snap);
+	do {
+		size_t n = v->len - off > TKT_ENV_CHUNK - 1 ? TKT_ENV_CHUNK - 1 : v->len - off;
+
+		e.chunk = chunk++;
+		e.len = (uint32_t)n;
+		e.flags = off + n == v->len ? TKT_ENV_F_LAST : 0;
+		memcpy(e.data, v->data + off, n);
+		tkt_model_apply(t->model, &e.h, offsetof(struct tkt_ev_env, data) + n);
+		off += n;
+	} while (off < v->len);
+}
+
+/* A process is followed once the tracer has seen its exec (or fork): pytest or xdist may have
+ * set their variables before its probes were in place (a forked test runner at once, a
+ * worker on a busy machine: followed 0.5 s after its fork, measured). Right after the attach,
+ * a process the probes have not heard from gets what its environment holds, read from its
+ * memory; what the probes saw in between is applied first. */
+static void catch_up(struct tkt_tracer *t)
+{
+	static const struct { const char *name; uint16_t key; } vars[] = {
+		{ "PYTEST_XDIST_WORKER", TKT_ENV_XDIST_WORKER },
+		{ "PYTEST_CURRENT_TEST", TKT_ENV_CURRENT_TEST },
+	};
+	struct tkt_buf v[2] = { { 0 }, { 0 } }, init = { 0 };
+
+	/* The flush below may follow more processes: they are taken in the same loop. */
+	for (size_t i = 0; i < t->ncatchup; i++) {
+		uint32_t pid = t->catchup[i];
+		const struct tkt_proc *p = tkt_model_find(t->model, pid);
+		int found[2] = { 0, 0 };
+
+		if (!p || !p->alive || p->env_tid)
+			continue; /* gone, or its probes have spoken */
+		for (size_t k = 0; k < 2; k++) {
+			found[k] = tkt_proc_getenv(pid, vars[k].name, &v[k]);
+			if (found[k] < 0) {
+				tkt_debug("pid %u: its environment cannot be read: %s", pid,
+					  strerror(-found[k]));
+				break;
+			}
+			/* The value it was started with is its parent's (a Python a test spawns
+			 * inherits the test's PYTEST_CURRENT_TEST), not one it set. */
+			if (found[k] == 1 && tkt_proc_initial_env(pid, vars[k].name, &init) == 1 &&
+			    init.len == v[k].len && memcmp(init.data, v[k].data, init.len) == 0)
+				found[k] = 0;
+		}
+		if (found[0] != 1 && found[1] != 1)
+			continue;
+		/* A setenv the probes saw just before the read is in the rings by now (the program
+		 * ran inside that setenv): apply it first, and then the probes have spoken. */
+		tkt_loader_consume(t->ld);
+		tkt_loader_flush(t->ld, apply_one, t, 1u << 20);
+		p = tkt_model_find(t->model, pid);
+		if (!p || !p->alive || p->env_tid)
+			continue;
+		for (size_t k = 0; k < 2; k++) {
+			if (found[k] != 1)
+				continue;
+			tkt_debug("pid %u: %s was set before its probes: %.*s", pid, vars[k].name,
+				  (int)v[k].len, v[k].data);
+			inject_env(t, pid, vars[k].key, &v[k]);
+		}
+	}
+	t->ncatchup = 0;
+	tkt_buf_free(&v[0]);
+	tkt_buf_free(&v[1]);
+	tkt_buf_free(&init);
 }
 
 static void scan_pending(struct tkt_tracer *t)
@@ -124,17 +280,42 @@ static void scan_pending(struct tkt_tracer *t)
 
 	for (size_t i = 0; i < t->npending; i++) {
 		struct pending_scan *s = &t->pending[i];
-		int r = s->libc_done ? 1 : tkt_libcs_scan_pid(tkt_loader_libcs(t->ld), s->pid,
-							       mono_ns());
+		int r;
 
+		if (s->forked) {
+			/* Still the parent's image after a poll: a worker, not a child about to exec
+			 * (its exec record drops it from this list). */
+			if (s->tries++ < 1) {
+				t->pending[j++] = *s;
+				continue;
+			}
+			follow(t, s->pid);
+			continue;
+		}
+		/* Its CPython at once, not after the delay: a short-lived one can be killed too,
+		 * and this costs no attach. */
+		if (!s->py_done) {
+			r = scan_python(t, s->pid);
+			if (r < 0)
+				continue; /* gone */
+			s->py_done = r != 0;
+		}
+		if (s->due_ns && mono_ns() < s->due_ns) {
+			t->pending[j++] = *s;
+			continue;
+		}
+		if (s->tries == 0)
+			follow(t, s->pid);
+		r = s->libc_done ? 1 : tkt_libcs_scan_pid(tkt_loader_libcs(t->ld), s->pid, mono_ns());
 		s->libc_done = r > 0;
-		if (r >= 0 && !s->py_done)
-			s->py_done = scan_python(t, s->pid) != 0;
 		if (r < 0 || (s->libc_done && s->py_done) || ++s->tries >= SCAN_TRIES)
 			continue; /* done: found, gone, or gave up (a static binary) */
 		t->pending[j++] = *s;
 	}
 	t->npending = j;
+	t->nscanning = 0;
+	for (size_t i = 0; i < j; i++)
+		t->nscanning += !t->pending[i].forked;
 }
 
 /* What the whole command line says (the exec record has only its start): --pyargs, whose
@@ -177,12 +358,19 @@ static void after_exec(struct tkt_tracer *t, uint32_t pid)
 
 	/* A new image: whatever Python the old one ran is gone. */
 	bpf_map_delete_elem(bpf_map__fd(t->skel->maps.pyprocs), &pid);
+	for (size_t i = 0; i < t->npending; i++)
+		if (t->pending[i].pid == pid && t->pending[i].forked)
+			t->pending[i] = t->pending[--t->npending];
 	/* Only Pythons set pytest's variables: other programs (a fork-heavy suite's many
-	 * short children) are not worth reading /proc for. */
-	if (p && (p->is_pytest || strncmp(p->comm, "python", 6) == 0 || strncmp(p->comm, "pytest", 6) == 0))
-		pending_add(t, pid);
+	 * short children) are not worth reading /proc for, nor probing. The first test comes
+	 * after pytest's imports (0.1 s or more); the exec record wakes us at once. */
+	if (p && (p->is_pytest || strncmp(p->comm, "python", 6) == 0 ||
+		  strncmp(p->comm, "pytest", 6) == 0))
+		pending_add(t, pid, false, p->is_pytest ? 0 : p->start_ns + FOLLOW_DELAY_NS);
 	if (!p || !p->is_pytest || p->cwd)
 		return;
+	/* A pytest now, before --pyargs is resolved (that runs its Python: 0.1 s or more). */
+	follow(t, pid);
 	snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
 	n = readlink(link, cwd, sizeof(cwd) - 1);
 	if (n <= 0)
@@ -192,15 +380,41 @@ static void after_exec(struct tkt_tracer *t, uint32_t pid)
 	pytest_options(t, pid, cwd);
 }
 
+static void close_later(void *ctx, int fd)
+{
+	struct tkt_tracer *t = ctx;
+
+	if (t->nclosing == t->cap_closing) {
+		size_t ncap = t->cap_closing ? t->cap_closing * 2 : 16;
+		int *n = realloc(t->closing, ncap * sizeof(*n));
+
+		if (!n) {
+			close(fd);
+			return;
+		}
+		t->closing = n;
+		t->cap_closing = ncap;
+	}
+	t->closing[t->nclosing++] = fd;
+}
+
 static void apply_one(void *ctx, const void *rec, size_t len)
 {
 	struct tkt_tracer *t = ctx;
 	const struct tkt_hdr *h = rec;
+	struct tkt_libcs *c = tkt_loader_libcs(t->ld);
 
-	if (tkt_model_apply(t->model, h, len) == 0 && h->type == TKT_EV_EXEC)
+	if (tkt_model_apply(t->model, h, len) != 0)
+		return;
+	if (h->type == TKT_EV_EXEC)
 		after_exec(t, h->pid);
-	else if (h->type == TKT_EV_EXIT)
+	else if (h->type == TKT_EV_FORK &&
+		 tkt_libcs_followed(c, ((const struct tkt_ev_fork *)rec)->ppid))
+		pending_add(t, h->pid, true, 0);
+	else if (h->type == TKT_EV_EXIT) {
+		tkt_libcs_forget(c, h->pid, close_later, t);
 		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.pyprocs), &h->pid);
+	}
 }
 
 /* Node ids are relative to pytest's rootdir, not its cwd (cd tests && pytest, pytest.ini one
@@ -236,6 +450,9 @@ static void apply_batch(struct tkt_tracer *t)
 	tkt_loader_flush(t->ld, apply_one, t, 1u << 20);
 	find_rootdirs(t);
 	scan_pending(t);
+	catch_up(t);
+	tkt_close_detached(t->closing, t->nclosing);
+	t->nclosing = 0;
 	tkt_model_sweep(t->model, 5ULL * 1000 * 1000 * 1000);
 }
 
@@ -244,7 +461,7 @@ int tkt_tracer_poll(struct tkt_tracer *t, int timeout_ms)
 	int r;
 
 	/* Look for a freshly exec'd libc often until it shows up. */
-	if (t->npending && timeout_ms > 10)
+	if (t->nscanning && timeout_ms > 10)
 		timeout_ms = 10;
 	r = tkt_loader_wait(t->ld, timeout_ms);
 	apply_batch(t);
@@ -292,9 +509,22 @@ int tkt_tracer_track_root(struct tkt_tracer *t, pid_t pid)
 	struct tkt_pstate zero = { 0 };
 	__u32 key = pid;
 
+	struct tkt_libcs *c = tkt_loader_libcs(t->ld);
+	int r;
+
 	t->skel->bss->root_tgid = pid;
 	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.tracked), &key, &zero, BPF_ANY))
 		return -errno;
+	/* COMMAND, held at its gate, is followed before it runs: if it is pytest, its probes
+	 * are in place when its C library is mapped. Where per-process probes fail, fall back
+	 * to probing the files for everyone. */
+	r = tkt_libcs_follow(c, (unsigned)pid);
+	if (tkt_libcs_per_pid(c) && (r < 0 || (r == 0 && tkt_libcs_count(c) > 0))) {
+		tkt_debug("per-process libc probes failed (%s): probing the files",
+			  r < 0 ? strerror(-r) : "none placed");
+		tkt_libcs_file_wide(c);
+		tkt_loader_say_probes(t->ld);
+	}
 	return 0;
 }
 
@@ -313,6 +543,8 @@ void tkt_tracer_destroy_async(struct tkt_tracer *t)
 	if (!t)
 		return;
 	tkt_loader_destroy_async(t->ld);
+	free(t->closing);
+	free(t->catchup);
 	free(t->pending);
 	free(t);
 }
