@@ -1,0 +1,3 @@
+build2/user/json.o: user/json.c user/json.h user/util.h
+user/json.h:
+user/util.h:

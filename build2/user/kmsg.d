@@ -1,0 +1,2 @@
+build2/user/kmsg.o: user/kmsg.c user/kmsg.h
+user/kmsg.h:

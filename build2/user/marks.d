@@ -1,0 +1,3 @@
+build2/user/marks.o: user/marks.c user/marks.h user/safeopen.h
+user/marks.h:
+user/safeopen.h:

@@ -1,0 +1,2 @@
+build2/user/safeopen.o: user/safeopen.c user/safeopen.h
+user/safeopen.h:
