@@ -670,7 +670,14 @@ def test_top_marker_threshold_and_stats(root, tmp_path):
     assert int(stats["tkt_setenv"][0]) >= 9, stats  # PYTEST_CURRENT_TEST: 3 tests x 3 phases
     assert int(stats["tkt_rss_stat"][0]) >= 90 * (1 << 20) // 4096, stats  # a page a fault
     assert int(stats["map_memory_bytes"][0]) > 0, stats
-    assert "tktrace stats: tests 3, processes 1," in run.stderr, run
+    # Debian's interpreter starts no helper process; a venv's site hooks may (one on the lab
+    # machine started three): there the stats must agree with the first line's count.
+    m = re.search(r"tktrace stats: tests 3, processes (\d+),", run.stderr)
+    assert m, run
+    seen = re.search(r"\((\d+) processes, 3 tests,", run.stderr)
+    assert seen and seen.group(1) == m.group(1), run
+    if PYTHON == "/usr/bin/python3":
+        assert m.group(1) == "1", run
 
 
 def test_ctrl_z_and_fg_at_a_terminal(root, tmp_path):
