@@ -1,7 +1,0 @@
-build2/user/elfsym.o: user/elfsym.c user/elfsym.h user/tracer.h \
- user/model.h include/tktrace.h user/util.h
-user/elfsym.h:
-user/tracer.h:
-user/model.h:
-include/tktrace.h:
-user/util.h:

@@ -1,3 +1,0 @@
-build2/user/marks.o: user/marks.c user/marks.h user/safeopen.h
-user/marks.h:
-user/safeopen.h:

@@ -1,2 +1,0 @@
-build2/user/safeopen.o: user/safeopen.c user/safeopen.h
-user/safeopen.h:

@@ -1,2 +1,0 @@
-build2/user/util.o: user/util.c user/util.h
-user/util.h:
