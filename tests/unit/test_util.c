@@ -599,3 +599,29 @@ static void test_intern_many_and_big(void **state)
 	tkt_intern_free(t);
 	free(big);
 }
+
+static void test_grow(void **state)
+{
+	size_t cap = 0, n;
+	int *a = NULL, *before;
+
+	(void)state;
+	assert_int_equal(tkt_grow((void **)&a, &cap, 0, sizeof(*a), 4), 0);
+	assert_non_null(a);
+	assert_int_equal(cap, 4);
+	for (n = 0; n < 9; n++) {
+		assert_int_equal(tkt_grow((void **)&a, &cap, n, sizeof(*a), 4), 0);
+		a[n] = (int)n;
+	}
+	assert_int_equal(cap, 16); /* 4, 8, 16 */
+	for (n = 0; n < 9; n++)
+		assert_int_equal(a[n], (int)n);
+	before = a;
+	assert_int_equal(tkt_grow((void **)&a, &cap, 15, sizeof(*a), 4), 0); /* room left: no move */
+	assert_ptr_equal(a, before);
+	/* A size that would overflow is refused; the array is left as it was. */
+	assert_int_equal(tkt_grow((void **)&a, &cap, 16, SIZE_MAX / 8, 4), -ENOMEM);
+	assert_ptr_equal(a, before);
+	assert_int_equal(cap, 16);
+	free(a);
+}

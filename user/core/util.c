@@ -394,6 +394,24 @@ int tkt_read_chunks(const char *path, int (*feed)(void *ctx, const char *data, s
 	return r;
 }
 
+int tkt_grow(void **p, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	size_t ncap;
+	void *np;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : first;
+	if (ncap < *cap || ncap > SIZE_MAX / elem)
+		return -ENOMEM;
+	np = realloc(*p, ncap * elem);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
 int tkt_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;

@@ -59,6 +59,9 @@ int tkt_shell_quote(struct tkt_buf *b, const char *s);
 void tkt_comm_copy(char dst[17], const char *src);
 /* write(2) all of data, through EINTR and short writes; 0 or -errno. */
 int tkt_write_all(int fd, const void *data, size_t len);
+/* Room for one more element in the array *p of *cap elements of size elem holding n: doubles
+ * (from first) when full. 0, or -ENOMEM with *p and *cap unchanged. */
+int tkt_grow(void **p, size_t *cap, size_t n, size_t elem, size_t first);
 /* Read path ("-": stdin) to its end, handing each chunk to feed. 0 at the end; else feed's
  * nonzero result, or -errno of the open or read with err set. */
 int tkt_read_chunks(const char *path, int (*feed)(void *ctx, const char *data, size_t len),

@@ -419,15 +419,9 @@ int tkt_junit_merge(struct tkt_buf *out, const char *xml, size_t len,
 		    !attr_value(t, te, "classname", &cls) ||
 		    (j = kname_find(kn, nkills, cls.data, name.data)) == SIZE_MAX)
 			continue;
-		if (nhits == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct hit *n = realloc(hits, ncap * sizeof(*n));
-			if (!n) {
-				r = -ENOMEM;
-				goto out;
-			}
-			hits = n;
-			cap = ncap;
+		if (tkt_grow((void **)&hits, &cap, nhits, sizeof(*hits), 16)) {
+			r = -ENOMEM;
+			goto out;
 		}
 		hits[nhits++] = (struct hit){
 			.t = t, .te = te, .cl = cl, .first = j,
@@ -452,15 +446,9 @@ int tkt_junit_merge(struct tkt_buf *out, const char *xml, size_t len,
 		p = te + 1;
 		if (!cl)
 			continue;
-		if (nsuites == scap) {
-			size_t ncap = scap ? scap * 2 : 4;
-			struct suite *n = realloc(suites, ncap * sizeof(*n));
-			if (!n) {
-				r = -ENOMEM;
-				goto out;
-			}
-			suites = n;
-			scap = ncap;
+		if (tkt_grow((void **)&suites, &scap, nsuites, sizeof(*suites), 4)) {
+			r = -ENOMEM;
+			goto out;
 		}
 		suites[nsuites++] = (struct suite){ .st = t, .ste = te, .sc = cl };
 	}
