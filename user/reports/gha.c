@@ -4,7 +4,6 @@
 #include "gha.h"
 #include "core/pyargs.h"
 #include "core/warn.h"
-#include "pyreport.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -105,30 +104,14 @@ void tkt_gha_file(struct tkt_buf *b, const char *cwd, const char *pyargs, const 
 	tkt_buf_free(&full);
 }
 
-/* "::error file=F,line=L,title=T::" for a test (without file when its place is unknown): at
- * the line its Python stack was at when one was taken in the project's files, else at the
- * test's def line. */
+/* "::error file=F,line=L,title=T::" for a test (without file when its place is unknown). */
 static void command_start(struct tkt_buf *b, const char *level, const char *cwd,
 			  const char *pyargs, const char *test, const char *title,
-			  const struct tkt_gha_opts *o, const struct tkt_party *p)
+			  const struct tkt_gha_opts *o)
 {
-	const struct tkt_pyframe *at = p ? tkt_py_at_frame(p) : NULL;
-	unsigned line;
+	unsigned line = test && o->def_line ? o->def_line(cwd, pyargs, test) : 0;
 	bool sep = false;
 
-	if (at && at->line > 0 && at->file[0] == '/' && cwd &&
-	    tkt_py_rel_path(p, at->file) != at->file) {
-		struct tkt_buf f = { 0 };
-		tkt_buf_printf(b, "::%s file=", level);
-		tkt_gha_file(&f, NULL, NULL, at->file, o->workspace);
-		tkt_gha_escape(b, f.data, true);
-		tkt_buf_free(&f);
-		tkt_buf_printf(b, ",line=%d,title=", at->line);
-		tkt_gha_escape(b, title, true);
-		put(b, "::");
-		return;
-	}
-	line = test && o->def_line ? o->def_line(cwd, pyargs, test) : 0;
 	tkt_buf_printf(b, "::%s ", level);
 	if (test && strstr(test, "::")) {
 		struct tkt_buf f = { 0 };
@@ -203,7 +186,7 @@ static void oom_annotations(struct tkt_buf *b, const struct tkt_model *m,
 	if (tkt_rerun_command(&tmp, v))
 		tkt_buf_printf(&msg, "Rerun: %s", tmp.data);
 	command_start(b, "error", v->cwd, v->pyargs, v->attr.test,
-		      v->attr.test ? "tktrace: test OOM-killed" : "tktrace: OOM kill", o, v);
+		      v->attr.test ? "tktrace: test OOM-killed" : "tktrace: OOM kill", o);
 	tkt_gha_escape(b, msg.data, false);
 	put(b, "\n");
 
@@ -219,7 +202,7 @@ static void oom_annotations(struct tkt_buf *b, const struct tkt_model *m,
 		if (tkt_rerun_command(&tmp, t))
 			tkt_buf_printf(&msg, ".\nRerun: %s", tmp.data);
 		command_start(b, "error", t->cwd, t->pyargs, t->attr.test,
-			      "tktrace: allocation hit the limit", o, t);
+			      "tktrace: allocation hit the limit", o);
 		tkt_gha_escape(b, msg.data, false);
 		put(b, "\n");
 	}
@@ -233,7 +216,7 @@ static void oom_annotations(struct tkt_buf *b, const struct tkt_model *m,
 				     "(caches, fixtures, figures).",
 			       v->attr.test ? v->attr.test : v->comm);
 		command_start(b, "warning", r->cwd, r->pyargs, r->nodeid,
-			      "tktrace: memory left behind", o, NULL);
+			      "tktrace: memory left behind", o);
 		tkt_gha_escape(b, msg.data, false);
 		put(b, "\n");
 	}
@@ -265,7 +248,7 @@ int tkt_gha_annotations(struct tkt_buf *b, const struct tkt_model *m, const stru
 		party_where(&msg, &k->target);
 		tkt_buf_append(&msg, ".", 1);
 		command_start(b, "error", k->target.cwd, k->target.pyargs, k->target.attr.test,
-			      "tktrace: SIGKILL", o, &k->target);
+			      "tktrace: SIGKILL", o);
 		tkt_gha_escape(b, msg.data, false);
 		put(b, "\n");
 	}
@@ -280,8 +263,7 @@ int tkt_gha_annotations(struct tkt_buf *b, const struct tkt_model *m, const stru
 				       w->res[j].test ? w->res[j].test : "(no test)");
 		if (!w->nres)
 			tkt_buf_append(&msg, " no test", 8);
-		command_start(b, "warning", NULL, NULL, NULL, "tktrace: memory limit nearly reached", o,
-			      NULL);
+		command_start(b, "warning", NULL, NULL, NULL, "tktrace: memory limit nearly reached", o);
 		tkt_gha_escape(b, msg.data, false);
 		put(b, "\n");
 	}

@@ -1,2 +1,0 @@
-def test_fixture_setup(hog_setup):
-    pass

@@ -1,2 +1,0 @@
-def test_fixture_teardown(hog_teardown):
-    pass

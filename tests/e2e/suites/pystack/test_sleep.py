@@ -1,5 +1,0 @@
-from helpers import wait_forever
-
-
-def test_sleep():
-    wait_forever()  # AT-SLEEP-CALL
