@@ -38,6 +38,22 @@ static bool wrapped_hex(const char *comp, size_t n, const char *prefix, const ch
 	return true;
 }
 
+/* A cgroup path's components from the innermost out: *cur starts at the path's end; each call
+ * sets *start and *n to the component ending there and moves *cur above it. */
+static bool prev_component(const char *path, const char **cur, const char **start, size_t *n)
+{
+	const char *end = *cur, *s = end;
+
+	if (end <= path)
+		return false;
+	while (s > path && s[-1] != '/')
+		s--;
+	*start = s;
+	*n = end - s;
+	*cur = s > path ? s - 1 : s;
+	return true;
+}
+
 /* A kubernetes pod uid from "pod<uid>" (cgroupfs) or "kubepods-...-pod<uid_>.slice" (systemd). */
 static bool pod_uid(const char *comp, size_t n, char *out, size_t sz)
 {
@@ -77,18 +93,13 @@ bool tkt_container_of(const char *path, struct tkt_container *c)
 		{ "crio-", ".scope", "cri-o" },
 		{ "libpod-", ".scope", "podman" },
 	};
-	const char *end = path + strlen(path);
+	const char *cur = path + strlen(path), *start;
 	bool kube = strstr(path, "kubepods") != NULL;
+	size_t n;
 
 	memset(c, 0, sizeof(*c));
 	/* Innermost first: a container nested in another is the one that matters. */
-	while (end > path) {
-		const char *start = end;
-		size_t n;
-
-		while (start > path && start[-1] != '/')
-			start--;
-		n = end - start;
+	while (prev_component(path, &cur, &start, &n)) {
 		for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]) && !c->id[0] && n; i++)
 			if (wrapped_hex(start, n, scopes[i].prefix, scopes[i].suffix, c->id,
 					sizeof(c->id)))
@@ -111,7 +122,6 @@ bool tkt_container_of(const char *path, struct tkt_container *c)
 		 * the pod's own processes): nothing above it names this process. */
 		if (kube && pod_uid(start, n, c->pod, sizeof(c->pod)))
 			break;
-		end = start > path ? start - 1 : start;
 	}
 	if (!c->id[0] && !c->pod[0])
 		return false;
@@ -122,21 +132,15 @@ bool tkt_container_of(const char *path, struct tkt_container *c)
 
 bool tkt_unit_of(const char *path, char *out, size_t sz)
 {
-	const char *end = path + strlen(path);
+	const char *cur = path + strlen(path), *start;
+	size_t n;
 
-	while (end > path) {
-		const char *start = end;
-		size_t n;
-
-		while (start > path && start[-1] != '/')
-			start--;
-		n = end - start;
-		if ((n > 6 && strncmp(end - 6, ".scope", 6) == 0) ||
-		    (n > 8 && strncmp(end - 8, ".service", 8) == 0)) {
+	while (prev_component(path, &cur, &start, &n)) {
+		if ((n > 6 && strncmp(start + n - 6, ".scope", 6) == 0) ||
+		    (n > 8 && strncmp(start + n - 8, ".service", 8) == 0)) {
 			snprintf(out, sz, "%.*s", (int)n, start);
 			return true;
 		}
-		end = start > path ? start - 1 : start;
 	}
 	return false;
 }

@@ -171,18 +171,25 @@ static const char *skip_markup(const char *p, const char *end)
 	return c ? c + 3 : NULL;
 }
 
+/* The next '<' at or after p that is not a comment's or CDATA section's; NULL at the end or
+ * in one that does not end. */
+static const char *next_lt(const char *p, const char *end)
+{
+	while (p && p < end && (p = memchr(p, '<', end - p))) {
+		if (!is_markup(p, end))
+			return p;
+		p = skip_markup(p, end);
+	}
+	return NULL;
+}
+
 /* Next start tag named name at or after p (outside comments, CDATA, declarations): sets
  * *tag_end to its '>' and returns its '<', or NULL. */
 static const char *next_tag(const char *p, const char *end, const char *name, const char **tag_end)
 {
 	size_t nl = strlen(name);
 
-	while (p < end && (p = memchr(p, '<', end - p))) {
-		if (is_markup(p, end)) {
-			if (!(p = skip_markup(p, end)))
-				return NULL;
-			continue;
-		}
+	for (; (p = next_lt(p, end)); p++) {
 		if ((size_t)(end - p) > nl + 1 && strncmp(p + 1, name, nl) == 0 &&
 		    strchr(" \t\r\n/>", p[1 + nl])) {
 			/* '>' of the tag: outside quoted attribute values. */
@@ -200,7 +207,6 @@ static const char *next_tag(const char *p, const char *end, const char *name, co
 			}
 			return NULL;
 		}
-		p++;
 	}
 	return NULL;
 }
@@ -210,17 +216,10 @@ static const char *close_tag(const char *p, const char *end, const char *name)
 {
 	size_t nl = strlen(name);
 
-	while (p < end && (p = memchr(p, '<', end - p))) {
-		if (is_markup(p, end)) {
-			if (!(p = skip_markup(p, end)))
-				return NULL;
-			continue;
-		}
+	for (; (p = next_lt(p, end)); p++)
 		if ((size_t)(end - p) >= nl + 3 && p[1] == '/' && strncmp(p + 2, name, nl) == 0 &&
 		    strchr(" \t\r\n>", p[2 + nl]))
 			return p;
-		p++;
-	}
 	return NULL;
 }
 
