@@ -90,6 +90,7 @@ CASES = {
     "setup": ("test_fixture_setup.py", "conftest.py", "SETUP", "setup"),
     "teardown": ("test_fixture_teardown.py", "conftest.py", "TEARDOWN", "teardown"),
     "thread": ("test_thread.py", "test_thread.py", "THREAD", "call"),
+    "leader": ("test_leader.py", "test_leader.py", "LEADER", "call"),
 }
 
 
@@ -120,6 +121,12 @@ def test_trigger_stack(root, memcg, suite, py, case):
         assert trig["python_stack_tid"] != trig["pid"], trig
         join = marker_line(work / "test_thread.py", "JOIN")
         assert all(f["line"] != join for f in stack), stack
+        assert stack[0]["function"] == "grow", stack[0]
+    if case == "leader":
+        # The main thread had left: the process ended with its last thread, and the kill,
+        # its test and the allocating thread's stack are still the process's.
+        assert trig["python_stack_tid"] != trig["pid"], trig
+        assert oom["victim"]["pid"] == trig["pid"], oom
         assert stack[0]["function"] == "grow", stack[0]
     if case in ("setup", "teardown"):
         assert stack[0]["function"] == f"hog_{case}", stack[0]
