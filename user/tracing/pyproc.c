@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "core/pystack.h"
+#include "maps.h"
 
 bool tkt_py_version_of_path(const char *path, unsigned *major, unsigned *minor)
 {
@@ -149,53 +150,53 @@ int tkt_py_debug_offsets(const char *path, struct tkt_py_offsets *o)
 	return 0;
 }
 
+struct py_walk {
+	struct tkt_py_proc *out;
+	unsigned major, minor;
+	int found; /* 1: found, -1: a Python without a table so far */
+	char seen[PATH_MAX];
+};
+
+static int py_one(void *ctx, const struct tkt_mapping *m)
+{
+	struct py_walk *w = ctx;
+	struct tkt_py_proc *out = w->out;
+	uint64_t value = 0, vaddr = 0;
+
+	if (m->off != 0 || !tkt_py_version_of_path(m->path, &w->major, &w->minor) ||
+	    strcmp(m->path, w->seen) == 0)
+		return 0;
+	snprintf(w->seen, sizeof(w->seen), "%s", m->path);
+	memset(out, 0, sizeof(*out));
+	out->version = w->major << 8 | w->minor;
+	if (!tkt_py_offsets_for(w->major, w->minor, &out->o)) {
+		w->found = -1; /* a Python, but one without a table: keep looking (libpython) */
+		return 0;
+	}
+	/* The lowest mapping at file offset 0 is the first PT_LOAD segment, page-aligned. */
+	if (elf_symbol(m->full, "_PyRuntime", &value, &vaddr, NULL, 0) != 0)
+		return 0;
+	out->runtime_addr = m->start - (vaddr & ~0xfffULL) + value;
+	/* 3.13 says its own layout: a patch release that moved a field is still read right. */
+	if (out->version == 0x30d)
+		(void)tkt_py_debug_offsets(m->full, &out->o);
+	w->found = 1;
+	return 1;
+}
+
 int tkt_py_find(unsigned pid, struct tkt_py_proc *out)
 {
-	char p[64], line[4096 + 256], full[PATH_MAX], seen[PATH_MAX] = "";
-	unsigned major = 0, minor = 0;
-	int found = 0;
-	FILE *f;
+	struct py_walk w = { .out = out };
+	int r = tkt_maps_each(pid, py_one, &w);
 
-	snprintf(p, sizeof(p), "/proc/%u/maps", pid);
-	f = fopen(p, "re");
-	if (!f)
-		return -errno;
-	while (found <= 0 && fgets(line, sizeof(line), f)) {
-		unsigned long start, end, off;
-		uint64_t value = 0, vaddr = 0;
-		char *path = strchr(line, '/');
-
-		if (!path || sscanf(line, "%lx-%lx %*s %lx", &start, &end, &off) != 3 || off != 0)
-			continue;
-		path[strcspn(path, "\n")] = '\0';
-		if (strstr(path, " (deleted)") || !tkt_py_version_of_path(path, &major, &minor) ||
-		    strcmp(path, seen) == 0)
-			continue;
-		snprintf(seen, sizeof(seen), "%s", path);
-		snprintf(full, sizeof(full), "/proc/%u/root%s", pid, path);
-		memset(out, 0, sizeof(*out));
-		out->version = major << 8 | minor;
-		if (!tkt_py_offsets_for(major, minor, &out->o)) {
-			found = -1; /* a Python, but one without a table: keep looking (libpython) */
-			continue;
-		}
-		/* The lowest mapping at file offset 0 is the first PT_LOAD segment, page-aligned. */
-		if (elf_symbol(full, "_PyRuntime", &value, &vaddr, NULL, 0) == 0) {
-			out->runtime_addr = start - (vaddr & ~0xfffULL) + value;
-			found = 1;
-			/* 3.13 says its own layout: a patch release that moved a field is still read
-			 * right. */
-			if (out->version == 0x30d)
-				(void)tkt_py_debug_offsets(full, &out->o);
-		}
-	}
-	fclose(f);
-	if (found < 0) {
+	if (r < 0)
+		return r;
+	if (w.found < 0) {
 		/* tktrace has no offsets for this one: the kernel says "unsupported python X.Y". */
 		memset(&out->o, 0, sizeof(out->o));
 		out->o.layout = TKT_PYL_NONE;
-		out->version = major << 8 | minor;
+		out->version = w.major << 8 | w.minor;
 		return 1;
 	}
-	return found;
+	return w.found;
 }
