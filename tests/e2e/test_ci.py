@@ -85,7 +85,7 @@ def parse_command(line):
 
 # -- GitHub Actions ---------------------------------------------------------------------------
 
-def test_github_actions_error_and_summary(root, memcg, tmp_path):
+def test_github_actions_error_and_summary(root, stacks, memcg, tmp_path):
     cg = memcg(LIMIT)
     work = tmp_path / "proj"
     (work / "tests").mkdir(parents=True)
@@ -577,7 +577,7 @@ def test_hog(request):
 
 
 @pytest.mark.parametrize("xdist", [(), ("-n", "1")], ids=["plain", "xdist"])
-def test_rootdir_above_cwd(root, memcg, tmp_path, xdist):
+def test_rootdir_above_cwd(root, stacks, memcg, tmp_path, xdist):
     """cd tests && pytest, with pytest.ini one level up: node ids are relative to the rootdir.
     The rerun command must cd there, and the annotation name the file and its def line (with
     xdist each worker finds it)."""

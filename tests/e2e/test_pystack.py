@@ -45,21 +45,6 @@ def py(request):
     return exe, env
 
 
-@pytest.fixture(scope="module")
-def walks():
-    """Stacks are walked with bpf_loop (5.17+). On an older kernel tktrace must say it takes
-    none (-v), and the stack tests skip with that reason."""
-    need_root()
-    rel = os.uname().release
-    if tuple(int(x) for x in re.findall(r"\d+", rel)[:2]) >= (5, 17):
-        return
-    run = subprocess.run([TKTRACE, "-v", "--", "true"], capture_output=True, text=True,
-                         timeout=120)
-    want = f"Linux {rel} has no bpf_loop (5.17): kills are reported without Python stacks"
-    assert run.returncode == 0 and want in run.stderr, run.stderr
-    pytest.skip(want)
-
-
 def marker_line(path, name):
     """The line number of '# AT-NAME' in path."""
     for i, line in enumerate(Path(path).read_text().splitlines(), 1):
@@ -110,7 +95,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_trigger_stack(root, walks, memcg, suite, py, case):
+def test_trigger_stack(root, stacks, memcg, suite, py, case):
     exe, env = py
     test_file, file, name, phase = CASES[case]
     work = suite("pystack")
@@ -147,7 +132,7 @@ def test_trigger_stack(root, walks, memcg, suite, py, case):
         assert stack[0]["function"] == f"hog_{case}", stack[0]
 
 
-def test_forked_child(root, walks, memcg, suite, py):
+def test_forked_child(root, stacks, memcg, suite, py):
     """multiprocessing's fork: the child runs its parent's interpreter without an exec of its
     own; its stack is the child's (grow), not the parent's (waiting in join)."""
     exe, env = py
@@ -163,7 +148,7 @@ def test_forked_child(root, walks, memcg, suite, py):
     assert all(f["line"] != join for f in stack), stack
 
 
-def test_numpy_caller_is_innermost(root, walks, memcg, suite):
+def test_numpy_caller_is_innermost(root, stacks, memcg, suite):
     """numpy allocates in C: the innermost Python frame is the test's line calling it."""
     env = inner_env({"E2E_LIMIT": str(LIMIT)})
     if subprocess.run([PYTHON, "-c", "import numpy"], env=env).returncode:
@@ -176,7 +161,7 @@ def test_numpy_caller_is_innermost(root, walks, memcg, suite):
     at_line_shown(run, work, "test_numpy.py", "NUMPY")
 
 
-def test_xdist_trigger_and_victim(root, walks, memcg, suite, py, tmp_path):
+def test_xdist_trigger_and_victim(root, stacks, memcg, suite, py, tmp_path):
     """Two workers: the holder (victim, asleep) and the grower (trigger), each its own stack;
     the victim's is taken when its SIGKILL is delivered, in its own context. The recording
     replays both stacks byte for byte."""
@@ -220,7 +205,7 @@ def test_xdist_trigger_and_victim(root, walks, memcg, suite, py, tmp_path):
     assert txt.returncode == 0 and run.stderr.endswith(txt.stdout), (run.stderr, txt.stdout)
 
 
-def test_kill9_in_sleep(root, walks, suite, py, tmp_path):
+def test_kill9_in_sleep(root, stacks, suite, py, tmp_path):
     """A test stuck in time.sleep inside a helper, killed by kill -9 from outside."""
     exe, env = py
     work = suite("pystack")

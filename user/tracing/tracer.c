@@ -62,20 +62,20 @@ TKT_LOADER_SKEL_FNS(run)
 static void run_configure(void *skel, void *ctx)
 {
 	struct run_bpf *s = skel;
-	unsigned maj = 0, min = 0;
 	struct utsname u;
 	bool loop;
 
 	(void)ctx;
 	s->rodata->nr_cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
-	/* Python stacks at kills walk frames with bpf_loop (5.17). */
-	loop = uname(&u) == 0 && sscanf(u.release, "%u.%u", &maj, &min) == 2 &&
-	       (maj > 5 || (maj == 5 && min >= 17));
+	/* Python stacks at kills walk frames with bpf_loop (5.17, or a backport): asked of the
+	 * kernel with the smallest program type that has it (tracing programs cannot be probed
+	 * without a target). */
+	loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_SOCKET_FILTER, BPF_FUNC_loop, NULL) == 1;
 	bpf_program__set_autoload(s->progs.tkt_mark_victim_py, loop);
 	bpf_program__set_autoload(s->progs.tkt_sig_deliver, loop);
 	if (!loop)
 		tkt_info("Linux %s has no bpf_loop (5.17): kills are reported without Python stacks",
-			 u.release);
+			 uname(&u) == 0 ? u.release : "?");
 }
 
 static const char *const run_attach[] = {
