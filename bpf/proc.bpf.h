@@ -4,6 +4,7 @@
 
 #include "common.bpf.h"
 #include "mem.bpf.h"
+#include "task.bpf.h"
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(tkt_fork, struct task_struct *parent, struct task_struct *child)
@@ -87,15 +88,18 @@ int BPF_PROG(tkt_exit, struct task_struct *p)
 	struct tkt_ev_exit *e;
 	__u64 peak;
 
-	/* The group leader's exit stands for the process. */
-	if (pid != tgid)
+	/* A process ends with its last thread, not with its leader: a main thread that leaves
+	 * first (pthread_exit, or woken first by the group's SIGKILL) must not take away the
+	 * entry that the kill's attribution and the victim's stack walk still need. */
+	if (!tkt_group_dead(p))
 		return 0;
 	st = tkt_pstate_of(tgid);
 	if (!st)
 		return 0;
 	tkt_fold_cpus(st, tgid, true);
 	peak = st->life_peak_pages;
-	bpf_map_delete_elem(&tracked, &tgid);
+	if (bpf_map_delete_elem(&tracked, &tgid))
+		return 0;
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
 		tkt_count_drop(TKT_DROP_BULK);
@@ -105,7 +109,8 @@ int BPF_PROG(tkt_exit, struct task_struct *p)
 	tkt_hdr_fill(&e->h, TKT_EV_EXIT, tgid, pid);
 	e->exit_code = BPF_CORE_READ(p, exit_code);
 	e->_pad = 0;
-	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+	/* The process's name is its main thread's (a worker thread may have renamed itself). */
+	BPF_CORE_READ_STR_INTO(&e->comm, p, group_leader, comm);
 	bpf_ringbuf_submit(e, tkt_bulk_flags());
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include "proc.bpf.h"
 #include "signal.bpf.h"
 #include "oom.bpf.h"
+#include "pystack.bpf.h"
 #include "pytest.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

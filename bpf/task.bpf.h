@@ -20,6 +20,16 @@ static __always_inline void tkt_task_fill(struct tkt_task *t, struct task_struct
 	t->rss_shmem_pages = tkt_mm_counter(mm, 3);
 }
 
+/*
+ * Whether p is its process's last thread to exit. do_exit drops signal->live before the
+ * sched_process_exit tracepoint (so since 5.10), so the last thread reads 0; threads that
+ * end together may all read 0, and callers let a map delete pick one of them.
+ */
+static __always_inline bool tkt_group_dead(struct task_struct *p)
+{
+	return BPF_CORE_READ(p, signal, live.counter) == 0;
+}
+
 /* The victim's memory cgroup and its ancestors, nearest first, with limit and usage. */
 static __always_inline void tkt_cg_fill(struct tkt_cg *cg, __u32 *ncg, struct task_struct *task)
 {

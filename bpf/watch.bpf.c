@@ -169,7 +169,8 @@ int BPF_PROG(tkt_w_exit, struct task_struct *p)
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 	struct tkt_ev_exit *e;
 
-	if (BPF_CORE_READ(p, pid) != tgid || bpf_map_delete_elem(&watch_pytest, &tgid))
+	/* As in run mode: the last thread's exit ends the process, not the leader's. */
+	if (!tkt_group_dead(p) || bpf_map_delete_elem(&watch_pytest, &tgid))
 		return 0;
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
@@ -180,7 +181,7 @@ int BPF_PROG(tkt_w_exit, struct task_struct *p)
 	e->exit_code = BPF_CORE_READ(p, exit_code);
 	e->_pad = 0;
 	e->peak_rss_pages = 0;
-	BPF_CORE_READ_STR_INTO(&e->comm, p, comm);
+	BPF_CORE_READ_STR_INTO(&e->comm, p, group_leader, comm);
 	bpf_ringbuf_submit(e, tkt_bulk_flags());
 	return 0;
 }

@@ -21,6 +21,7 @@ enum tkt_event_type {
 	TKT_EV_OOM = 5,
 	TKT_EV_SIGNAL = 6,
 	TKT_EV_WKILL = 7, /* tktrace watch: any kill on the machine */
+	TKT_EV_PYSTACK = 8, /* a thread's Python stack, walked in the kernel at a kill */
 };
 
 /* Which pytest variable an env record is about. */
@@ -182,6 +183,102 @@ struct tkt_ev_wkill {
 	struct tkt_cg cg[TKT_CG_DEPTH]; /* OOM: the victim's memcg chain with limits */
 };
 
+/* Python stacks (bpf/pystack.bpf.h, user/core/pystack.c): what the kernel copies out of a CPython
+ * thread so user space can name each frame after the process is gone. */
+#define TKT_PY_FRAMES 32
+#define TKT_PY_FILE 160
+#define TKT_PY_NAME 96
+#define TKT_PY_POOL 8192       /* line-table bytes per stack, innermost frames first ... */
+#define TKT_PY_TABLE_MAX 2048  /* ... each the prefix up to its instruction, at most this */
+
+/* How an interpreter version keeps its frames. */
+enum tkt_py_layout {
+	TKT_PYL_NONE = 0,     /* a Python tktrace cannot walk: reported as unsupported */
+	TKT_PYL_FRAMEOBJ = 1, /* 3.8-3.10: tstate->frame, PyFrameObject, f_lasti an int */
+	TKT_PYL_CFRAME = 2,   /* 3.11-3.12: tstate->cframe->current_frame, _PyInterpreterFrame */
+	TKT_PYL_CURFRAME = 3, /* 3.13: tstate->current_frame */
+};
+
+/* Byte offsets into one CPython minor version's structures (x86-64). */
+struct tkt_py_offsets {
+	__u16 runtime_interp_head;  /* _PyRuntimeState.interpreters.head */
+	__u16 interp_threads_head;  /* PyInterpreterState.threads.head (tstate_head < 3.11) */
+	__u16 tstate_next;
+	__u16 tstate_thread_id;     /* pthread_self() of the thread */
+	__u16 tstate_frame;         /* frame / cframe / current_frame */
+	__u16 cframe_current;       /* _PyCFrame.current_frame (3.11-3.12) */
+	__u16 frame_code;
+	__u16 frame_previous;
+	__u16 frame_instr;          /* f_lasti (int) / prev_instr / instr_ptr */
+	__u16 frame_owner;          /* 3.11+; 0: none */
+	__u16 code_filename;
+	__u16 code_name;            /* co_qualname from 3.11, co_name before */
+	__u16 code_firstlineno;
+	__u16 code_linetable;       /* co_linetable (co_lnotab < 3.10) */
+	__u16 code_bytecode;        /* co_code_adaptive (3.11+) */
+	__u16 unicode_state;
+	__u16 unicode_ascii_size;   /* where a compact ASCII string's bytes start */
+	__u16 unicode_compact_size; /* ... and a compact non-ASCII one's */
+	__u16 unicode_length;
+	__u16 bytes_size;
+	__u16 bytes_data;
+	__u8 layout;                /* enum tkt_py_layout */
+	__u8 owner_cstack;          /* owner value of C-stack shim frames; 0xff: none */
+};
+
+/* Value of the pyprocs map, keyed by tgid: a Python process user space looked at. */
+struct tkt_py_proc {
+	__u64 runtime_addr; /* &_PyRuntime in the process */
+	__u32 version;      /* major << 8 | minor */
+	__u32 _pad;
+	struct tkt_py_offsets o;
+	__u16 _pad2;
+};
+
+enum tkt_py_role {
+	TKT_PY_TRIGGER = 1, /* mark_victim: the thread whose charge failed */
+	TKT_PY_KILLED = 2,  /* signal delivery: a thread of a SIGKILLed traced process */
+};
+
+enum tkt_py_err {
+	TKT_PYE_OK = 0,
+	TKT_PYE_NOT_PYTHON = 1,  /* tktrace found no CPython in the process */
+	TKT_PYE_UNSUPPORTED = 2, /* a CPython version without an offset table */
+	TKT_PYE_NO_THREAD = 3,   /* no thread state has this thread's id */
+	TKT_PYE_FAULT = 4,       /* interpreter memory could not be read (page not resident) */
+	TKT_PYE_ARCH = 5,        /* the walk is x86-64 only */
+	TKT_PYE_NO_FRAMES = 6,   /* the thread runs no Python code now */
+};
+
+#define TKT_PYF_ASCII 0  /* string kinds: PyUnicode's 1, 2 or 4 bytes per character */
+struct tkt_py_frame {
+	__s32 firstlineno;
+	__s32 lasti;        /* byte offset of the current instruction in the bytecode; -1: none */
+	__u16 file_len;     /* bytes copied into file[] */
+	__u16 name_len;
+	__u16 table_len;    /* bytes of its line table copied, at pool[table_off] */
+	__u8 file_kind;     /* TKT_PYF_ASCII, or 1, 2, 4 bytes per character */
+	__u8 name_kind;
+	__u32 table_total;  /* the whole line table's length */
+	__u32 table_off;
+	char file[TKT_PY_FILE];
+	char name[TKT_PY_NAME];
+};
+
+struct tkt_ev_pystack {
+	struct tkt_hdr h; /* h.pid, h.tid: the thread walked */
+	__u32 role;       /* enum tkt_py_role */
+	__u32 version;    /* major << 8 | minor; 0: unknown */
+	__s32 err;        /* enum tkt_py_err */
+	__u32 nframes;    /* innermost first */
+	__u32 more;       /* 1: the stack had more frames than were copied */
+	__u32 walk_ns;    /* what the walk cost, in the kernel */
+	struct tkt_py_frame f[TKT_PY_FRAMES];
+	__u32 pool_used;  /* the record ends after pool[pool_used] */
+	__u32 _pad;
+	__u8 pool[TKT_PY_POOL];
+};
+
 /* Indices of the per-CPU drop counters. */
 enum tkt_drop_idx {
 	TKT_DROP_BULK = 0,
@@ -202,6 +299,12 @@ _Static_assert(sizeof(struct tkt_cg) == 88, "tkt_cg layout");
 _Static_assert(sizeof(struct tkt_ev_oom) == 24 + 96 + 24 + 8 * 88, "tkt_ev_oom layout");
 _Static_assert(sizeof(struct tkt_ev_signal) == 24 + 32 + 32, "tkt_ev_signal layout");
 
+_Static_assert(sizeof(struct tkt_py_offsets) == 44, "tkt_py_offsets layout");
+_Static_assert(sizeof(struct tkt_py_proc) == 16 + 44 + 4, "tkt_py_proc layout");
+_Static_assert(sizeof(struct tkt_py_frame) == 24 + TKT_PY_FILE + TKT_PY_NAME, "tkt_py_frame layout");
+_Static_assert(sizeof(struct tkt_ev_pystack) ==
+		       48 + TKT_PY_FRAMES * sizeof(struct tkt_py_frame) + 8 + TKT_PY_POOL,
+	       "tkt_ev_pystack layout");
 _Static_assert(sizeof(struct tkt_anc) == 24, "tkt_anc layout");
 _Static_assert(sizeof(struct tkt_wtask) == 48 + 8 * TKT_WCG_DEPTH + 24 * TKT_ANC_DEPTH +
 				     TKT_WCG_DEPTH * TKT_WCG_NAME, "tkt_wtask layout");

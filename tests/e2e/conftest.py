@@ -2,6 +2,7 @@
 that are OOM-killed inside memory cgroups this harness creates, limits (<= 1 GiB) and removes."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -141,6 +142,23 @@ def need_root():
 @pytest.fixture
 def root():
     need_root()
+
+
+@pytest.fixture(scope="session")
+def stacks():
+    """Python stacks at kills need bpf_loop (5.17+, probed by tktrace). Where tktrace -v says
+    the kernel lacks it, a test that needs a stack skips with that line; on 5.17+ it must not
+    say so."""
+    need_root()
+    run = subprocess.run([TKTRACE, "-v", "--", "true"], capture_output=True, text=True,
+                         timeout=120)
+    said = [l for l in run.stderr.splitlines() if "has no bpf_loop" in l]
+    rel = os.uname().release
+    if tuple(int(x) for x in re.findall(r"\d+", rel)[:2]) >= (5, 17):
+        assert not said, run.stderr
+        return
+    assert run.returncode == 0 and said, run.stderr
+    pytest.skip(said[0])
 
 
 def inner_env(extra=None):

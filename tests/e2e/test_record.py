@@ -140,7 +140,12 @@ def test_truncated_recordings_report_what_they_hold(recorded_oom, tmp_path):
         assert ids == live_ids[:len(ids)], (n, ids, live_ids)
         assert len(rep["oom_kills"]) <= 1
         if rep["oom_kills"]:
-            assert rep["oom_kills"][0]["victim"] == live["oom_kills"][0]["victim"]
+            got, want = rep["oom_kills"][0]["victim"], live["oom_kills"][0]["victim"]
+            if got.get("python_stack_error") == "not captured":
+                # Cut between the kill's record and its stack's (the next record).
+                want = {k: v for k, v in want.items() if not k.startswith("python_stack")}
+                got = {k: v for k, v in got.items() if not k.startswith("python_stack")}
+            assert got == want
         seen.append((n, len(ids), len(rep["oom_kills"])))
     assert seen, "no cut reported anything"
     assert [s[1] for s in seen] == sorted(s[1] for s in seen)

@@ -1877,3 +1877,128 @@ static void test_set_cwd_moves_recorded(void **state)
 	assert_string_equal(m.tests[0].cwd, "/w/p");
 	tkt_model_free(&m);
 }
+
+/* A stack record as bpf/pystack.bpf.h sends it: one frame at ascii file:line, the 3.11 location
+ * table for "line = first + delta" at instruction 0, then the used part of the pool only. */
+static void rec_pystack(struct tkt_model *m, uint64_t ts, uint32_t pid, uint32_t tid,
+			uint32_t role, const char *file, int line)
+{
+	static struct tkt_ev_pystack e;
+	const uint8_t loc[] = { 0x80 | (13 << 3) | 0, (uint8_t)(2 * 3) }; /* one unit, line +3 */
+
+	memset(&e, 0, sizeof(e));
+	hdr_fill(&e.h, TKT_EV_PYSTACK, pid, ts);
+	e.h.tid = tid;
+	e.role = role;
+	e.version = 0x30b;
+	if (file) {
+		e.nframes = 1;
+		e.f[0].firstlineno = line - 3;
+		e.f[0].lasti = 0;
+		e.f[0].file_len = strlen(file);
+		memcpy(e.f[0].file, file, strlen(file));
+		e.f[0].name_len = 4;
+		memcpy(e.f[0].name, "test", 4);
+		e.f[0].table_total = sizeof(loc);
+		e.f[0].table_len = sizeof(loc);
+		memcpy(e.pool, loc, sizeof(loc));
+		e.pool_used = sizeof(loc);
+	} else {
+		e.err = TKT_PYE_FAULT;
+	}
+	assert_int_equal(tkt_model_apply(m, &e, offsetof(struct tkt_ev_pystack, pool) + e.pool_used),
+			 0);
+}
+
+/* Stacks hang on the right party: the trigger's own; the victim's when its SIGKILL is dequeued,
+ * even before the OOM record (another CPU); the main thread's over another's; never a
+ * malformed record's. */
+static void test_pystacks(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+	static struct tkt_ev_pystack bad;
+	const struct tkt_oom_rec *r;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 110, 201, "gw1");
+	/* The victim's other thread, then its main thread, dequeue SIGKILL before the record. */
+	rec_pystack(&m, T0 + SECS(2) - 20, 200, 207, TKT_PY_KILLED, "/p/worker_thread.py", 5);
+	rec_pystack(&m, T0 + SECS(2) - 10, 200, 200, TKT_PY_KILLED, "/p/test_hold.py", 12);
+	oom_init(&e, T0 + SECS(2), 200, "python3", 262144, 201, "python3", 1024);
+	rec_oom(&m, &e);
+	rec_pystack(&m, T0 + SECS(2) + 1, 201, 201, TKT_PY_TRIGGER, "/p/test_grow.py", 42);
+	rec_pystack(&m, T0 + SECS(2) + 2, 201, 209, TKT_PY_KILLED, "/p/other.py", 7);
+	r = &m.ooms[0];
+	assert_true(r->trigger.py.present);
+	assert_int_equal(r->trigger.py.nframes, 1);
+	assert_string_equal(r->trigger.py.f[0].file, "/p/test_grow.py");
+	assert_int_equal(r->trigger.py.f[0].line, 42);
+	assert_string_equal(r->trigger.py.f[0].func, "test");
+	assert_true(r->victim.py.present);
+	assert_int_equal(r->victim.py.tid, 200);
+	assert_string_equal(r->victim.py.f[0].file, "/p/test_hold.py");
+	assert_int_equal(r->victim.py.f[0].line, 12);
+	assert_int_equal(m.py_walks, 4);
+	/* A SIGKILL from outside: its target's stack, or why there is none. */
+	rec_signal(&m, T0 + SECS(3), 201, "python3", 9, 99, "bash", 0, 100);
+	rec_pystack(&m, T0 + SECS(3) + 5, 201, 201, TKT_PY_KILLED, NULL, 0);
+	assert_true(m.kills[0].target.py.present);
+	assert_int_equal(m.kills[0].target.py.err, TKT_PYE_FAULT);
+	/* Frames over none. */
+	rec_pystack(&m, T0 + SECS(3) + 6, 201, 203, TKT_PY_KILLED, "/p/t.py", 3);
+	assert_int_equal(m.kills[0].target.py.nframes, 1);
+	/* Malformed: more frames than the record holds, a table outside the pool. */
+	memset(&bad, 0, sizeof(bad));
+	hdr_fill(&bad.h, TKT_EV_PYSTACK, 201, T0 + SECS(4));
+	bad.nframes = TKT_PY_FRAMES + 1;
+	assert_int_equal(tkt_model_apply(&m, &bad, sizeof(bad)), -EINVAL);
+	bad.nframes = 1;
+	bad.f[0].table_len = 16;
+	bad.pool_used = 8;
+	assert_int_equal(tkt_model_apply(&m, &bad, sizeof(bad)), -EINVAL);
+	assert_int_equal(tkt_model_apply(&m, &bad, offsetof(struct tkt_ev_pystack, pool) - 1), -EINVAL);
+	tkt_model_free(&m);
+}
+
+/* A trigger's stack stamped before its OOM record (its own program ran first) still hangs on
+ * the trigger, and on the victim when they are one process. */
+static void test_trigger_stack_before_oom_record(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	rec_pystack(&m, T0 + SECS(2) - 5, 200, 200, TKT_PY_TRIGGER, "/p/test_big.py", 9);
+	oom_init(&e, T0 + SECS(2), 200, "python3", 262144, 200, "python3", 262144);
+	rec_oom(&m, &e);
+	assert_string_equal(m.ooms[0].trigger.py.f[0].file, "/p/test_big.py");
+	assert_int_equal(m.ooms[0].victim.py.f[0].line, 9);
+	tkt_model_free(&m);
+}
+
+/* The usual order at an OOM kill on two CPUs: the kernel's SIGKILL to the victim (from the
+ * trigger), the victim's thread dequeuing it, then mark_victim's record. */
+static void test_pystack_before_oom_record(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	start_worker(&m, T0 + 110, 201, "gw1");
+	rec_signal(&m, T0 + SECS(2) - 30, 200, "python3", 9, 201, "python3", TKT_SIG_F_KERNEL, 100);
+	rec_pystack(&m, T0 + SECS(2) - 20, 200, 200, TKT_PY_KILLED, "/p/test_hold.py", 12);
+	oom_init(&e, T0 + SECS(2), 200, "python3", 262144, 201, "python3", 1024);
+	rec_oom(&m, &e);
+	assert_int_equal(m.nkills, 0);
+	assert_true(m.ooms[0].victim.py.present);
+	assert_string_equal(m.ooms[0].victim.py.f[0].file, "/p/test_hold.py");
+	assert_int_equal(m.ooms[0].victim.py.f[0].line, 12);
+	tkt_model_free(&m);
+}

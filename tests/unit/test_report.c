@@ -230,10 +230,10 @@ static void test_json_oom_of_command(void **state)
 		   "\"oom_kills\":[{\"time_s\":2.000000,"
 		   "\"victim\":{\"pid\":100,\"comm\":\"python3\","
 		   "\"test\":\"tests/test_x.py::test_big[10M]\",\"phase\":\"call\",\"worker\":null,"
-		   "\"rss_bytes\":1074790400,\"traced\":true},"
+		   "\"rss_bytes\":1074790400,\"traced\":true,\"python_stack\":null,\"python_stack_error\":\"not captured\"},"
 		   "\"trigger\":{\"pid\":100,\"comm\":\"python3\","
 		   "\"test\":\"tests/test_x.py::test_big[10M]\",\"phase\":\"call\",\"worker\":null,"
-		   "\"rss_bytes\":4194304,\"traced\":true},"
+		   "\"rss_bytes\":4194304,\"traced\":true,\"python_stack\":null,\"python_stack_error\":\"not captured\"},"
 		   "\"cgroup\":\"/sys/fs/cgroup/tktrace-e2e\",\"limit_bytes\":536870912,"
 		   "\"cgroup_usage_bytes\":536870912,"
 		   "\"victim_rss\":{\"anon_bytes\":1073741824,\"file_bytes\":1048576,\"shmem_bytes\":0},"
@@ -286,10 +286,10 @@ static void test_json_oom_workers(void **state)
 	assert_contains(j, "\"exit_code\":1,\"cause\":\"exit\",\"signal\":null,");
 	assert_contains(j, "{\"time_s\":1.500000,\"victim\":{\"pid\":200,\"comm\":\"python3\","
 			   "\"test\":\"tests/test_a.py::test_big\",\"phase\":\"call\","
-			   "\"worker\":\"gw0\",\"rss_bytes\":4096000,\"traced\":true},"
+			   "\"worker\":\"gw0\",\"rss_bytes\":4096000,\"traced\":true,\"python_stack\":null,\"python_stack_error\":\"not captured\"},"
 			   "\"trigger\":{\"pid\":201,\"comm\":\"python3\","
 			   "\"test\":\"tests/test_b.py::test_alloc\",\"phase\":\"teardown\","
-			   "\"worker\":\"gw3\",\"rss_bytes\":40960,\"traced\":true},"
+			   "\"worker\":\"gw3\",\"rss_bytes\":40960,\"traced\":true,\"python_stack\":null,\"python_stack_error\":\"not captured\"},"
 			   "\"cgroup\":\"/sys/fs/cgroup/user.slice\",\"limit_bytes\":null,"
 			   "\"cgroup_usage_bytes\":20480000,");
 	/* Blame on the victim's worker gw0: nothing completed there before. */
@@ -350,11 +350,11 @@ static void test_json_kills_and_lost_events(void **state)
 	assert_contains(j, "\"cause\":\"sigkill\",\"signal\":9,");
 	assert_contains(j, "\"oom_kills\":[],\"kills\":[{\"time_s\":4.000000,"
 			   "\"target\":{\"pid\":300,\"comm\":\"sleep\",\"test\":\"t.py::slow\","
-			   "\"phase\":\"call\",\"worker\":null,\"rss_bytes\":102400,\"traced\":true},"
+			   "\"phase\":\"call\",\"worker\":null,\"rss_bytes\":102400,\"traced\":true,\"python_stack\":null,\"python_stack_error\":\"not captured\"},"
 			   "\"sender\":{\"pid\":100,\"comm\":\"python3\",\"kernel\":false}},"
 			   "{\"time_s\":5.000000,"
 			   "\"target\":{\"pid\":100,\"comm\":\"python3\",\"test\":\"t.py::slow\","
-			   "\"phase\":\"call\",\"worker\":null,\"rss_bytes\":409600,\"traced\":true},"
+			   "\"phase\":\"call\",\"worker\":null,\"rss_bytes\":409600,\"traced\":true,\"python_stack\":null,\"python_stack_error\":\"not captured\"},"
 			   "\"sender\":{\"pid\":555,\"comm\":\"bash\",\"kernel\":false}}],"
 			   "\"lost_events\":4,\"processes_traced\":2,\"tests_seen\":1,"
 			   /* First seen in its call at 10 ns, killed by the SIGKILL at 5 s (the

@@ -561,6 +561,12 @@ static int run_report(struct run_ctx *c)
 #endif
 		tkt_buf_printf(&c->out, "tktrace stats: tests %zu, processes %zu, report_ready_ms %.1f\n",
 			       m->ntests, m->procs_seen, (double)(now_ns() - c->t_exit) / 1e6);
+		/* Measured in the kernel around the walk itself (bpf_ktime), bpf_stats or not. */
+		tkt_buf_printf(&c->out,
+			       "tktrace stats: python_stack_walks %llu, walk_ns avg %.0f max %u\n",
+			       (unsigned long long)m->py_walks,
+			       m->py_walks ? (double)m->py_walk_ns / m->py_walks : 0.0,
+			       m->py_walk_max_ns);
 		fputs(c->out.data, stderr);
 	}
 	if (c->json_fd >= 0) {

@@ -1,5 +1,6 @@
 /* Process tree and attribution of kernel records to pytest tests. */
 #include "model.h"
+#include "pystack.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -891,6 +892,9 @@ static void blame(struct tkt_model *m, struct tkt_oom_rec *r, uint32_t victim)
 	}
 }
 
+static void py_take_pending(struct tkt_model *m, struct tkt_party *p, uint64_t ts, uint8_t role);
+static bool py_better(const struct tkt_pystack *old, const struct tkt_pystack *s, uint32_t pid);
+
 static int ev_oom(struct tkt_model *m, const struct tkt_ev_oom *e)
 {
 	struct tkt_oom_rec *r;
@@ -929,6 +933,10 @@ static int ev_oom(struct tkt_model *m, const struct tkt_ev_oom *e)
 		struct tkt_kill_rec *k = &m->kills[i];
 		if (k->kernel && k->target.pid == e->victim.pid && k->sender_pid == e->trigger.pid &&
 		    e->h.ts_ns - k->ts_ns < 1000000000ULL) {
+			/* A victim's thread that dequeued this SIGKILL before mark_victim's record was
+			 * stamped hung its stack here: it is the victim's. */
+			if (k->target.py.present && py_better(&r->victim.py, &k->target.py, k->target.pid))
+				r->victim.py = k->target.py;
 			memmove(k, k + 1, (m->nkills - i - 1) * sizeof(*k));
 			m->nkills--;
 			continue;
@@ -939,6 +947,12 @@ static int ev_oom(struct tkt_model *m, const struct tkt_ev_oom *e)
 	m->last_oom_ns = e->h.ts_ns;
 	mark_killed(m, e->victim.pid, e->victim_peak_pages * ps, e->h.ts_ns);
 	blame(m, r, e->victim.pid);
+	/* Stacks that came before this record (another CPU, or the same trigger's program
+	 * running first): the trigger's own, then the victim's. */
+	py_take_pending(m, &r->trigger, e->h.ts_ns, TKT_PY_TRIGGER);
+	if (r->victim.pid == r->trigger.pid && r->trigger.py.present)
+		r->victim.py = r->trigger.py;
+	py_take_pending(m, &r->victim, e->h.ts_ns, TKT_PY_KILLED);
 	return 0;
 }
 
@@ -975,6 +989,123 @@ static int ev_signal(struct tkt_model *m, const struct tkt_ev_signal *e)
 	return 0;
 }
 
+static bool py_record_ok(const struct tkt_ev_pystack *e, size_t len)
+{
+	size_t fixed = offsetof(struct tkt_ev_pystack, pool);
+
+	if (len < fixed || e->nframes > TKT_PY_FRAMES || e->pool_used > TKT_PY_POOL ||
+	    len < fixed + e->pool_used)
+		return false;
+	for (uint32_t i = 0; i < e->nframes; i++)
+		if ((uint64_t)e->f[i].table_off + e->f[i].table_len > e->pool_used)
+			return false;
+	return true;
+}
+
+/* Which stack a party keeps: the trigger's own (the allocating thread) over any taken at
+ * signal delivery; frames over none; the main thread's over another's. */
+static bool py_better(const struct tkt_pystack *old, const struct tkt_pystack *s, uint32_t pid)
+{
+	if (!old->present)
+		return true;
+	if (old->role == TKT_PY_TRIGGER || !s->nframes)
+		return false;
+	return !old->nframes || (s->tid == pid && old->tid != pid);
+}
+
+static void py_fill(struct tkt_model *m, struct tkt_pystack *s, const struct tkt_ev_pystack *e)
+{
+	struct tkt_buf b = { 0 };
+
+	memset(s, 0, sizeof(*s));
+	s->present = true;
+	s->role = e->role;
+	s->more = e->more;
+	s->tid = e->h.tid;
+	s->version = e->version;
+	s->err = e->err;
+	s->walk_ns = e->walk_ns;
+	s->ts_ns = e->h.ts_ns;
+	s->nframes = e->nframes;
+	for (uint32_t i = 0; i < e->nframes; i++) {
+		const struct tkt_py_frame *f = &e->f[i];
+
+		tkt_buf_reset(&b);
+		tkt_py_str_utf8(&b, f->file, f->file_len < TKT_PY_FILE ? f->file_len : TKT_PY_FILE,
+				f->file_kind);
+		s->f[i].file = tkt_intern(m->strings, b.data ? b.data : "", b.len);
+		tkt_buf_reset(&b);
+		tkt_py_str_utf8(&b, f->name, f->name_len < TKT_PY_NAME ? f->name_len : TKT_PY_NAME,
+				f->name_kind);
+		s->f[i].func = tkt_intern(m->strings, b.data ? b.data : "", b.len);
+		/* The record was checked to hold every frame's table (py_record_ok). */
+		s->f[i].line = tkt_py_line(e->version, e->pool + f->table_off, f->table_len,
+					   f->table_total, f->lasti, f->firstlineno);
+	}
+	tkt_buf_free(&b);
+}
+
+/* An OOM victim's threads may dequeue their SIGKILL on another CPU before mark_victim's own
+ * record is stamped: their stacks wait here for the OOM record (TKT_PY_PENDING ago at most). */
+#define TKT_PY_PENDING_NS 1000000000ULL
+
+static void py_take_pending(struct tkt_model *m, struct tkt_party *p, uint64_t ts, uint8_t role)
+{
+	for (size_t i = 0; i < TKT_PY_NPENDING; i++) {
+		struct tkt_pystack *s = &m->py_pending[i];
+		if (s->present && s->role == role && m->py_pending_pid[i] == p->pid &&
+		    s->ts_ns <= ts + TKT_PY_PENDING_NS &&
+		    ts <= s->ts_ns + TKT_PY_PENDING_NS && py_better(&p->py, s, p->pid))
+			p->py = *s;
+	}
+}
+
+/* A stack walked in the kernel: the trigger's at an OOM, or a killed process's thread's at
+ * its SIGKILL's delivery. Hung on the newest OOM or kill it belongs to. */
+static int ev_pystack(struct tkt_model *m, const struct tkt_ev_pystack *e)
+{
+	uint32_t pid = e->h.pid;
+	struct tkt_pystack s;
+
+	m->py_walks++;
+	m->py_walk_ns += e->walk_ns;
+	if (e->walk_ns > m->py_walk_max_ns)
+		m->py_walk_max_ns = e->walk_ns;
+	py_fill(m, &s, e);
+	for (size_t i = m->nooms; i-- > 0;) {
+		struct tkt_oom_rec *r = &m->ooms[i];
+
+		if (e->role == TKT_PY_TRIGGER) {
+			if (r->trigger.pid != pid || r->trigger.py.present)
+				continue;
+			r->trigger.py = s;
+			if (r->victim.pid == pid)
+				r->victim.py = s;
+			return 0;
+		}
+		if (r->victim.pid == pid && r->ts_ns + TKT_PY_PENDING_NS >= e->h.ts_ns) {
+			if (py_better(&r->victim.py, &s, pid))
+				r->victim.py = s;
+			return 0;
+		}
+	}
+	for (size_t i = m->nkills; e->role == TKT_PY_KILLED && i-- > 0;) {
+		struct tkt_kill_rec *k = &m->kills[i];
+
+		if (k->target.pid == pid) {
+			if (py_better(&k->target.py, &s, pid))
+				k->target.py = s;
+			return 0;
+		}
+	}
+	{
+		size_t slot = m->py_npending++ % TKT_PY_NPENDING;
+		m->py_pending[slot] = s;
+		m->py_pending_pid[slot] = pid;
+	}
+	return 0;
+}
+
 int tkt_model_apply(struct tkt_model *m, const void *data, size_t len)
 {
 	const struct tkt_hdr *h = data;
@@ -986,6 +1117,18 @@ int tkt_model_apply(struct tkt_model *m, const void *data, size_t len)
 
 	if (m->tap)
 		m->tap(m->tap_ctx, TKT_TAP_RAW, data, len);
+	if (len >= sizeof(*h) && h->type == TKT_EV_PYSTACK) {
+		const struct tkt_ev_pystack *e = data;
+
+		/* At its used length: the frames and the used part of the pool. */
+		if (!py_record_ok(e, len)) {
+			m->lost_events++;
+			return -EINVAL;
+		}
+		if (h->ts_ns > m->last_ns)
+			m->last_ns = h->ts_ns;
+		return ev_pystack(m, e);
+	}
 	if (len < sizeof(*h) || h->type < TKT_EV_FORK || h->type > TKT_EV_SIGNAL ||
 	    len < sizes[h->type]) {
 		m->lost_events++;

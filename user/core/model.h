@@ -55,6 +55,29 @@ struct tkt_proc {
 	struct tkt_proc *dnext; /* dead list */
 };
 
+/* One named Python frame (strings interned in the model). */
+struct tkt_pyframe {
+	const char *file;
+	const char *func;
+	int32_t line; /* -1: unknown */
+};
+
+/* A thread's Python stack, taken in the kernel at a kill (TKT_EV_PYSTACK). */
+struct tkt_pystack {
+	bool present;   /* a record came; else the reports say "not captured" */
+	uint8_t role;   /* enum tkt_py_role */
+	bool more;      /* deeper than TKT_PY_FRAMES */
+	uint32_t tid;
+	uint32_t version; /* major << 8 | minor */
+	int32_t err;      /* enum tkt_py_err */
+	uint32_t walk_ns;
+	uint64_t ts_ns;
+	uint32_t nframes;
+	struct tkt_pyframe f[TKT_PY_FRAMES]; /* innermost first */
+};
+
+#define TKT_PY_NPENDING 8
+
 /* A process as a report shows it, frozen at the moment of an event. */
 struct tkt_party {
 	uint32_t pid;
@@ -67,6 +90,7 @@ struct tkt_party {
 	const char *pytest_cmd;
 	const char *cwd;
 	const char *pyargs;
+	struct tkt_pystack py; /* its Python stack at the kill */
 };
 
 enum tkt_outcome {
@@ -266,6 +290,12 @@ struct tkt_model {
 	struct tkt_rss_series *rss;
 	size_t nrss, cap_rss;
 	uint64_t rss_dropped; /* samples of processes past TKT_RSS_SERIES */
+	uint64_t py_walks, py_walk_ns; /* stacks taken in the kernel and what they cost there */
+	uint32_t py_walk_max_ns;
+	/* Killed threads' stacks that came before their OOM record (see ev_pystack). */
+	struct tkt_pystack py_pending[TKT_PY_NPENDING];
+	uint32_t py_pending_pid[TKT_PY_NPENDING];
+	size_t py_npending;
 };
 
 #define TKT_CG_SAMPLES 2048

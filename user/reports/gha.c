@@ -4,6 +4,7 @@
 #include "gha.h"
 #include "core/pyargs.h"
 #include "core/warn.h"
+#include "pyreport.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -104,14 +105,30 @@ void tkt_gha_file(struct tkt_buf *b, const char *cwd, const char *pyargs, const 
 	tkt_buf_free(&full);
 }
 
-/* "::error file=F,line=L,title=T::" for a test (without file when its place is unknown). */
+/* "::error file=F,line=L,title=T::" for a test (without file when its place is unknown): at
+ * the line its Python stack was at when one was taken in the project's files, else at the
+ * test's def line. */
 static void command_start(struct tkt_buf *b, const char *level, const char *cwd,
 			  const char *pyargs, const char *test, const char *title,
-			  const struct tkt_gha_opts *o)
+			  const struct tkt_gha_opts *o, const struct tkt_party *p)
 {
-	unsigned line = test && o->def_line ? o->def_line(cwd, pyargs, test) : 0;
+	const struct tkt_pyframe *at = p ? tkt_py_at_frame(p) : NULL;
+	unsigned line;
 	bool sep = false;
 
+	if (at && at->line > 0 && at->file[0] == '/' && cwd &&
+	    tkt_py_rel_path(p, at->file) != at->file) {
+		struct tkt_buf f = { 0 };
+		tkt_buf_printf(b, "::%s file=", level);
+		tkt_gha_file(&f, NULL, NULL, at->file, o->workspace);
+		tkt_gha_escape(b, f.data, true);
+		tkt_buf_free(&f);
+		tkt_buf_printf(b, ",line=%d,title=", at->line);
+		tkt_gha_escape(b, title, true);
+		put(b, "::");
+		return;
+	}
+	line = test && o->def_line ? o->def_line(cwd, pyargs, test) : 0;
 	tkt_buf_printf(b, "::%s ", level);
 	if (test && strstr(test, "::")) {
 		struct tkt_buf f = { 0 };
@@ -186,7 +203,7 @@ static void oom_annotations(struct tkt_buf *b, const struct tkt_model *m,
 	if (tkt_rerun_command(&tmp, v))
 		tkt_buf_printf(&msg, "Rerun: %s", tmp.data);
 	command_start(b, "error", v->cwd, v->pyargs, v->attr.test,
-		      v->attr.test ? "tktrace: test OOM-killed" : "tktrace: OOM kill", o);
+		      v->attr.test ? "tktrace: test OOM-killed" : "tktrace: OOM kill", o, v);
 	tkt_gha_escape(b, msg.data, false);
 	put(b, "\n");
 
@@ -202,7 +219,7 @@ static void oom_annotations(struct tkt_buf *b, const struct tkt_model *m,
 		if (tkt_rerun_command(&tmp, t))
 			tkt_buf_printf(&msg, ".\nRerun: %s", tmp.data);
 		command_start(b, "error", t->cwd, t->pyargs, t->attr.test,
-			      "tktrace: allocation hit the limit", o);
+			      "tktrace: allocation hit the limit", o, t);
 		tkt_gha_escape(b, msg.data, false);
 		put(b, "\n");
 	}
@@ -216,7 +233,7 @@ static void oom_annotations(struct tkt_buf *b, const struct tkt_model *m,
 				     "(caches, fixtures, figures).",
 			       v->attr.test ? v->attr.test : v->comm);
 		command_start(b, "warning", r->cwd, r->pyargs, r->nodeid,
-			      "tktrace: memory left behind", o);
+			      "tktrace: memory left behind", o, NULL);
 		tkt_gha_escape(b, msg.data, false);
 		put(b, "\n");
 	}
@@ -248,7 +265,7 @@ int tkt_gha_annotations(struct tkt_buf *b, const struct tkt_model *m, const stru
 		party_where(&msg, &k->target);
 		tkt_buf_append(&msg, ".", 1);
 		command_start(b, "error", k->target.cwd, k->target.pyargs, k->target.attr.test,
-			      "tktrace: SIGKILL", o);
+			      "tktrace: SIGKILL", o, &k->target);
 		tkt_gha_escape(b, msg.data, false);
 		put(b, "\n");
 	}
@@ -263,7 +280,8 @@ int tkt_gha_annotations(struct tkt_buf *b, const struct tkt_model *m, const stru
 				       w->res[j].test ? w->res[j].test : "(no test)");
 		if (!w->nres)
 			tkt_buf_append(&msg, " no test", 8);
-		command_start(b, "warning", NULL, NULL, NULL, "tktrace: memory limit nearly reached", o);
+		command_start(b, "warning", NULL, NULL, NULL, "tktrace: memory limit nearly reached", o,
+			      NULL);
 		tkt_gha_escape(b, msg.data, false);
 		put(b, "\n");
 	}

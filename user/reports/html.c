@@ -8,6 +8,7 @@
 #include "core/util.h"
 #include "html_chart.h"
 #include "html_text.h"
+#include "pyreport.h"
 
 /* scripts/embed.sh makes these from html.css and html.js. */
 extern const char tkt_html_css[];
@@ -67,6 +68,38 @@ static void rerun_row(struct tkt_buf *b, const struct tkt_party *p)
 	tkt_buf_free(&tmp);
 }
 
+/* The party's Python stack: the line it was at, the whole stack folded under it. */
+static void py_row(struct tkt_buf *b, const struct tkt_party *p)
+{
+	const struct tkt_pyframe *at = tkt_py_at_frame(p);
+	char src[512];
+
+	if (!at)
+		return;
+	kv_begin(b, "at");
+	tkt_buf_printf(b, "<details><summary><code>");
+	ESC(b, tkt_py_rel_path(p, at->file));
+	tkt_buf_printf(b, at->line > 0 ? ":%d" : ":?", at->line);
+	tkt_buf_printf(b, "</code>");
+	if (tkt_py_source_line(p, at, src, sizeof(src)) && src[0]) {
+		tkt_buf_printf(b, " <code class=\"sh\">");
+		ESC(b, src);
+		tkt_buf_printf(b, "</code>");
+	}
+	tkt_buf_printf(b, "</summary><ol class=\"top\">");
+	for (uint32_t i = 0; i < p->py.nframes; i++) {
+		const struct tkt_pyframe *f = &p->py.f[i];
+		tkt_buf_printf(b, "<li><code>");
+		ESC(b, f->file);
+		tkt_buf_printf(b, f->line > 0 ? ":%d" : ":?", f->line);
+		tkt_buf_printf(b, "</code> in <code>");
+		ESC(b, f->func);
+		tkt_buf_printf(b, "</code></li>");
+	}
+	tkt_buf_printf(b, "</ol></details>");
+	kv_end(b);
+}
+
 static void oom_card(struct tkt_buf *b, const struct tkt_model *m, const struct tkt_oom_rec *o,
 		     size_t i)
 {
@@ -78,9 +111,12 @@ static void oom_card(struct tkt_buf *b, const struct tkt_model *m, const struct 
 	kv_begin(b, "victim");
 	party_html(b, &o->victim, true);
 	kv_end(b);
+	if (o->victim.pid != o->trigger.pid)
+		py_row(b, &o->victim);
 	kv_begin(b, "trigger");
 	party_html(b, &o->trigger, false);
 	kv_end(b);
+	py_row(b, &o->trigger);
 	if (o->cgroup) {
 		kv_begin(b, "cgroup");
 		ESC(b, o->cgroup);
@@ -160,6 +196,7 @@ static void explanation(struct tkt_buf *b, const struct tkt_model *m, const stru
 		kv_begin(b, "target");
 		party_html(b, &k->target, false);
 		kv_end(b);
+		py_row(b, &k->target);
 		rerun_row(b, &k->target);
 		tkt_buf_printf(b, "</table>\n");
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "core/json.h"
 #include "core/pyargs.h"
+#include "pyreport.h"
 
 const char *tkt_cause_name(enum tkt_cause c)
 {
@@ -159,7 +160,8 @@ static void json_blame(struct tkt_json *j, const struct tkt_model *m, const stru
 	tkt_json_obj_end(j);
 }
 
-static void json_party(struct tkt_json *j, const char *key, const struct tkt_party *p)
+static void json_party(struct tkt_json *j, const struct tkt_model *m, const char *key,
+		       const struct tkt_party *p)
 {
 	tkt_json_obj_begin(j, key);
 	tkt_json_uint(j, "pid", p->pid);
@@ -169,6 +171,7 @@ static void json_party(struct tkt_json *j, const char *key, const struct tkt_par
 	tkt_json_str(j, "worker", p->attr.worker);
 	tkt_json_uint(j, "rss_bytes", p->rss_bytes);
 	tkt_json_bool(j, "traced", p->known);
+	tkt_py_json(j, m, p);
 	tkt_json_obj_end(j);
 }
 
@@ -231,8 +234,8 @@ int tkt_report_json(struct tkt_buf *out, const struct tkt_model *m, const struct
 		const struct tkt_oom_rec *o = &m->ooms[i];
 		tkt_json_obj_begin(&j, NULL);
 		tkt_json_double(&j, "time_s", tkt_model_time_s(m, o->ts_ns), 6);
-		json_party(&j, "victim", &o->victim);
-		json_party(&j, "trigger", &o->trigger);
+		json_party(&j, m, "victim", &o->victim);
+		json_party(&j, m, "trigger", &o->trigger);
 		tkt_json_str(&j, "cgroup", o->cgroup);
 		if (o->has_limit)
 			tkt_json_uint(&j, "limit_bytes", o->limit_bytes);
@@ -259,7 +262,7 @@ int tkt_report_json(struct tkt_buf *out, const struct tkt_model *m, const struct
 		const struct tkt_kill_rec *k = &m->kills[i];
 		tkt_json_obj_begin(&j, NULL);
 		tkt_json_double(&j, "time_s", tkt_model_time_s(m, k->ts_ns), 6);
-		json_party(&j, "target", &k->target);
+		json_party(&j, m, "target", &k->target);
 		tkt_json_obj_begin(&j, "sender");
 		tkt_json_uint(&j, "pid", k->sender_pid);
 		tkt_json_str(&j, "comm", k->sender_comm);
@@ -414,6 +417,12 @@ bool tkt_kill_fails_test(const struct tkt_kill_rec *k)
 	return k->target.is_pytest;
 }
 
+/* Every frame of the Python stacks with -v. */
+static bool full_stacks(void)
+{
+	return tkt_log_get_level() >= TKT_LOG_INFO;
+}
+
 void tkt_report_oom_text(struct tkt_buf *b, const struct tkt_model *m, size_t i)
 {
 	const struct tkt_oom_rec *o = &m->ooms[i];
@@ -423,7 +432,11 @@ void tkt_report_oom_text(struct tkt_buf *b, const struct tkt_model *m, size_t i)
 	tkt_buf_printf(b, "OOM kill %zu of %zu at %.2f s\n", i + 1, m->nooms,
 		       tkt_model_time_s(m, o->ts_ns));
 	text_party(b, "victim", &o->victim, true);
+	/* The same process: its stack is the trigger's, shown once, under the trigger. */
+	if (o->victim.pid != o->trigger.pid)
+		tkt_py_text(b, &o->victim, full_stacks());
 	text_party(b, "trigger", &o->trigger, false);
+	tkt_py_text(b, &o->trigger, full_stacks());
 	if (o->cgroup && o->has_limit)
 		tkt_buf_printf(b, "  cgroup   %s, limit %s, usage %s\n", o->cgroup,
 			       tkt_fmt_bytes(o->limit_bytes, s1, sizeof(s1)),
@@ -460,6 +473,7 @@ void tkt_report_kill_text(struct tkt_buf *b, const struct tkt_model *m, size_t i
 	tkt_buf_printf(b, "SIGKILL at %.2f s from pid %u (%s)%s\n", tkt_model_time_s(m, k->ts_ns),
 		       k->sender_pid, k->sender_comm, k->kernel ? ", sent by the kernel" : "");
 	text_party(b, "target", &k->target, false);
+	tkt_py_text(b, &k->target, full_stacks());
 }
 
 int tkt_report_text(struct tkt_buf *b, const struct tkt_model *m, const struct tkt_run *r,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "core/util.h"
 #include "elfsym.h"
+#include "maps.h"
 
 /* Where distributions put the C library; probed before COMMAND starts. */
 static const char *const system_libcs[] = {
@@ -71,30 +72,29 @@ bool tkt_is_libc_path(const char *path)
 	return false;
 }
 
+struct libcs_walk {
+	void (*fn)(void *ctx, const char *path);
+	void *ctx;
+	int found;
+};
+
+static int libcs_one(void *ctx, const struct tkt_mapping *m)
+{
+	struct libcs_walk *w = ctx;
+
+	if (tkt_is_libc_path(m->path)) {
+		w->fn(w->ctx, m->full);
+		w->found++;
+	}
+	return 0;
+}
+
 int tkt_mapped_libcs(unsigned pid, void (*fn)(void *ctx, const char *path), void *ctx)
 {
-	char p[64], line[4096 + 256], full[PATH_MAX];
-	int found = 0;
-	FILE *f;
+	struct libcs_walk w = { .fn = fn, .ctx = ctx };
+	int r = tkt_maps_each(pid, libcs_one, &w);
 
-	snprintf(p, sizeof(p), "/proc/%u/maps", pid);
-	f = fopen(p, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char *path = strchr(line, '/');
-
-		if (!path)
-			continue;
-		path[strcspn(path, "\n")] = '\0';
-		if (strstr(path, " (deleted)") || !tkt_is_libc_path(path))
-			continue;
-		snprintf(full, sizeof(full), "/proc/%u/root%s", pid, path);
-		fn(ctx, full);
-		found++;
-	}
-	fclose(f);
-	return found;
+	return r < 0 ? r : w.found;
 }
 
 struct tkt_libcs *tkt_libcs_new(struct bpf_program *const progs[3], int max,

@@ -173,6 +173,8 @@ int tkt_loader_attach(struct tkt_loader *l, char *err, size_t errsz)
 			snprintf(err, errsz, "%sno program %s to attach", mode->prefix, *name);
 			return -EINVAL;
 		}
+		if (!bpf_program__autoload(p))
+			continue; /* optional, and not loaded on this kernel */
 		link = bpf_program__attach(p);
 		if (!link) {
 			e = -errno;

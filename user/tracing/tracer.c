@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include "core/util.h"
 #include "core/pyargs.h"
 #include "environ.h"
 #include "loader.h"
+#include "pyproc.h"
 #include "run.skel.h"
 #include "system/marks.h"
 #include "system/pyresolve.h"
@@ -31,6 +33,8 @@
 struct pending_scan {
 	uint32_t pid;
 	int tries;
+	bool libc_done; /* its C library is probed */
+	bool py_done;   /* its CPython is in the pyprocs map */
 	/* Forked from a followed process: followed itself unless it execs first (most children
 	 * exec at once: following those would cost three attaches and detaches each). */
 	bool forked;
@@ -57,14 +61,26 @@ TKT_LOADER_SKEL_FNS(run)
 
 static void run_configure(void *skel, void *ctx)
 {
+	struct run_bpf *s = skel;
+	struct utsname u;
+	bool loop;
+
 	(void)ctx;
-	((struct run_bpf *)skel)->rodata->nr_cpus =
-		libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
+	s->rodata->nr_cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
+	/* Python stacks at kills walk frames with bpf_loop (5.17, or a backport): asked of the
+	 * kernel with the smallest program type that has it (tracing programs cannot be probed
+	 * without a target). */
+	loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_SOCKET_FILTER, BPF_FUNC_loop, NULL) == 1;
+	bpf_program__set_autoload(s->progs.tkt_mark_victim_py, loop);
+	bpf_program__set_autoload(s->progs.tkt_sig_deliver, loop);
+	if (!loop)
+		tkt_info("Linux %s has no bpf_loop (5.17): kills are reported without Python stacks",
+			 uname(&u) == 0 ? u.release : "?");
 }
 
 static const char *const run_attach[] = {
-	"tkt_fork", "tkt_exec", "tkt_exit", "tkt_signal", "tkt_mark_victim", "tkt_rss_stat",
-	"tkt_mmap", NULL,
+	"tkt_fork", "tkt_exec", "tkt_exit", "tkt_signal", "tkt_mark_victim", "tkt_mark_victim_py",
+	"tkt_rss_stat", "tkt_mmap", "tkt_sig_deliver", NULL,
 };
 
 static const struct tkt_bpf_mode run_mode = {
@@ -86,6 +102,24 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Hand the kernel where pid's CPython keeps its threads, for stacks at kills. 1: found, 0: not
+ * mapped yet, <0: gone. */
+static int scan_python(struct tkt_tracer *t, uint32_t pid)
+{
+	struct tkt_py_proc pp;
+	int r = tkt_py_find(pid, &pp);
+
+	if (r == 1) {
+		if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.pyprocs), &pid, &pp, BPF_ANY))
+			tkt_debug("pid %u: cannot store its python: %s", pid, strerror(errno));
+		else
+			tkt_debug("pid %u: python %u.%u, _PyRuntime at %#llx%s", pid, pp.version >> 8,
+				  pp.version & 0xff, (unsigned long long)pp.runtime_addr,
+				  pp.o.layout ? "" : " (no offsets: stacks unsupported)");
+	}
+	return r;
+}
+
 static void pending_add(struct tkt_tracer *t, uint32_t pid, bool forked, uint64_t due_ns)
 {
 	if (t->npending == t->cap_pending) {
@@ -96,8 +130,8 @@ static void pending_add(struct tkt_tracer *t, uint32_t pid, bool forked, uint64_
 		t->pending = n;
 		t->cap_pending = ncap;
 	}
+	memset(&t->pending[t->npending], 0, sizeof(t->pending[0]));
 	t->pending[t->npending].pid = pid;
-	t->pending[t->npending].tries = 0;
 	t->pending[t->npending].forked = forked;
 	t->pending[t->npending].due_ns = due_ns;
 	t->npending++;
@@ -258,14 +292,23 @@ static void scan_pending(struct tkt_tracer *t)
 			follow(t, s->pid);
 			continue;
 		}
+		/* Its CPython at once, not after the delay: a short-lived one can be killed too,
+		 * and this costs no attach. */
+		if (!s->py_done) {
+			r = scan_python(t, s->pid);
+			if (r < 0)
+				continue; /* gone */
+			s->py_done = r != 0;
+		}
 		if (s->due_ns && mono_ns() < s->due_ns) {
 			t->pending[j++] = *s;
 			continue;
 		}
 		if (s->tries == 0)
 			follow(t, s->pid);
-		r = tkt_libcs_scan_pid(tkt_loader_libcs(t->ld), s->pid, mono_ns());
-		if (r != 0 || ++s->tries >= SCAN_TRIES)
+		r = s->libc_done ? 1 : tkt_libcs_scan_pid(tkt_loader_libcs(t->ld), s->pid, mono_ns());
+		s->libc_done = r > 0;
+		if (r < 0 || (s->libc_done && s->py_done) || ++s->tries >= SCAN_TRIES)
 			continue; /* done: found, gone, or gave up (a static binary) */
 		t->pending[j++] = *s;
 	}
@@ -313,6 +356,8 @@ static void after_exec(struct tkt_tracer *t, uint32_t pid)
 	char link[64], cwd[PATH_MAX];
 	ssize_t n;
 
+	/* A new image: whatever Python the old one ran is gone. */
+	bpf_map_delete_elem(bpf_map__fd(t->skel->maps.pyprocs), &pid);
 	for (size_t i = 0; i < t->npending; i++)
 		if (t->pending[i].pid == pid && t->pending[i].forked)
 			t->pending[i] = t->pending[--t->npending];
@@ -366,8 +411,10 @@ static void apply_one(void *ctx, const void *rec, size_t len)
 	else if (h->type == TKT_EV_FORK &&
 		 tkt_libcs_followed(c, ((const struct tkt_ev_fork *)rec)->ppid))
 		pending_add(t, h->pid, true, 0);
-	else if (h->type == TKT_EV_EXIT)
+	else if (h->type == TKT_EV_EXIT) {
 		tkt_libcs_forget(c, h->pid, close_later, t);
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.pyprocs), &h->pid);
+	}
 }
 
 /* Node ids are relative to pytest's rootdir, not its cwd (cd tests && pytest, pytest.ini one

@@ -1,0 +1,2 @@
+def test_fixture_setup(hog_setup):
+    pass

@@ -1,0 +1,2 @@
+def test_fixture_teardown(hog_teardown):
+    pass
