@@ -145,10 +145,10 @@ def root():
 
 
 @pytest.fixture(scope="session")
-def stacks():
-    """Python stacks at kills need bpf_loop (5.17+, probed by tktrace). Where tktrace -v says
-    the kernel lacks it, a test that needs a stack skips with that line; on 5.17+ it must not
-    say so."""
+def kernel_stacks():
+    """(True, None) where tktrace takes Python stacks at kills, else (False, the line tktrace
+    -v says why). Stacks need bpf_loop (5.17+, probed by tktrace); on 5.17+ tktrace must not
+    say it lacks it."""
     need_root()
     run = subprocess.run([TKTRACE, "-v", "--", "true"], capture_output=True, text=True,
                          timeout=120)
@@ -156,9 +156,16 @@ def stacks():
     rel = os.uname().release
     if tuple(int(x) for x in re.findall(r"\d+", rel)[:2]) >= (5, 17):
         assert not said, run.stderr
-        return
+        return True, None
     assert run.returncode == 0 and said, run.stderr
-    pytest.skip(said[0])
+    return False, said[0]
+
+
+@pytest.fixture
+def stacks(kernel_stacks):
+    """A test that needs a Python stack skips, with tktrace's reason, where none is taken."""
+    if not kernel_stacks[0]:
+        pytest.skip(kernel_stacks[1])
 
 
 def inner_env(extra=None):

@@ -251,18 +251,27 @@ def test_offsets_match_headers(minor, tmp_path):
     assert res.stdout.count("ok ") >= 20, res.stdout
 
 
-def test_why_no_stack(root, memcg, tmp_path):
-    """Without a stack the report says why: a C program ("not a python process"), and a
-    CPython without offsets ("unsupported python 3.7", when pyenv has one)."""
+def test_why_no_stack(root, kernel_stacks, memcg, tmp_path):
+    """Without a stack the report says why: a C program ("not a python process"), a CPython
+    without offsets ("unsupported python 3.7", when pyenv has one), and, on a kernel without
+    bpf_loop, any process ("no stacks on this kernel"), in the JSON and with -v."""
     cg = memcg(LIMIT)
     run = run_tktrace(["dd", "if=/dev/zero", "of=/dev/null", f"bs={2 * LIMIT}", "count=1"],
                       tmp_path, cgroup=cg)
     trig = one_oom(run)["trigger"]
+    hog = "x = []\nwhile True:\n    x.append(b'\\x01' * (8 << 20))\n"
+    if not kernel_stacks[0]:
+        why = "no stacks on this kernel (bpf_loop: 5.17+)"
+        assert trig["python_stack"] is None and trig["python_stack_error"] == why, trig
+        run = run_tktrace([PYTHON, "-c", hog], tmp_path, cgroup=memcg(LIMIT), opts=["-v"])
+        trig = one_oom(run)["trigger"]
+        assert trig["python_stack"] is None and trig["python_stack_error"] == why, trig
+        assert f"(no python stack: {why})" in run.stderr, run.stderr
+        return
     assert trig["python_stack"] is None and trig["python_stack_error"] == "not a python process", trig
     old = sorted(glob.glob(str(PYENV / "3.7.*" / "bin" / "python3.7")))
     if not old:
         pytest.skip(f"no pyenv build of python 3.7 under {PYENV}")
-    hog = "x = []\nwhile True:\n    x.append(b'\\x01' * (8 << 20))\n"
     run = run_tktrace([old[-1], "-c", hog], tmp_path, cgroup=memcg(LIMIT))
     trig = one_oom(run)["trigger"]
     assert trig["python_stack"] is None, trig

@@ -53,6 +53,7 @@ static void test_text(void **state)
 {
 	char dir[] = "/tmp/tkt-pyreport-XXXXXX", path[256];
 	struct tkt_party p = { .pid = 7, .known = true };
+	struct tkt_model m = { 0 };
 	struct tkt_buf b = { 0 };
 	FILE *f;
 
@@ -65,12 +66,12 @@ static void test_text(void **state)
 	fclose(f);
 	p.cwd = dir;
 	frame(&p, path, "test_x", 3);
-	tkt_py_text(&b, &p, false);
+	tkt_py_text(&b, &m, &p, false);
 	tkt_buf_append(&b, "", 1);
 	assert_string_equal(b.data, "  at       test_x.py:3  b = bytearray(10)  # here\n");
 	tkt_buf_reset(&b);
 	p.py.f[0].line = 9; /* past the end: no source, still the place */
-	tkt_py_text(&b, &p, true);
+	tkt_py_text(&b, &m, &p, true);
 	tkt_buf_append(&b, "", 1);
 	assert_string_equal(b.data, "  at       test_x.py:9\n  stack    test_x.py:9 in test_x\n");
 	tkt_buf_reset(&b);
@@ -78,11 +79,23 @@ static void test_text(void **state)
 	p.py.present = true;
 	p.py.err = TKT_PYE_UNSUPPORTED;
 	p.py.version = 0x307;
-	tkt_py_text(&b, &p, false);
+	tkt_py_text(&b, &m, &p, false);
 	assert_int_equal(b.len, 0);
-	tkt_py_text(&b, &p, true);
+	tkt_py_text(&b, &m, &p, true);
 	tkt_buf_append(&b, "", 1);
 	assert_string_equal(b.data, "  at       (no python stack: unsupported python 3.7)\n");
+	/* No record came: not captured, or none taken on this kernel. */
+	p.py.present = false;
+	tkt_buf_reset(&b);
+	tkt_py_text(&b, &m, &p, true);
+	tkt_buf_append(&b, "", 1);
+	assert_string_equal(b.data, "  at       (no python stack: not captured)\n");
+	m.o.no_stacks = true;
+	tkt_buf_reset(&b);
+	tkt_py_text(&b, &m, &p, true);
+	tkt_buf_append(&b, "", 1);
+	assert_string_equal(b.data,
+			    "  at       (no python stack: no stacks on this kernel (bpf_loop: 5.17+))\n");
 	tkt_buf_free(&b);
 	unlink(path);
 	rmdir(dir);

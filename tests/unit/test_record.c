@@ -94,7 +94,8 @@ static struct tkt_run the_run(void)
 static const int8_t MARKED[] = { 0, -1, 1 };
 
 /* Record feed_run to a temporary file; the live model's JSON and text in *json, *text. */
-static void make_recording(struct recording *rec, struct tkt_buf *json, struct tkt_buf *text)
+static void make_recording(struct recording *rec, struct tkt_buf *json, struct tkt_buf *text,
+			   bool no_stacks)
 {
 	struct tkt_model m;
 	struct tkt_rec_writer *w;
@@ -102,6 +103,7 @@ static void make_recording(struct recording *rec, struct tkt_buf *json, struct t
 		.t0_ns = T0, .start_unix_ns = 1764135000ULL * 1000000000ULL, .page_size = PAGE,
 		.retained_noise = TKT_RETAINED_NOISE, .cg_mount = "/sys/fs/cgroup/memory",
 		.tktrace_version = "0.1.0", .kernel = "6.18.0-test", .argc = 5, .argv = ARGV,
+		.no_stacks = no_stacks,
 	};
 	struct tkt_run run = the_run();
 	struct tkt_mem_opts mo = { .top = 5, .threshold = 50 << 20, .marker = "big", .marked = MARKED };
@@ -118,7 +120,8 @@ static void make_recording(struct recording *rec, struct tkt_buf *json, struct t
 	fclose(f);
 	memset(rec, 0, sizeof(*rec));
 	struct tkt_model_opts o = { .t0_ns = T0, .page_size = PAGE, .cg_mount = "/sys/fs/cgroup/memory",
-				    .retained_noise = TKT_RETAINED_NOISE, .root_pid = ROOT };
+				    .retained_noise = TKT_RETAINED_NOISE, .root_pid = ROOT,
+				    .no_stacks = no_stacks };
 	assert_int_equal(tkt_model_init(&m, &o), 0);
 	assert_int_equal(tkt_rec_writer_open(&w, dup(fd), &meta), 0);
 	m.tap = tkt_rec_tap;
@@ -173,7 +176,7 @@ static void test_round_trip_same_reports(void **state)
 	size_t steps[] = { 1, 7, 4096, 1 << 20 };
 
 	(void)state;
-	make_recording(&rec, &json, &text);
+	make_recording(&rec, &json, &text, false);
 	assert_memory_equal(rec.data, TKT_REC_MAGIC, TKT_REC_MAGIC_LEN);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		assert_int_equal(replay(&rp, rec.data, rec.len, steps[i], err, sizeof(err)), 0);
@@ -201,6 +204,38 @@ static void test_round_trip_same_reports(void **state)
 }
 
 /* Every prefix of the file: an error before the header is whole, else what it holds. */
+/* A kernel without bpf_loop takes no stacks: the reports say so instead of "not captured",
+ * and a replay says the same. */
+static void test_no_stacks_survives_the_trip(void **state)
+{
+	struct recording rec;
+	struct tkt_buf json = { 0 }, text = { 0 }, json2 = { 0 }, text2 = { 0 };
+	struct tkt_replay rp;
+	char err[256];
+
+	(void)state;
+	make_recording(&rec, &json, &text, true);
+	assert_non_null(strstr(json.data, "\"python_stack_error\": \"no stacks on this kernel (bpf_loop: 5.17+)\""));
+	assert_null(strstr(json.data, "not captured"));
+	assert_int_equal(replay(&rp, rec.data, rec.len, 1 << 20, err, sizeof(err)), 0);
+	assert_true(rp.meta.no_stacks);
+	render(&rp, &json2, &text2);
+	assert_string_equal(json2.data, json.data);
+	assert_string_equal(text2.data, text.data);
+	tkt_replay_free(&rp);
+	/* and a recording of a kernel with stacks still says "not captured" */
+	free(rec.data);
+	tkt_buf_reset(&json);
+	tkt_buf_reset(&text);
+	make_recording(&rec, &json, &text, false);
+	assert_non_null(strstr(json.data, "\"python_stack_error\": \"not captured\""));
+	free(rec.data);
+	tkt_buf_free(&json);
+	tkt_buf_free(&text);
+	tkt_buf_free(&json2);
+	tkt_buf_free(&text2);
+}
+
 static void test_truncated_at_every_offset(void **state)
 {
 	struct recording rec;
@@ -211,7 +246,7 @@ static void test_truncated_at_every_offset(void **state)
 	uint64_t prev_recs = 0;
 
 	(void)state;
-	make_recording(&rec, &json, &text);
+	make_recording(&rec, &json, &text, false);
 	for (size_t n = 0; n <= rec.len; n++) {
 		int r = replay(&rp, rec.data, n, 64, err, sizeof(err));
 		if (r) {
@@ -307,7 +342,7 @@ static void test_corrupted_and_hostile(void **state)
 	size_t n, fl;
 
 	(void)state;
-	make_recording(&rec, &json, &text);
+	make_recording(&rec, &json, &text, false);
 	bad = malloc(rec.len + 16);
 	assert_non_null(bad);
 

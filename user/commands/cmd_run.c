@@ -169,6 +169,7 @@ static struct tkt_rec_writer *start_recording(int fd, struct tkt_model *m, const
 		.retained_noise = m->o.retained_noise,
 		.warn_pct = m->o.warn_pct,
 		.cg_mount = m->o.cg_mount,
+		.no_stacks = m->o.no_stacks,
 		.tktrace_version = TKT_VERSION,
 		.kernel = uname(&u) ? "" : u.release,
 		.argc = cli->argc,

@@ -241,6 +241,7 @@ struct tkt_model_opts {
 	const char *cg_mount; /* where the memory controller's hierarchy is mounted */
 	uint64_t retained_noise; /* blame ignores tests that left less than this */
 	unsigned warn_pct;       /* --warn-at: percent of the cgroup limit; 0: off */
+	bool no_stacks;          /* the kernel takes no Python stacks (no bpf_loop before 5.17) */
 };
 
 struct tkt_model {

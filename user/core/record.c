@@ -32,6 +32,7 @@ struct meta_fixed {
 	uint32_t warn_pct; /* --warn-at: crossings are found again from the usage samples */
 };
 #define META_F_CG_MOUNT 1u
+#define META_F_NO_STACKS 2u
 
 struct end_fixed {
 	uint64_t duration_ns;
@@ -116,7 +117,8 @@ int tkt_rec_writer_open(struct tkt_rec_writer **out, int fd, const struct tkt_re
 		.start_unix_ns = meta->start_unix_ns,
 		.page_size = meta->page_size,
 		.retained_noise = meta->retained_noise,
-		.flags = meta->cg_mount ? META_F_CG_MOUNT : 0,
+		.flags = (meta->cg_mount ? META_F_CG_MOUNT : 0) |
+			 (meta->no_stacks ? META_F_NO_STACKS : 0),
 		.warn_pct = meta->warn_pct,
 	};
 	struct tkt_buf s = { 0 };
@@ -435,7 +437,7 @@ int tkt_rec_decode_meta(const void *data, size_t len, struct tkt_rec_meta *meta,
 		return -EINVAL;
 	memcpy(&f, data, sizeof(f));
 	/* Every argument takes at least its NUL. */
-	if (f.byte_order != BYTE_ORDER_MARK || f.argc > len - sizeof(f) || f.flags & ~META_F_CG_MOUNT ||
+	if (f.byte_order != BYTE_ORDER_MARK || f.argc > len - sizeof(f) || f.flags & ~(META_F_CG_MOUNT | META_F_NO_STACKS) ||
 	    f.warn_pct > 100)
 		return -EINVAL;
 	strs->blob = malloc(len - sizeof(f) + 1);
@@ -452,6 +454,7 @@ int tkt_rec_decode_meta(const void *data, size_t len, struct tkt_rec_meta *meta,
 	meta->page_size = f.page_size;
 	meta->retained_noise = f.retained_noise;
 	meta->warn_pct = f.warn_pct;
+	meta->no_stacks = f.flags & META_F_NO_STACKS;
 	meta->tktrace_version = next_str(&p, end);
 	meta->kernel = next_str(&p, end);
 	if (f.flags & META_F_CG_MOUNT && !(meta->cg_mount = next_str(&p, end)))

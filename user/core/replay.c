@@ -27,6 +27,7 @@ static int on_rec(void *ctx, uint16_t type, uint16_t flags, const void *data, si
 		o.retained_noise = rp->meta.retained_noise;
 		o.warn_pct = rp->meta.warn_pct;
 		o.cg_mount = rp->meta.cg_mount;
+		o.no_stacks = rp->meta.no_stacks;
 		if (tkt_model_init(&rp->model, &o)) {
 			snprintf(err, errsz, "out of memory");
 			return -ENOMEM;

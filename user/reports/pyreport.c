@@ -117,7 +117,13 @@ static void frame_text(struct tkt_buf *b, const char *label, const struct tkt_pa
 	tkt_buf_append(b, "\n", 1);
 }
 
-void tkt_py_text(struct tkt_buf *b, const struct tkt_party *p, bool full)
+/* Why a known process has no stack record. */
+static const char *missing(const struct tkt_model *m)
+{
+	return m->o.no_stacks ? "no stacks on this kernel (bpf_loop: 5.17+)" : "not captured";
+}
+
+void tkt_py_text(struct tkt_buf *b, const struct tkt_model *m, const struct tkt_party *p, bool full)
 {
 	const struct tkt_pystack *s = &p->py;
 	const struct tkt_pyframe *at = tkt_py_at_frame(p);
@@ -128,7 +134,7 @@ void tkt_py_text(struct tkt_buf *b, const struct tkt_party *p, bool full)
 		if (full && p->known)
 			tkt_buf_printf(b, "  at       (no python stack: %s)\n",
 				       s->present ? tkt_py_err_text(s->err, s->version, e, sizeof(e)) :
-						    "not captured");
+						    missing(m));
 		return;
 	}
 	frame_text(b, "at", p, at, false);
@@ -150,7 +156,7 @@ void tkt_py_json(struct tkt_json *j, const struct tkt_model *m, const struct tkt
 		tkt_json_str(j, "python_stack_error",
 			     s->present ? tkt_py_err_text(s->err ? s->err : TKT_PYE_NO_FRAMES,
 							  s->version, e, sizeof(e)) :
-			     p->known   ? "not captured" :
+			     p->known   ? missing(m) :
 					  "not a traced process");
 		return;
 	}

@@ -19,7 +19,7 @@ const char *tkt_py_rel_path(const struct tkt_party *p, const char *file);
 bool tkt_py_source_line(const struct tkt_party *p, const struct tkt_pyframe *f, char *buf,
 			size_t sz);
 /* "  at       FILE:LINE  source" under a party; full: every frame, or why there are none. */
-void tkt_py_text(struct tkt_buf *b, const struct tkt_party *p, bool full);
+void tkt_py_text(struct tkt_buf *b, const struct tkt_model *m, const struct tkt_party *p, bool full);
 /* "python_stack": [{file, line, function}] or null, and "python_stack_error"; with a stack,
  * the thread it was walked in and when. */
 void tkt_py_json(struct tkt_json *j, const struct tkt_model *m, const struct tkt_party *p);

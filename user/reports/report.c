@@ -434,9 +434,9 @@ void tkt_report_oom_text(struct tkt_buf *b, const struct tkt_model *m, size_t i)
 	text_party(b, "victim", &o->victim, true);
 	/* The same process: its stack is the trigger's, shown once, under the trigger. */
 	if (o->victim.pid != o->trigger.pid)
-		tkt_py_text(b, &o->victim, full_stacks());
+		tkt_py_text(b, m, &o->victim, full_stacks());
 	text_party(b, "trigger", &o->trigger, false);
-	tkt_py_text(b, &o->trigger, full_stacks());
+	tkt_py_text(b, m, &o->trigger, full_stacks());
 	if (o->cgroup && o->has_limit)
 		tkt_buf_printf(b, "  cgroup   %s, limit %s, usage %s\n", o->cgroup,
 			       tkt_fmt_bytes(o->limit_bytes, s1, sizeof(s1)),
@@ -473,7 +473,7 @@ void tkt_report_kill_text(struct tkt_buf *b, const struct tkt_model *m, size_t i
 	tkt_buf_printf(b, "SIGKILL at %.2f s from pid %u (%s)%s\n", tkt_model_time_s(m, k->ts_ns),
 		       k->sender_pid, k->sender_comm, k->kernel ? ", sent by the kernel" : "");
 	text_party(b, "target", &k->target, false);
-	tkt_py_text(b, &k->target, full_stacks());
+	tkt_py_text(b, m, &k->target, full_stacks());
 }
 
 int tkt_report_text(struct tkt_buf *b, const struct tkt_model *m, const struct tkt_run *r,

@@ -62,10 +62,10 @@ TKT_LOADER_SKEL_FNS(run)
 static void run_configure(void *skel, void *ctx)
 {
 	struct run_bpf *s = skel;
+	struct tkt_tracer *t = ctx;
 	struct utsname u;
 	bool loop;
 
-	(void)ctx;
 	s->rodata->nr_cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
 	/* Python stacks at kills walk frames with bpf_loop (5.17, or a backport): asked of the
 	 * kernel with the smallest program type that has it (tracing programs cannot be probed
@@ -73,6 +73,8 @@ static void run_configure(void *skel, void *ctx)
 	loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_SOCKET_FILTER, BPF_FUNC_loop, NULL) == 1;
 	bpf_program__set_autoload(s->progs.tkt_mark_victim_py, loop);
 	bpf_program__set_autoload(s->progs.tkt_sig_deliver, loop);
+	/* The reports then say why no stack came, and recordings keep it. */
+	t->model->o.no_stacks = !loop;
 	if (!loop)
 		tkt_info("Linux %s has no bpf_loop (5.17): kills are reported without Python stacks",
 			 uname(&u) == 0 ? u.release : "?");
