@@ -133,10 +133,12 @@ static __always_inline __u64 py_tstate(const struct tkt_py_proc *pp, int *err)
 #endif
 }
 
+/* The frame count lives in the record (e->nframes), not here: a map value is an unknown
+ * number to the verifier, so since 6.7, which checks a bpf_loop callback until its state
+ * repeats, the body is checked a few times instead of once per possible count. */
 struct py_walk_ctx {
 	__u64 frame;
 	__u32 key; /* pyprocs key of the process's interpreter */
-	__u32 n;   /* frames copied */
 	int fault;
 	__u32 more;
 };
@@ -157,7 +159,7 @@ static long py_frame_cb(__u64 i, struct py_walk_ctx *c)
 	pp = bpf_map_lookup_elem(&pyprocs, &c->key);
 	if (!e || !pp || !frame || c->fault)
 		return 1;
-	if (c->n >= TKT_PY_FRAMES) {
+	if (e->nframes >= TKT_PY_FRAMES) {
 		c->more = 1;
 		return 1;
 	}
@@ -166,7 +168,7 @@ static long py_frame_cb(__u64 i, struct py_walk_ctx *c)
 	if (o->frame_owner)
 		bpf_probe_read_user(&owner, 1, (const void *)(frame + o->frame_owner));
 	if (code && owner != o->owner_cstack) {
-		f = &e->f[c->n & (TKT_PY_FRAMES - 1)];
+		f = &e->f[e->nframes & (TKT_PY_FRAMES - 1)];
 		__builtin_memset(f, 0, offsetof(struct tkt_py_frame, file));
 		if (o->layout == TKT_PYL_FRAMEOBJ) {
 			bpf_probe_read_user(&lasti, sizeof(lasti), (const void *)(frame + o->frame_instr));
@@ -179,7 +181,7 @@ static long py_frame_cb(__u64 i, struct py_walk_ctx *c)
 		}
 		f->lasti = lasti;
 		py_code(code, o, e, f);
-		c->n++;
+		e->nframes++;
 	}
 	c->frame = py_ptr(frame + o->frame_previous, &c->fault);
 	return 0;
@@ -212,6 +214,7 @@ __noinline int tkt_py_walk(__u32 role, __u32 quiet)
 	e->role = role;
 	e->version = 0;
 	e->pool_used = 0;
+	e->nframes = 0;
 	pp = bpf_map_lookup_elem(&pyprocs, &c.key);
 	if (!pp) {
 		/* A fork without exec (multiprocessing, a worker pool) runs its parent's Python. */
@@ -234,15 +237,14 @@ __noinline int tkt_py_walk(__u32 role, __u32 quiet)
 	if (c.frame && pp->o.layout == TKT_PYL_CFRAME)
 		c.frame = py_ptr(c.frame + pp->o.cframe_current, &c.fault);
 	bpf_loop(TKT_PY_MAX_WALK, py_frame_cb, &c, 0);
-	if (c.fault && !c.n)
+	if (c.fault && !e->nframes)
 		err = TKT_PYE_FAULT;
-	else if (!c.n)
+	else if (!e->nframes)
 		err = TKT_PYE_NO_FRAMES;
 out:
-	if (quiet && !c.n && (__u32)id != tgid)
+	if (quiet && !e->nframes && (__u32)id != tgid)
 		return 0;
 	e->err = err;
-	e->nframes = c.n;
 	e->more = c.more;
 	e->walk_ns = bpf_ktime_get_ns() - t0;
 	size = e->pool_used;
