@@ -9,7 +9,10 @@ set -eu
 
 BUILD_PKGS="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config"
 DEMO_PKGS="python3-pytest python3-numpy"
-TEST_PKGS="$DEMO_PKGS libcmocka-dev python3-pytest-xdist python3-hypothesis util-linux strace"
+# python3-exceptiongroup, python3-tomli: what Debian's pytest imports on Pythons before 3.11, so
+# the Python-stack tests run their inner suites on pyenv's 3.8-3.10 too (skipped without them).
+TEST_PKGS="$DEMO_PKGS libcmocka-dev python3-pytest-xdist python3-hypothesis util-linux strace
+	python3-exceptiongroup python3-tomli"
 
 # chromium: headless screenshots of the HTML report (tests/e2e/test_html.py).
 OPT_TEST_PKGS="chromium"
