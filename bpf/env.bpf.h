@@ -30,6 +30,7 @@ struct tkt_env_ctx {
 	struct tkt_snap snap;
 	__u16 key;
 	__u16 op;
+	__u16 flags; /* TKT_ENV_F_KILL, or 0 */
 };
 
 /* The value being sent, for tkt_env_chunk: a global function takes only scalars before 5.12.
@@ -66,10 +67,10 @@ __noinline int tkt_env_chunk(__u32 i)
 					    c->value + (long)i * (TKT_ENV_CHUNK - 1));
 	if (n >= TKT_ENV_CHUNK) {
 		len = TKT_ENV_CHUNK - 1;
-		e.flags = 0;
+		e.flags = c->flags;
 	} else {
 		len = n > 0 ? n - 1 : 0;
-		e.flags = TKT_ENV_F_LAST;
+		e.flags = c->flags | TKT_ENV_F_LAST;
 	}
 	e.len = len;
 	len &= TKT_ENV_CHUNK - 1; /* bounds for the verifier */
@@ -81,20 +82,31 @@ __noinline int tkt_env_chunk(__u32 i)
 	return e.flags & TKT_ENV_F_LAST ? 1 : 0; /* 0: more to come */
 }
 
-/* Send a value in chunks so node ids of any length up to 32 KiB arrive whole. A bounded loop,
- * not bpf_loop (5.17), whose callback reference cannot be loaded before 5.13. */
-static __always_inline void tkt_env_chunks(struct tkt_env_ctx *c)
+/* The per-CPU value tkt_env_chunk sends, to be filled in place. */
+static __always_inline struct tkt_env_ctx *tkt_env_slot(void)
 {
-	struct tkt_env_ctx *v;
 	__u32 key = 0;
 
-	v = bpf_map_lookup_elem(&env_value, &key);
-	if (!v)
-		return;
-	*v = *c;
+	return bpf_map_lookup_elem(&env_value, &key);
+}
+
+/* Send the value in env_value in chunks so node ids of any length up to 32 KiB arrive whole.
+ * A bounded loop, not bpf_loop (5.17), whose callback reference cannot be loaded before 5.13. */
+static __always_inline void tkt_env_send(void)
+{
 	for (__u32 i = 0; i < TKT_ENV_MAX_CHUNKS; i++)
 		if (tkt_env_chunk(i))
 			break;
+}
+
+static __always_inline void tkt_env_chunks(struct tkt_env_ctx *c)
+{
+	struct tkt_env_ctx *v = tkt_env_slot();
+
+	if (!v)
+		return;
+	*v = *c;
+	tkt_env_send();
 }
 
 /* setenv(name, value) and unsetenv(name): which of our names, if any, in any process. */

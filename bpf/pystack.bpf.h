@@ -6,6 +6,8 @@
 #define TKT_PYSTACK_BPF_H
 
 #include "common.bpf.h"
+#include "env.bpf.h"
+#include "mem.bpf.h"
 #include "tracked.bpf.h"
 
 #define TKT_PY_MAX_THREADS 256 /* thread states looked at for this thread's */
@@ -187,6 +189,78 @@ static long py_frame_cb(__u64 i, struct py_walk_ctx *c)
 	return 0;
 }
 
+#define TKT_PY_MAX_ENV 1024 /* environment entries looked at */
+
+struct py_env_ctx {
+	__u64 envp;                 /* the process's environ array */
+	__u64 env_start, env_end;   /* the block exec gave it: a value there is inherited */
+	__u64 val[2];               /* where PYTEST_XDIST_WORKER's, PYTEST_CURRENT_TEST's values are */
+};
+
+/* One environment entry per call (bpf_loop). */
+static long py_env_cb(__u64 i, struct py_env_ctx *c)
+{
+	char buf[TKT_KEY_LEN + 1];
+	__u64 s = 0;
+	__u16 key;
+
+	if (bpf_probe_read_user(&s, sizeof(s), (const void *)(c->envp + i * sizeof(s))) || !s)
+		return 1;
+	/* A shorter entry at the end of its page cannot be ours: skipped. */
+	if (bpf_probe_read_user(buf, sizeof(buf), (const void *)s))
+		return 0;
+	key = tkt_env_key(buf, '=');
+	/* Set since its exec (os.environ, putenv: a string of its own heap), not a test's
+	 * value a spawned process inherited. */
+	if (key && (s < c->env_start || s >= c->env_end))
+		c->val[key == TKT_ENV_XDIST_WORKER ? 0 : 1] = s + TKT_KEY_LEN + 1;
+	return 0;
+}
+
+/* pytest's variables as the killed process's environment holds them now, sent as values
+ * flagged TKT_ENV_F_KILL: the model takes them only for a process its libc probes have not
+ * heard from (attached late, after the process set them). The process's own context, before
+ * the OOM reaper takes its memory, is the last moment they can be read. A global function:
+ * its stack is not added to the walk's (the chunks' own record is large). */
+__noinline int tkt_py_env(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct mm_struct *mm = task->mm;
+	__u32 key = bpf_get_current_pid_tgid() >> 32;
+	const struct tkt_py_proc *pp;
+	struct py_env_ctx c = {};
+	struct tkt_env_ctx *v;
+
+	pp = bpf_map_lookup_elem(&pyprocs, &key);
+	if (!pp) {
+		/* A fork without exec has its parent's memory layout. */
+		key = BPF_CORE_READ(task, real_parent, tgid);
+		pp = bpf_map_lookup_elem(&pyprocs, &key);
+	}
+	if (!pp || !pp->environ_addr || !mm ||
+	    bpf_probe_read_user(&c.envp, sizeof(c.envp), (const void *)pp->environ_addr) ||
+	    !c.envp)
+		return 0;
+	c.env_start = BPF_CORE_READ(mm, env_start);
+	c.env_end = BPF_CORE_READ(mm, env_end);
+	bpf_loop(TKT_PY_MAX_ENV, py_env_cb, &c, 0);
+	for (int k = 0; k < 2; k++) {
+		if (!c.val[k] || !(v = tkt_env_slot()))
+			continue;
+		__builtin_memset(v, 0, sizeof(*v));
+		v->value = (const char *)c.val[k];
+		v->id = bpf_get_current_pid_tgid();
+		v->key = k ? TKT_ENV_CURRENT_TEST : TKT_ENV_XDIST_WORKER;
+		v->op = TKT_ENV_SET;
+		v->flags = TKT_ENV_F_KILL;
+		/* What is resident now, without closing the process's memory period. */
+		v->snap.rss_pages = v->snap.peak_pages = tkt_mm_rss(mm);
+		v->snap.faults = task->min_flt + task->maj_flt;
+		tkt_env_send();
+	}
+	return 0;
+}
+
 /*
  * Walk the current thread's Python frames into one TKT_EV_PYSTACK record. A global function:
  * the verifier checks it once, on its own, so its loops do not add to its callers' budget.
@@ -261,8 +335,12 @@ out:
 SEC("?tp_btf/signal_deliver")
 int BPF_PROG(tkt_sig_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
 {
-	if (sig != 9 || !tkt_tracked(bpf_get_current_pid_tgid() >> 32))
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (sig != 9 || !tkt_tracked(id >> 32))
 		return 0;
+	if ((__u32)id == id >> 32)
+		tkt_py_env(); /* once per process: its main thread */
 	return tkt_py_walk(TKT_PY_KILLED, 1);
 }
 
@@ -273,6 +351,7 @@ int tkt_mark_victim_py(void *ctx)
 {
 	if (!tkt_tracked(bpf_get_current_pid_tgid() >> 32))
 		return 0;
+	tkt_py_env();
 	return tkt_py_walk(TKT_PY_TRIGGER, 0);
 }
 

@@ -36,6 +36,7 @@ enum tkt_env_op {
 };
 
 #define TKT_ENV_F_LAST 1u /* last chunk of the value */
+#define TKT_ENV_F_KILL 2u /* read from the process's memory as it was killed (stack programs) */
 
 /* Every record starts with this; pid is the tgid the record is about. */
 struct tkt_hdr {
@@ -233,6 +234,7 @@ struct tkt_py_proc {
 	__u32 _pad;
 	struct tkt_py_offsets o;
 	__u16 _pad2;
+	__u64 environ_addr; /* &__environ in the process, or 0: pytest's variables at a kill */
 };
 
 enum tkt_py_role {
@@ -300,7 +302,7 @@ _Static_assert(sizeof(struct tkt_ev_oom) == 24 + 96 + 24 + 8 * 88, "tkt_ev_oom l
 _Static_assert(sizeof(struct tkt_ev_signal) == 24 + 32 + 32, "tkt_ev_signal layout");
 
 _Static_assert(sizeof(struct tkt_py_offsets) == 44, "tkt_py_offsets layout");
-_Static_assert(sizeof(struct tkt_py_proc) == 16 + 44 + 4, "tkt_py_proc layout");
+_Static_assert(sizeof(struct tkt_py_proc) == 16 + 44 + 4 + 8, "tkt_py_proc layout");
 _Static_assert(sizeof(struct tkt_py_frame) == 24 + TKT_PY_FILE + TKT_PY_NAME, "tkt_py_frame layout");
 _Static_assert(sizeof(struct tkt_ev_pystack) ==
 		       48 + TKT_PY_FRAMES * sizeof(struct tkt_py_frame) + 8 + TKT_PY_POOL,

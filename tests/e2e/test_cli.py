@@ -278,6 +278,13 @@ def test_error_message_single_line_for_odd_names(tktrace_bin, tmp_path, args, rc
     assert_one_line_error(proc, rc)
 
 
+@pytest.mark.parametrize("value", ["abc", "", "-5", "10ms", "3600001"])
+def test_follow_delay_bad_value(root, tmp_path, value):
+    proc = run_plain(["--", "true"], cwd=tmp_path,
+                     env=inner_env({"TKTRACE_FOLLOW_DELAY_MS": value}))
+    assert_one_line_error(proc, 125, f"TKTRACE_FOLLOW_DELAY_MS={value}: not a number")
+
+
 def test_options_after_command_belong_to_it(root, tmp_path):
     run = run_tktrace(["sh", "-c", 'echo "$@"', "sh", "-q", "--bogus", "--json", "x"], tmp_path,
                       opts=["-q"])

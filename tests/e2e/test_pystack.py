@@ -205,6 +205,38 @@ def test_xdist_trigger_and_victim(root, stacks, memcg, suite, py, tmp_path):
     assert txt.returncode == 0 and run.stderr.endswith(txt.stdout), (run.stderr, txt.stdout)
 
 
+def test_xdist_workers_followed_late(root, stacks, memcg, suite, tmp_path):
+    """xdist workers whose probes are not attached yet when the OOM kill comes (a busy
+    machine; here the follow delay is raised past the run): the victim and the trigger are
+    still named with their worker and test, read from each one's environment at the kill."""
+    work = suite("pystack")
+    limit = 2 * LIMIT
+    env = inner_env({"E2E_LIMIT": str(limit), **LATE_ENV})
+    for attempt in range(3):  # the kernel picks the trigger (see above)
+        for name in ("holder.txt", "grower.txt"):
+            (work / name).unlink(missing_ok=True)
+        run = run_tktrace(inner(PYTHON, "-n", "2", "--dist", "loadfile", "test_xholder.py",
+                                "test_xgrower.py"), work, cgroup=memcg(limit), env=env,
+                          timeout=120, opts=["-vv"])
+        assert run.report is not None, run
+        oom = run.report["oom_kills"][0]
+        holder = int((work / "holder.txt").read_text())
+        grower = int((work / "grower.txt").read_text())
+        assert oom["victim"]["pid"] == holder, oom
+        if oom["trigger"]["pid"] == grower:
+            break
+    assert oom["trigger"]["pid"] == grower, oom
+    for pid in (holder, grower):
+        not_followed(run, pid)
+    victim, trig = oom["victim"], oom["trigger"]
+    assert (victim["test"], victim["phase"]) == ("test_xholder.py::test_holder", "call"), victim
+    assert (trig["test"], trig["phase"]) == ("test_xgrower.py::test_grower", "call"), trig
+    assert {victim["worker"], trig["worker"]} == {"gw0", "gw1"}, oom
+    killed = [t for t in run.report["tests"] if t["outcome"] == "killed"]
+    assert [(t["nodeid"], t["worker"]) for t in killed] == \
+        [("test_xholder.py::test_holder", victim["worker"])], run.report["tests"]
+
+
 def test_kill9_in_sleep(root, stacks, suite, py, tmp_path):
     """A test stuck in time.sleep inside a helper, killed by kill -9 from outside."""
     exe, env = py
@@ -276,3 +308,88 @@ def test_why_no_stack(root, kernel_stacks, memcg, tmp_path):
     trig = one_oom(run)["trigger"]
     assert trig["python_stack"] is None, trig
     assert trig["python_stack_error"] == "unsupported python 3.7", trig
+
+
+# A Python that sets pytest's variables itself, as an xdist worker does, then is killed: by the
+# OOM killer (its own allocation), or by kill -9 while it sleeps; or one that only inherited
+# PYTEST_CURRENT_TEST from its parent, which is not a test of its own.
+LATE = f"""import os, sys, time
+if sys.argv[1] != "inherit":
+    os.environ["PYTEST_XDIST_WORKER"] = "gw7"
+    os.environ["PYTEST_CURRENT_TEST"] = "tests/test_late.py::test_late[x] (call)"
+if sys.argv[1] == "kill":
+    open(sys.argv[2], "w").write(str(os.getpid()))
+    time.sleep(60)
+b = bytearray({2 * LIMIT})
+"""
+LATE_ENV = {"TKTRACE_FOLLOW_DELAY_MS": "60000"}  # its probes come after its kill
+
+
+def not_followed(run, pid):
+    """The kill came before the process's libc probes: what names its test is the read at
+    the kill (tktrace -vv says when it attaches them)."""
+    assert f"pid {pid} (" in run.stderr or str(pid) in run.stderr, run.stderr
+    assert not re.search(rf"pid {pid} \([^)]*\): libc probes attached", run.stderr), run.stderr
+
+
+@pytest.mark.parametrize("how", ["oom", "inherit"])
+def test_env_read_at_oom_kill(root, stacks, memcg, tmp_path, how):
+    """The test and worker of a Python OOM-killed before its probes were attached (on a busy
+    machine an xdist worker's come 0.5 s or more after it starts; here the follow delay is
+    raised) come from its environment, read in the kernel as it is killed; a value it only
+    inherited names nothing."""
+    (tmp_path / "late.py").write_text(LATE)
+    run = run_tktrace(["sh", "-c", f"{PYTHON} late.py {how}; exit 3"], tmp_path,
+                      cgroup=memcg(LIMIT), opts=["-vv"],
+                      env=inner_env({**LATE_ENV, "PYTEST_CURRENT_TEST": "a.py::t (call)"}
+                                    if how == "inherit" else LATE_ENV))
+    oom = one_oom(run)
+    victim, trig = oom["victim"], oom["trigger"]
+    assert victim["pid"] == trig["pid"], oom
+    not_followed(run, victim["pid"])
+    if how == "inherit":
+        assert victim["test"] is None and trig["test"] is None, oom
+        assert run.report["tests"] == [], run.report["tests"]
+        return
+    for party in (victim, trig):
+        assert (party["test"], party["phase"], party["worker"]) == \
+            ("tests/test_late.py::test_late[x]", "call", "gw7"), party
+    tests = run.report["tests"]
+    assert [(t["nodeid"], t["worker"], t["outcome"]) for t in tests] == \
+        [("tests/test_late.py::test_late[x]", "gw7", "killed")], tests
+    assert "rerun" in run.stderr and "tests/test_late.py::test_late[x]" in run.stderr
+
+
+def test_env_read_at_sigkill(root, stacks, tmp_path):
+    """The same for a kill -9 from outside, read at the signal's delivery."""
+    (tmp_path / "late.py").write_text(LATE)
+    pidfile = tmp_path / "pid.txt"
+    report = tmp_path / "report.json"
+    errfile = tmp_path / "stderr.txt"
+    with open(errfile, "w") as errf:  # -vv says much: a pipe nobody reads would fill
+        proc = subprocess.Popen([TKTRACE, "-vv", "--json", str(report), "--", "sh", "-c",
+                                 f"{PYTHON} late.py kill {pidfile}; exit 3"], cwd=tmp_path,
+                                env=inner_env(LATE_ENV), stdout=subprocess.DEVNULL,
+                                stderr=errf)
+    try:
+        deadline = time.time() + 60
+        while not (pidfile.exists() and pidfile.read_text()) and time.time() < deadline:
+            time.sleep(0.01)
+        pid = int(pidfile.read_text())
+        os.kill(pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = errfile.read_text()
+    import json
+    rep = json.loads(report.read_text())
+    assert len(rep["kills"]) == 1, rep["kills"]
+    target = rep["kills"][0]["target"]
+    assert target["pid"] == pid, target
+    assert not re.search(rf"pid {pid} \([^)]*\): libc probes attached", err), err
+    assert (target["test"], target["phase"], target["worker"]) == \
+        ("tests/test_late.py::test_late[x]", "call", "gw7"), target
+    assert [(t["nodeid"], t["outcome"]) for t in rep["tests"]] == \
+        [("tests/test_late.py::test_late[x]", "killed")], rep["tests"]

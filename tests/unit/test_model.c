@@ -666,6 +666,108 @@ static void test_oom_victim_and_trigger_on_workers(void **state)
 	tkt_model_free(&m);
 }
 
+/* A value read from a process's memory at its kill (TKT_ENV_F_KILL), one chunk. */
+static void rec_env_at_kill(struct tkt_model *m, uint64_t ts, uint32_t pid, uint16_t key,
+			    const char *value)
+{
+	rec_env_chunk(m, ts, pid, key, TKT_ENV_SET, 0, TKT_ENV_F_LAST | TKT_ENV_F_KILL, value,
+		      strlen(value));
+}
+
+/* A worker whose probes came late: nothing heard from it before its OOM kill; its variables,
+ * read at the kill, arrive after the OOM record (and again from a second thread). */
+static void test_oom_named_from_env_read_at_kill(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+	const struct tkt_oom_rec *r;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	rec_test(&m, T0 + 200, 200, "tests/test_a.py::test_small", "call");
+	rec_fork(&m, T0 + 300, 201, ROOT, "python3");
+	rec_exec(&m, T0 + 301, 201, "python3", EXECNET, sizeof(EXECNET) - 1);
+	oom_init(&e, T0 + SECS(2), 201, "python3", 262144, 201, "python3", 262144);
+	rec_oom(&m, &e);
+	r = &m.ooms[0];
+	assert_null(r->victim.attr.test);
+	assert_null(r->victim.attr.worker);
+
+	rec_env_at_kill(&m, T0 + SECS(2) + 10, 201, TKT_ENV_XDIST_WORKER, "gw1");
+	rec_env_at_kill(&m, T0 + SECS(2) + 11, 201, TKT_ENV_CURRENT_TEST,
+			"tests/test_b.py::test_big (call)");
+	/* The same values from another thread of the process: taken once. */
+	rec_env_at_kill(&m, T0 + SECS(2) + 20, 201, TKT_ENV_XDIST_WORKER, "gw1");
+	rec_env_at_kill(&m, T0 + SECS(2) + 21, 201, TKT_ENV_CURRENT_TEST,
+			"tests/test_b.py::test_big (call)");
+	r = &m.ooms[0];
+	assert_string_equal(r->victim.attr.test, "tests/test_b.py::test_big");
+	assert_int_equal(r->victim.attr.phase, TKT_PHASE_CALL);
+	assert_string_equal(r->victim.attr.worker, "gw1");
+	assert_string_equal(r->trigger.attr.test, "tests/test_b.py::test_big");
+	assert_string_equal(r->trigger.attr.worker, "gw1");
+	assert_true(r->victim.is_pytest);
+	/* Its test is in the list once, killed, from the kill on. */
+	assert_int_equal(m.ntests, 2);
+	assert_string_equal(m.tests[1].nodeid, "tests/test_b.py::test_big");
+	assert_string_equal(m.tests[1].worker, "gw1");
+	assert_int_equal(m.tests[1].outcome, TKT_OUTCOME_KILLED);
+	assert_int_equal(m.tests[1].start_ns, T0 + SECS(2));
+	assert_int_equal(m.tests[1].end_ns, T0 + SECS(2));
+	assert_true(r->blame.valid);
+	assert_int_equal(r->blame.pid, 201);
+	/* The other worker's test is untouched. */
+	assert_string_equal(m.tests[0].nodeid, "tests/test_a.py::test_small");
+	assert_int_equal(m.tests[0].outcome, TKT_OUTCOME_RUNNING);
+	tkt_model_free(&m);
+}
+
+/* A process the probes have heard from: what is read at its kill changes nothing, even where
+ * it differs (the probes' values are the ones in time). */
+static void test_env_read_at_kill_after_probes_ignored(void **state)
+{
+	struct tkt_model m;
+	struct tkt_ev_oom e;
+
+	(void)state;
+	start_pytest_root(&m);
+	start_worker(&m, T0 + 100, 200, "gw0");
+	rec_test(&m, T0 + 200, 200, "tests/test_a.py::test_big", "call");
+	oom_init(&e, T0 + SECS(2), 200, "python3", 262144, 200, "python3", 262144);
+	rec_oom(&m, &e);
+	rec_env_at_kill(&m, T0 + SECS(2) + 10, 200, TKT_ENV_XDIST_WORKER, "gw9");
+	rec_env_at_kill(&m, T0 + SECS(2) + 11, 200, TKT_ENV_CURRENT_TEST,
+			"tests/test_z.py::test_other (setup)");
+	assert_string_equal(m.ooms[0].victim.attr.test, "tests/test_a.py::test_big");
+	assert_string_equal(m.ooms[0].victim.attr.worker, "gw0");
+	assert_int_equal(m.ntests, 1);
+	assert_attr(&m, 200, "tests/test_a.py::test_big", TKT_PHASE_CALL, "gw0");
+	assert_int_equal(m.lost_events, 0);
+	tkt_model_free(&m);
+}
+
+/* kill -9 from outside: the kill record first, the variables read at its delivery after. */
+static void test_sigkill_named_from_env_read_at_kill(void **state)
+{
+	struct tkt_model m;
+
+	(void)state;
+	start_pytest_root(&m);
+	rec_fork(&m, T0 + 300, 201, ROOT, "python3");
+	rec_exec(&m, T0 + 301, 201, "python3", EXECNET, sizeof(EXECNET) - 1);
+	rec_signal(&m, T0 + SECS(1), 201, "python3", 9, 555, "bash", 0, 1000);
+	assert_int_equal(m.nkills, 1);
+	assert_null(m.kills[0].target.attr.test);
+	rec_env_at_kill(&m, T0 + SECS(1) + 5, 201, TKT_ENV_CURRENT_TEST,
+			"tests/test_c.py::test_stuck (call)");
+	assert_string_equal(m.kills[0].target.attr.test, "tests/test_c.py::test_stuck");
+	assert_null(m.kills[0].target.attr.worker);
+	assert_int_equal(m.ntests, 1);
+	assert_int_equal(m.tests[0].outcome, TKT_OUTCOME_KILLED);
+	tkt_model_free(&m);
+}
+
 static void test_oom_of_subprocess_and_untraced(void **state)
 {
 	struct tkt_model m;

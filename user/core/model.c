@@ -783,12 +783,22 @@ static void env_complete(struct tkt_model *m, struct tkt_proc *p, uint64_t ts)
 	}
 }
 
+static void kill_attr_late(struct tkt_model *m, struct tkt_proc *p);
+
 static int ev_env(struct tkt_model *m, const struct tkt_ev_env *e)
 {
 	struct tkt_proc *p = tkt_model_find(m, e->h.pid);
 	uint32_t len = e->len > TKT_ENV_CHUNK ? TKT_ENV_CHUNK : e->len;
+	bool at_kill = e->flags & TKT_ENV_F_KILL;
 
 	if (!p)
+		return 0;
+	/* Read from its memory as it was killed: only news for a process neither its probes nor
+	 * the catch-up have heard from, and once per variable (every kill of it sends them). */
+	if (at_kill && e->chunk == 0)
+		p->env_kill_skip = (p->env_tid && !p->env_kill) || e->key > 7 ||
+				   (p->env_kill & (1u << e->key));
+	if (at_kill && p->env_kill_skip)
 		return 0;
 	if (e->chunk == 0) {
 		p->env_tid = e->h.tid;
@@ -814,6 +824,10 @@ static int ev_env(struct tkt_model *m, const struct tkt_ev_env *e)
 		env_complete(m, p, e->h.ts_ns);
 		tkt_buf_free(&p->env);
 		p->env_next = 0; /* the next value must start with chunk 0 */
+		if (at_kill) {
+			p->env_kill |= 1u << e->key;
+			kill_attr_late(m, p);
+		}
 	}
 	return 0;
 }
@@ -889,6 +903,58 @@ static void blame(struct tkt_model *m, struct tkt_oom_rec *r, uint32_t victim)
 		b->top[pos] = i;
 		if (b->ntop < TKT_BLAME_TOP)
 			b->ntop++;
+	}
+}
+
+/* What a party recorded without a test or worker learns from its process now. */
+static bool party_late(struct tkt_model *m, struct tkt_party *pt, const struct tkt_proc *p)
+{
+	struct tkt_attr a = tkt_model_attr(m, p->pid);
+	bool changed = false;
+
+	if (!pt->attr.worker && a.worker) {
+		pt->attr.worker = a.worker;
+		changed = true;
+	}
+	if (!pt->attr.test && a.test) {
+		pt->attr.test = a.test;
+		pt->attr.phase = a.phase;
+		changed = true;
+	}
+	pt->is_pytest |= changed && p->is_pytest;
+	return changed;
+}
+
+/* The kills of p recorded before its variables, read at the kill, arrived (the OOM record
+ * comes first, the killed task's own reading after it): named now, and its test marked
+ * killed from the kill on. */
+static void kill_attr_late(struct tkt_model *m, struct tkt_proc *p)
+{
+	struct tkt_test_rec *t;
+
+	for (size_t i = 0; i < m->nooms; i++) {
+		struct tkt_oom_rec *r = &m->ooms[i];
+		bool v, tr;
+
+		if (r->ts_ns < p->start_ns)
+			continue; /* an earlier process with this pid */
+		v = r->victim.pid == p->pid && party_late(m, &r->victim, p);
+		tr = r->trigger.pid == p->pid && party_late(m, &r->trigger, p);
+		if (v)
+			mark_killed(m, p->pid, r->victim.rss_bytes, r->ts_ns);
+		if ((v || tr) && (t = cur_test(m, p)) && t->start_ns > r->ts_ns)
+			t->start_ns = r->ts_ns;
+		if (v || tr)
+			blame(m, r, r->victim.pid);
+	}
+	for (size_t i = 0; i < m->nkills; i++) {
+		struct tkt_kill_rec *k = &m->kills[i];
+
+		if (k->ts_ns < p->start_ns || k->target.pid != p->pid || !party_late(m, &k->target, p))
+			continue;
+		mark_killed(m, p->pid, 0, k->ts_ns);
+		if ((t = cur_test(m, p)) && t->start_ns > k->ts_ns)
+			t->start_ns = k->ts_ns;
 	}
 }
 

@@ -48,6 +48,8 @@ struct tkt_proc {
 	uint16_t env_op;
 	uint16_t env_next;
 	bool env_broken;
+	uint8_t env_kill;   /* keys taken from values read at its kill (TKT_ENV_F_KILL), 1 << key */
+	bool env_kill_skip; /* the value read at its kill now arriving is left alone */
 	struct tkt_snap env_snap; /* memory at the boundary this value marks */
 	int32_t cur_test;  /* pytest process: index in tests[] of the test it runs, or -1 */
 	int32_t test_idx;  /* other process: the test it was spawned under, or -1 */

@@ -60,7 +60,7 @@ static int sym_addr(unsigned pid, const char *path, uint64_t start, uint64_t *ad
 
 /* Where pid's environment pointer is: the executable's __environ when it has one (a copy
  * relocation: then the C library's own stays unused), else the C library's. */
-static int environ_addr(unsigned pid, uint64_t *addr)
+int tkt_proc_environ_addr(unsigned pid, uint64_t *addr)
 {
 	char p[64], line[4096 + 256], exe[PATH_MAX];
 	int r = -ENOENT, libc = -ENOENT;
@@ -124,7 +124,7 @@ int tkt_proc_getenv(unsigned pid, const char *name, struct tkt_buf *out)
 	size_t nlen = strlen(name);
 	uint64_t addr, envp, ptr;
 	char head[128];
-	int r = environ_addr(pid, &addr);
+	int r = tkt_proc_environ_addr(pid, &addr);
 
 	if (r)
 		return r;

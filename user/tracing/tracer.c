@@ -27,8 +27,9 @@
 /* A Python that is not pytest is followed once it has lived this long. Each attach and detach
  * takes the kernel's dup_mmap_sem for writing, which stalls every fork on the machine for an
  * RCU grace period: measured, 40 `python -c pass` in one test took 0.98 s traced instead of
- * 0.63 s when each was followed at its exec. What it set before is caught up from its memory. */
-#define FOLLOW_DELAY_NS (100ULL * 1000 * 1000)
+ * 0.63 s when each was followed at its exec. What it set before is caught up from its memory,
+ * or read at its kill. TKTRACE_FOLLOW_DELAY_MS in tktrace's environment changes it. */
+#define FOLLOW_DELAY_MS 100
 
 struct pending_scan {
 	uint32_t pid;
@@ -49,6 +50,7 @@ struct tkt_tracer {
 	size_t npending, cap_pending;
 	size_t nscanning; /* pending entries that are not forks: polled every 10 ms */
 	struct tkt_model *model;
+	uint64_t follow_delay_ns; /* FOLLOW_DELAY_MS or TKTRACE_FOLLOW_DELAY_MS */
 	uint32_t *catchup; /* followed since the last batch: read their environment next */
 	size_t ncatchup, cap_catchup;
 	int *closing; /* fds of exited processes' probes, closed after each batch */
@@ -104,20 +106,30 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* Hand the kernel where pid's CPython keeps its threads, for stacks at kills. 1: found, 0: not
- * mapped yet, <0: gone. */
+/* Hand the kernel where pid's CPython keeps its threads, for stacks at kills, and where its
+ * environment is, for pytest's variables at kills. 1: found, 0: not mapped yet (looked for
+ * again), <0: gone. */
 static int scan_python(struct tkt_tracer *t, uint32_t pid)
 {
 	struct tkt_py_proc pp;
 	int r = tkt_py_find(pid, &pp);
 
 	if (r == 1) {
+		/* At its exec record the C library (whose __environ a PIE Python uses) may not be
+		 * mapped yet: the stacks are handed over now, the environment on a later try. */
+		uint64_t env = 0;
+
+		if (tkt_proc_environ_addr(pid, &env))
+			r = 0;
+		pp.environ_addr = env;
 		if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.pyprocs), &pid, &pp, BPF_ANY))
 			tkt_debug("pid %u: cannot store its python: %s", pid, strerror(errno));
 		else
-			tkt_debug("pid %u: python %u.%u, _PyRuntime at %#llx%s", pid, pp.version >> 8,
-				  pp.version & 0xff, (unsigned long long)pp.runtime_addr,
-				  pp.o.layout ? "" : " (no offsets: stacks unsupported)");
+			tkt_debug("pid %u: python %u.%u, _PyRuntime at %#llx%s, __environ %s", pid,
+				  pp.version >> 8, pp.version & 0xff,
+				  (unsigned long long)pp.runtime_addr,
+				  pp.o.layout ? "" : " (no offsets: stacks unsupported)",
+				  r == 1 ? "found" : "not mapped yet");
 	}
 	return r;
 }
@@ -368,7 +380,7 @@ static void after_exec(struct tkt_tracer *t, uint32_t pid)
 	 * after pytest's imports (0.1 s or more); the exec record wakes us at once. */
 	if (p && (p->is_pytest || strncmp(p->comm, "python", 6) == 0 ||
 		  strncmp(p->comm, "pytest", 6) == 0))
-		pending_add(t, pid, false, p->is_pytest ? 0 : p->start_ns + FOLLOW_DELAY_NS);
+		pending_add(t, pid, false, p->is_pytest ? 0 : p->start_ns + t->follow_delay_ns);
 	if (!p || !p->is_pytest || p->cwd)
 		return;
 	/* A pytest now, before --pyargs is resolved (that runs its Python: 0.1 s or more). */
@@ -488,8 +500,23 @@ int tkt_tracer_open(struct tkt_tracer **out, struct tkt_model *m, char *err, siz
 	struct tkt_tracer *t = calloc(1, sizeof(*t));
 	int e;
 
+	const char *delay = getenv("TKTRACE_FOLLOW_DELAY_MS");
+	char *end;
+	unsigned long ms = FOLLOW_DELAY_MS;
+
 	if (!t)
 		return -ENOMEM;
+	if (delay) {
+		errno = 0;
+		ms = strtoul(delay, &end, 10);
+		if (!*delay || *end || errno || ms > 3600000 || *delay == '-') {
+			snprintf(err, errsz, "TKTRACE_FOLLOW_DELAY_MS=%s: not a number of milliseconds "
+				 "(0 to 3600000)", delay);
+			free(t);
+			return -EINVAL;
+		}
+	}
+	t->follow_delay_ns = ms * 1000000ULL;
 	t->model = m;
 	e = tkt_loader_open(&t->ld, &run_mode, t, err, errsz);
 	if (e) {
