@@ -161,23 +161,19 @@ def test_numpy_caller_is_innermost(root, stacks, memcg, suite):
     at_line_shown(run, work, "test_numpy.py", "NUMPY")
 
 
-def test_xdist_trigger_and_victim(root, stacks, memcg, suite, py, tmp_path):
-    """Two workers: the holder (victim, asleep) and the grower (trigger), each its own stack;
-    the victim's is taken when its SIGKILL is delivered, in its own context. The recording
-    replays both stacks byte for byte."""
-    exe, env = py
-    work = suite("pystack")
+def xdist_holder_grower(work, exe, env, memcg, opts_of):
+    """Run the holder and the grower on two workers until the grower is the trigger; return
+    (run, oom, holder pid, grower pid, attempt). Near the limit any process's allocation can
+    be the one that fails (the controller's, rarely); the kernel picks, not the test: then run
+    again, at most twice more. opts_of(attempt) gives tktrace's options."""
     limit = 2 * LIMIT  # three interpreters (the controller, two workers) besides the blocks
     env = {**env, "E2E_LIMIT": str(limit)}
-    # Near the limit any process's allocation can be the one that fails (the controller's,
-    # rarely); the kernel picks, not the test: then run again, at most twice more.
     for attempt in range(3):
         for name in ("holder.txt", "grower.txt"):
             (work / name).unlink(missing_ok=True)
-        rec = tmp_path / f"run-{attempt}.tkt"
         run = run_tktrace(inner(exe, "-n", "2", "--dist", "loadfile", "test_xholder.py",
                                 "test_xgrower.py"), work, cgroup=memcg(limit), env=env,
-                          timeout=120, opts=["--record", str(rec)])
+                          timeout=120, opts=opts_of(attempt))
         assert run.report is not None, run
         # The holder's kill; the kernel may follow it with one more (the grower, when the
         # holder's memory is not uncharged in time), which is not what this test is about.
@@ -190,6 +186,18 @@ def test_xdist_trigger_and_victim(root, stacks, memcg, suite, py, tmp_path):
         for old in work.glob("report-*.json"):
             old.unlink()
     assert oom["trigger"]["pid"] == grower, oom
+    return run, oom, holder, grower, attempt
+
+
+def test_xdist_trigger_and_victim(root, stacks, memcg, suite, py, tmp_path):
+    """Two workers: the holder (victim, asleep) and the grower (trigger), each its own stack;
+    the victim's is taken when its SIGKILL is delivered, in its own context. The recording
+    replays both stacks byte for byte."""
+    exe, env = py
+    work = suite("pystack")
+    run, oom, _, _, attempt = xdist_holder_grower(
+        work, exe, env, memcg, lambda a: ["--record", str(tmp_path / f"run-{a}.tkt")])
+    rec = tmp_path / f"run-{attempt}.tkt"
     assert oom["victim"]["worker"] != oom["trigger"]["worker"], oom
     frame_at(stack_of(oom["victim"])[0], work, "test_xholder.py", "HOLD")
     frame_at(stack_of(oom["trigger"])[0], work, "test_xgrower.py", "GROW")
@@ -210,31 +218,20 @@ def test_xdist_workers_followed_late(root, stacks, memcg, suite, tmp_path):
     machine; here the follow delay is raised past the run): the victim and the trigger are
     still named with their worker and test, read from each one's environment at the kill."""
     work = suite("pystack")
-    limit = 2 * LIMIT
-    env = inner_env({"E2E_LIMIT": str(limit), **LATE_ENV})
-    for attempt in range(3):  # the kernel picks the trigger (see above)
-        for name in ("holder.txt", "grower.txt"):
-            (work / name).unlink(missing_ok=True)
-        run = run_tktrace(inner(PYTHON, "-n", "2", "--dist", "loadfile", "test_xholder.py",
-                                "test_xgrower.py"), work, cgroup=memcg(limit), env=env,
-                          timeout=120, opts=["-vv"])
-        assert run.report is not None, run
-        oom = run.report["oom_kills"][0]
-        holder = int((work / "holder.txt").read_text())
-        grower = int((work / "grower.txt").read_text())
-        assert oom["victim"]["pid"] == holder, oom
-        if oom["trigger"]["pid"] == grower:
-            break
-    assert oom["trigger"]["pid"] == grower, oom
+    run, oom, holder, grower, _ = xdist_holder_grower(work, PYTHON, inner_env(LATE_ENV), memcg,
+                                                      lambda a: ["-vv"])
     for pid in (holder, grower):
         not_followed(run, pid)
     victim, trig = oom["victim"], oom["trigger"]
     assert (victim["test"], victim["phase"]) == ("test_xholder.py::test_holder", "call"), victim
     assert (trig["test"], trig["phase"]) == ("test_xgrower.py::test_grower", "call"), trig
     assert {victim["worker"], trig["worker"]} == {"gw0", "gw1"}, oom
-    killed = [t for t in run.report["tests"] if t["outcome"] == "killed"]
-    assert [(t["nodeid"], t["worker"]) for t in killed] == \
-        [("test_xholder.py::test_holder", victim["worker"])], run.report["tests"]
+    # Each OOM victim's test, killed: the holder's, and the grower's when the kernel killed it
+    # too (its charge went on failing before the holder's memory was uncharged).
+    killed = {(t["nodeid"], t["worker"]) for t in run.report["tests"] if t["outcome"] == "killed"}
+    assert ("test_xholder.py::test_holder", victim["worker"]) in killed, run.report["tests"]
+    assert killed == {(o["victim"]["test"], o["victim"]["worker"])
+                      for o in run.report["oom_kills"]}, run.report
 
 
 def test_kill9_in_sleep(root, stacks, suite, py, tmp_path):
