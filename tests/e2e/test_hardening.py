@@ -106,6 +106,16 @@ int main(void) {
 """
 
 
+def untraced_fork_rate(forker, where):
+    """Processes a second that three forkers make untraced in one second, as the storm runs."""
+    where.mkdir()
+    subprocess.run(["sh", "-c", f"{forker} & {forker} & {forker} & sleep 1; kill -9 $$"],
+                   cwd=where, capture_output=True)
+    assert wait_for(lambda: len(list(where.glob("storm-count-*"))) == 3), "forkers did not end"
+    counts = [f.read_text().split() for f in where.glob("storm-count-*")]
+    return sum(int(c) for c, _ in counts) / max(float(t) for _, t in counts)
+
+
 def write_suite(tmp_path, name, text):
     work = tmp_path / "suite"
     work.mkdir(exist_ok=True)
@@ -127,9 +137,15 @@ def test_kill_reported_right_during_a_storm(root, memcg, tmp_path, storm):
     cg = memcg(LIMIT)
     work = write_suite(tmp_path, "test_storm.py", STORM_SUITE)
     cc = shutil.which("cc") or shutil.which("gcc")
-    if storm == "fork" and cc:
+    if storm == "fork" and not cc:
+        pytest.skip("no C compiler for the fork storm (Python's fork is no storm)")
+    if storm == "fork":
         (work / "forker.c").write_text(FORKER_C)
         subprocess.run([cc, "-O2", "-o", str(work / "forker"), str(work / "forker.c")], check=True)
+        base = untraced_fork_rate(work / "forker", tmp_path / "baseline")
+        print(f"untraced: {base:.0f} forks/s")
+        if base < 300:
+            pytest.skip(f"this machine forks {base:.0f} processes/s untraced: no storm to trace")
     run = run_tktrace(inner_pytest("test_storm.py"), work, cgroup=cg,
                       env=inner_env({"E2E_ALLOC": str(ALLOC), "E2E_STORM": storm}))
     rep = run.report
@@ -153,7 +169,9 @@ def test_kill_reported_right_during_a_storm(root, memcg, tmp_path, storm):
     assert n > 0
     if storm == "fork":
         print(f"fork storm: {n} processes in {secs:.1f} s ({n / secs:.0f}/s)")
-        assert n / secs >= 1000, "not a storm: the check below would prove little"
+        # As fast as half the machine's own untraced rate (measured just before: 1000/s to
+        # 8000/s on the dev VM, by day), or the check below would prove little.
+        assert n / secs >= max(300, base / 2), f"not a storm ({base:.0f}/s untraced)"
         # Every short process was seen: no lifecycle record was lost.
         assert rep["processes_traced"] >= n + 2, (rep["processes_traced"], n)
     else:
@@ -508,11 +526,13 @@ sys.exit(fd < 0)
 
 
 @pytest.mark.parametrize("drop", [True, False], ids=["without_sys_admin", "with_sys_admin"])
-def test_without_cap_sys_admin_tests_are_named_or_it_says_why(root, tmp_path, drop):
+def test_without_cap_sys_admin_tests_are_named_or_it_says_why(root, kernel_stacks, tmp_path,
+                                                            drop):
     """Some kernels (a 2025 fix, in stable too) want CAP_SYS_ADMIN for uprobes: then tktrace
-    must say that tests cannot be named, never leave them silently unnamed; where the kernel
-    does not want it, tktrace must name them and not claim it. Whether the kernel wants it is
-    found apart from tktrace: a uprobe opened directly, under the same capabilities."""
+    must say that tests cannot be followed, never leave them silently unnamed, and a kill is
+    named only where the kernel reads the test at the kill (stack programs, 5.17+); where the
+    kernel does not want it, tktrace must name them and not claim it. Whether the kernel wants
+    it is found apart from tktrace: a uprobe opened directly, under the same capabilities."""
     if shutil.which("setpriv") is None:
         pytest.skip("needs setpriv(1) from util-linux to drop capabilities")
     if not os.path.exists("/sys/bus/event_source/devices/uprobe/type"):
@@ -533,7 +553,7 @@ def test_without_cap_sys_admin_tests_are_named_or_it_says_why(root, tmp_path, dr
     said = "uprobes need CAP_SYS_ADMIN" in proc.stderr
     if demands:
         assert said, proc.stderr
-        assert target["test"] is None, target
+        assert target["test"] == ("t.py::hog" if kernel_stacks[0] else None), target
     else:
         assert not said, proc.stderr
         assert target["test"] == "t.py::hog", proc.stderr
