@@ -95,7 +95,8 @@ static const struct tkt_bpf_mode run_mode = {
 	.env_progs = { "tkt_setenv", "tkt_unsetenv", "tkt_putenv" },
 	.max_libcs = MAX_LIBCS,
 	.per_pid_probes = true,
-	.libc_consequence = "kills are reported without their tests",
+	.libc_consequence = "tests are not followed (no per-test memory); a kill is named only by "
+			    "what the kernel reads at it (Python processes, Linux 5.17+)",
 };
 
 static uint64_t mono_ns(void)
