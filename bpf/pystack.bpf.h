@@ -110,24 +110,37 @@ static __always_inline void py_code(__u64 code, const struct tkt_py_offsets *o,
 	}
 }
 
+struct py_thread_ctx {
+	__u64 ts, fsbase;
+	const struct tkt_py_proc *pp;
+	int fault;
+};
+
+/* One thread state per call (bpf_loop): a bounded loop had the verifier walk all 256. */
+static long py_thread_cb(__u64 i, struct py_thread_ctx *c)
+{
+	if (!c->ts || c->fault)
+		return 1;
+	if (py_ptr(c->ts + c->pp->o.tstate_thread_id, &c->fault) == c->fsbase)
+		return 1;
+	c->ts = py_ptr(c->ts + c->pp->o.tstate_next, &c->fault);
+	return 0;
+}
+
 /* The current thread's PyThreadState: the one whose thread_id is this thread's
  * pthread_self(), which on x86-64 glibc is the TCB, the task's fs base. */
 static __always_inline __u64 py_tstate(const struct tkt_py_proc *pp, int *err)
 {
 #ifdef __TARGET_ARCH_x86
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
-	int fault = 0;
-	__u64 ts;
+	struct py_thread_ctx c = { .pp = pp, .fsbase = BPF_CORE_READ(task, thread.fsbase) };
 
-	ts = py_ptr(pp->runtime_addr + pp->o.runtime_interp_head, &fault);
-	ts = ts ? py_ptr(ts + pp->o.interp_threads_head, &fault) : 0;
-	for (int i = 0; i < TKT_PY_MAX_THREADS && ts && !fault; i++) {
-		if (py_ptr(ts + pp->o.tstate_thread_id, &fault) == fsbase)
-			return ts;
-		ts = py_ptr(ts + pp->o.tstate_next, &fault);
-	}
-	*err = fault ? TKT_PYE_FAULT : TKT_PYE_NO_THREAD;
+	c.ts = py_ptr(pp->runtime_addr + pp->o.runtime_interp_head, &c.fault);
+	c.ts = c.ts ? py_ptr(c.ts + pp->o.interp_threads_head, &c.fault) : 0;
+	if (bpf_loop(TKT_PY_MAX_THREADS, py_thread_cb, &c, 0) < TKT_PY_MAX_THREADS &&
+	    c.ts && !c.fault)
+		return c.ts;
+	*err = c.fault ? TKT_PYE_FAULT : TKT_PYE_NO_THREAD;
 	return 0;
 #else
 	*err = TKT_PYE_ARCH;
@@ -217,6 +230,13 @@ static long py_env_cb(__u64 i, struct py_env_ctx *c)
 	return 0;
 }
 
+/* tkt_env_send as a bpf_loop (these programs load only where it is): the verifier checks one
+ * chunk, not each of 128 for each of the two variables. */
+static long py_env_chunk_cb(__u64 i, void *unused)
+{
+	return tkt_env_chunk(i) ? 1 : 0;
+}
+
 /* pytest's variables as the killed process's environment holds them now, sent as values
  * flagged TKT_ENV_F_KILL: the model takes them only for a process its libc probes have not
  * heard from (attached late, after the process set them). The process's own context, before
@@ -256,7 +276,7 @@ __noinline int tkt_py_env(void)
 		/* What is resident now, without closing the process's memory period. */
 		v->snap.rss_pages = v->snap.peak_pages = tkt_mm_rss(mm);
 		v->snap.faults = task->min_flt + task->maj_flt;
-		tkt_env_send();
+		bpf_loop(TKT_ENV_MAX_CHUNKS, py_env_chunk_cb, NULL, 0);
 	}
 	return 0;
 }
