@@ -28,7 +28,7 @@ int BPF_PROG(tkt_fork, struct task_struct *parent, struct task_struct *child)
 	}
 	tkt_hdr_fill(&e->h, TKT_EV_FORK, ctgid, cpid);
 	e->ppid = ptgid;
-	e->_pad = 0;
+	e->flags = BPF_CORE_READ(child, mm) == BPF_CORE_READ(parent, mm) ? TKT_FORK_F_VM : 0;
 	BPF_CORE_READ_STR_INTO(&e->comm, child, comm);
 	bpf_ringbuf_submit(e, tkt_bulk_flags());
 	return 0;

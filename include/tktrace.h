@@ -50,9 +50,13 @@ struct tkt_hdr {
 struct tkt_ev_fork {
 	struct tkt_hdr h; /* h.pid: the child */
 	__u32 ppid;
-	__u32 _pad;
+	__u32 flags; /* TKT_FORK_F_VM, or 0 */
 	char comm[TKT_COMM_LEN];
 };
+
+/* The child shares its parent's memory until it execs or exits: vfork, posix_spawn (Python's
+ * subprocess), never a worker that runs Python code of its own. */
+#define TKT_FORK_F_VM 1u
 
 struct tkt_ev_exec {
 	struct tkt_hdr h;

@@ -9,6 +9,7 @@ Other tktrace runs on the machine (file-wide probes on the system's C library) w
 breakpoints in every process, so both processes here use a private copy of the C library
 (LD_LIBRARY_PATH), which only this run's tktrace finds, in its traced pytest's maps."""
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -134,3 +135,44 @@ def test_value_set_before_the_probes_is_caught_up(root, tmp_path, mode):
     assert tests["test_forked.py::test_spawn"]["pid"] == tests["test_forked.py::test_parent"]["pid"]
     if mode == "process":
         assert f"pid {child}: PYTEST_CURRENT_TEST was set before its probes" in run.stderr, run
+
+
+SLOW_EXEC_SUITE = '''
+import os, subprocess, time
+
+def test_spawn_and_fork():
+    # posix_spawn's child (clone with CLONE_VM|CLONE_VFORK, as Python's subprocess uses) runs
+    # its file actions before its exec: opening a FIFO holds it there until a writer comes, a
+    # process of its own (os.posix_spawn keeps the GIL, so no thread of this one could run).
+    os.mkfifo("gate.fifo")
+    writer = subprocess.Popen(["sh", "-c", "sleep 0.5; : > gate.fifo"])
+    spawned = os.posix_spawn("/bin/true", ["true"], dict(os.environ),
+                             file_actions=[(os.POSIX_SPAWN_OPEN, 3, "gate.fifo", os.O_RDONLY, 0)])
+    writer.wait()
+    os.waitpid(spawned, 0)
+    # A forked worker: Python code of its own, no exec.
+    forked = os.fork()
+    if forked == 0:
+        time.sleep(1)
+        os._exit(0)
+    os.waitpid(forked, 0)
+    with open("pids.txt", "w") as f:
+        f.write(f"{spawned} {forked}")
+'''
+
+
+def test_spawned_child_is_not_followed_before_its_exec(root, tmp_path):
+    """A child that shares its parent's memory until its exec (posix_spawn, vfork, Python's
+    subprocess) is no worker: however late its exec comes (0.5 s here; a slow machine's xdist
+    worker start), it gets no probes of its own. A forked child that runs on without exec
+    does, which shows the check can see an attach."""
+    work = tmp_path / "suite"
+    work.mkdir()
+    (work / "test_spawn.py").write_text(SLOW_EXEC_SUITE)
+    run = run_tktrace(inner_pytest("test_spawn.py"), work, opts=["-vv"], timeout=60)
+    assert run.rc == 0, run
+    spawned, forked = (int(x) for x in (work / "pids.txt").read_text().split())
+    attached = {int(p) for p in re.findall(r"pid (\d+) \([^)]*\): libc probes attached",
+                                           run.stderr)}
+    assert forked in attached, (forked, attached)
+    assert spawned not in attached, (spawned, attached)

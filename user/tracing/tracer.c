@@ -423,7 +423,11 @@ static void apply_one(void *ctx, const void *rec, size_t len)
 		return;
 	if (h->type == TKT_EV_EXEC)
 		after_exec(t, h->pid);
+	/* A child of a followed process that has not exec'd by the next poll is a forked worker,
+	 * unless it shares its parent's memory (vfork, posix_spawn): that one only waits for its
+	 * exec, which a slow machine may run after the poll (an xdist worker's start in QEMU). */
 	else if (h->type == TKT_EV_FORK &&
+		 !(((const struct tkt_ev_fork *)rec)->flags & TKT_FORK_F_VM) &&
 		 tkt_libcs_followed(c, ((const struct tkt_ev_fork *)rec)->ppid))
 		pending_add(t, h->pid, true, 0);
 	else if (h->type == TKT_EV_EXIT) {
