@@ -120,11 +120,13 @@ def test_xdist_victim_is_the_test_xdist_says_crashed(numpy_suite):
     proc, rep = tktrace(numpy_suite, pytest_cmd("-n", "2", f"--junitxml={junit}", *SELECT))
     assert proc.returncode == 1, proc.stderr[-3000:]  # xdist replaces the worker, goes on
     crashed = re.findall(r"worker '(gw\d+)' crashed while running '([^']+)'", proc.stdout)
-    assert len(crashed) == 1, proc.stdout[-3000:]
-    worker, test = crashed[0]
-    assert test == KILLED
-    (oom,) = rep["oom_kills"]
-    assert (oom["victim"]["test"], oom["victim"]["worker"]) == (test, worker), oom
+    # test_large_archive's worker dies. The other worker's test can die too: after the first
+    # kill test_huge_header[r] (whose allocations trigger most of these OOMs) was killed by a
+    # second one in CI. Each crash xdist reports must then be one of tktrace's OOM victims.
+    assert KILLED in [t for _, t in crashed], proc.stdout[-3000:]
+    victims = sorted((o["victim"]["test"], o["victim"]["worker"]) for o in rep["oom_kills"])
+    assert victims == sorted((t, w) for w, t in crashed), (victims, crashed)
+    (oom,) = [o for o in rep["oom_kills"] if o["victim"]["test"] == KILLED]
     # The worker learnt where numpy.lib is from its controller.
     assert oom["rerun"].endswith(" --pyargs numpy.lib.tests.test_format::test_large_archive"), oom
 
@@ -135,9 +137,10 @@ def test_xdist_victim_is_the_test_xdist_says_crashed(numpy_suite):
     assert sorted(nodeids) == sorted(n for _, n in reported), \
         set(nodeids) ^ {n for _, n in reported}
     outcome = {t["nodeid"]: t["outcome"] for t in rep["tests"]}
-    assert outcome[KILLED] == "killed"
+    for _, t in crashed:
+        assert outcome[t] == "killed", t
     for result, n in reported:
-        if n != KILLED:
+        if n not in [t for _, t in crashed]:
             assert outcome[n] == {"PASSED": "passed", "FAILED": "failed", "SKIPPED": "skipped",
                                   "XFAIL": "xfailed", "XPASS": "passed",
                                   "ERROR": "error"}[result], n
