@@ -44,11 +44,9 @@ struct {
 	__type(value, struct tkt_env_ctx);
 } env_value SEC(".maps");
 
-/* Chunk i of the value in env_value; 1 when it was the last (or could not be sent). A global
- * function: the verifier checks it once, not once per iteration of the caller's loop. */
-__noinline int tkt_env_chunk(__u32 i)
+/* Fill *e with chunk i of the value in env_value; 1 when there is no value slot. */
+static __always_inline int tkt_env_fill(struct tkt_ev_env *e, __u32 i)
 {
-	struct tkt_ev_env e;
 	struct tkt_env_ctx *c;
 	__u32 len = 0, key = 0;
 	long n = 0;
@@ -56,32 +54,51 @@ __noinline int tkt_env_chunk(__u32 i)
 	c = bpf_map_lookup_elem(&env_value, &key);
 	if (!c)
 		return 1;
-	/* Built on the stack and sent at its used length: node ids are mostly short, and a
-	 * fixed-size reservation would move the whole chunk through the ring every time. */
-	tkt_hdr_fill(&e.h, TKT_EV_ENV, c->id >> 32, (__u32)c->id);
-	e.key = c->key;
-	e.op = c->op;
-	e.chunk = i;
-	e._pad = 0;
-	e.snap = c->snap;
+	tkt_hdr_fill(&e->h, TKT_EV_ENV, c->id >> 32, (__u32)c->id);
+	e->key = c->key;
+	e->op = c->op;
+	e->chunk = i;
+	e->_pad = 0;
+	e->snap = c->snap;
 	if (c->op == TKT_ENV_SET && c->value)
-		n = bpf_probe_read_user_str(e.data, TKT_ENV_CHUNK,
+		n = bpf_probe_read_user_str(e->data, TKT_ENV_CHUNK,
 					    c->value + (long)i * (TKT_ENV_CHUNK - 1));
 	if (n >= TKT_ENV_CHUNK) {
 		len = TKT_ENV_CHUNK - 1;
-		e.flags = c->flags;
+		e->flags = c->flags;
 	} else {
 		len = n > 0 ? n - 1 : 0;
-		e.flags = c->flags | TKT_ENV_F_LAST;
+		e->flags = c->flags | TKT_ENV_F_LAST;
 	}
-	e.len = len;
-	len &= TKT_ENV_CHUNK - 1; /* bounds for the verifier */
-	if (bpf_ringbuf_output(&rb, &e, offsetof(struct tkt_ev_env, data) + len,
+	e->len = len;
+	return 0;
+}
+
+/* Send *e at its used length: node ids are mostly short, and a fixed-size reservation would
+ * move the whole chunk through the ring every time. 1 when it was the last chunk (or could not
+ * be sent), 0 when more are to come. */
+static __always_inline int tkt_env_put(struct tkt_ev_env *e)
+{
+	__u32 len = e->len & (TKT_ENV_CHUNK - 1); /* bounds for the verifier */
+
+	if (bpf_ringbuf_output(&rb, e, offsetof(struct tkt_ev_env, data) + len,
 			       tkt_bulk_flags())) {
 		tkt_count_drop(TKT_DROP_BULK);
 		return 1;
 	}
-	return e.flags & TKT_ENV_F_LAST ? 1 : 0; /* 0: more to come */
+	return e->flags & TKT_ENV_F_LAST ? 1 : 0;
+}
+
+/* Chunk i of the value in env_value, built on the stack; 1 when it was the last (or could not
+ * be sent). A global function: the verifier checks it once, not once per iteration of the
+ * caller's loop. */
+__noinline int tkt_env_chunk(__u32 i)
+{
+	struct tkt_ev_env e;
+
+	if (tkt_env_fill(&e, i))
+		return 1;
+	return tkt_env_put(&e);
 }
 
 /* The per-CPU value tkt_env_chunk sends, to be filled in place. */

@@ -230,11 +230,26 @@ static long py_env_cb(__u64 i, struct py_env_ctx *c)
 	return 0;
 }
 
+/* The at-kill chunk's record, off the stack: through tkt_env_chunk's frame the chain program
+ * -> tkt_py_env -> callback -> tkt_env_chunk took 544 bytes, and Debian's 6.1 refuses a call
+ * chain over 512 bytes, the callback's frame included (6.12 loaded it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tkt_ev_env);
+} py_env_rec SEC(".maps");
+
 /* tkt_env_send as a bpf_loop (these programs load only where it is): the verifier checks one
  * chunk, not each of 128 for each of the two variables. */
 static long py_env_chunk_cb(__u64 i, void *unused)
 {
-	return tkt_env_chunk(i) ? 1 : 0;
+	__u32 zero = 0;
+	struct tkt_ev_env *e = bpf_map_lookup_elem(&py_env_rec, &zero);
+
+	if (!e || tkt_env_fill(e, i))
+		return 1;
+	return tkt_env_put(e);
 }
 
 /* pytest's variables as the killed process's environment holds them now, sent as values
