@@ -90,12 +90,18 @@ static void test_text(void **state)
 	tkt_py_text(&b, &m, &p, true);
 	tkt_buf_append(&b, "", 1);
 	assert_string_equal(b.data, "  at       (no python stack: not captured)\n");
-	m.o.no_stacks = true;
+	m.o.no_stacks = TKT_STACKS_NO_LOOP;
 	tkt_buf_reset(&b);
 	tkt_py_text(&b, &m, &p, true);
 	tkt_buf_append(&b, "", 1);
 	assert_string_equal(b.data,
 			    "  at       (no python stack: no stacks on this kernel (bpf_loop: 5.17+))\n");
+	m.o.no_stacks = TKT_STACKS_REFUSED;
+	tkt_buf_reset(&b);
+	tkt_py_text(&b, &m, &p, true);
+	tkt_buf_append(&b, "", 1);
+	assert_string_equal(b.data, "  at       (no python stack: no stacks on this kernel (its "
+				    "verifier refused the stack programs))\n");
 	tkt_buf_free(&b);
 	unlink(path);
 	rmdir(dir);

@@ -95,7 +95,7 @@ static const int8_t MARKED[] = { 0, -1, 1 };
 
 /* Record feed_run to a temporary file; the live model's JSON and text in *json, *text. */
 static void make_recording(struct recording *rec, struct tkt_buf *json, struct tkt_buf *text,
-			   bool no_stacks)
+			   uint8_t no_stacks)
 {
 	struct tkt_model m;
 	struct tkt_rec_writer *w;
@@ -176,7 +176,7 @@ static void test_round_trip_same_reports(void **state)
 	size_t steps[] = { 1, 7, 4096, 1 << 20 };
 
 	(void)state;
-	make_recording(&rec, &json, &text, false);
+	make_recording(&rec, &json, &text, TKT_STACKS_TAKEN);
 	assert_memory_equal(rec.data, TKT_REC_MAGIC, TKT_REC_MAGIC_LEN);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		assert_int_equal(replay(&rp, rec.data, rec.len, steps[i], err, sizeof(err)), 0);
@@ -204,30 +204,42 @@ static void test_round_trip_same_reports(void **state)
 }
 
 /* Every prefix of the file: an error before the header is whole, else what it holds. */
-/* A kernel without bpf_loop takes no stacks: the reports say so instead of "not captured",
- * and a replay says the same. */
+/* A kernel without bpf_loop, or whose verifier refused the stack programs, takes no stacks: the
+ * reports say why instead of "not captured", and a replay says the same. */
 static void test_no_stacks_survives_the_trip(void **state)
 {
+	static const struct {
+		uint8_t why;
+		const char *says;
+	} cases[] = {
+		{ TKT_STACKS_NO_LOOP, "no stacks on this kernel (bpf_loop: 5.17+)" },
+		{ TKT_STACKS_REFUSED, "no stacks on this kernel (its verifier refused the stack programs)" },
+	};
 	struct recording rec;
 	struct tkt_buf json = { 0 }, text = { 0 }, json2 = { 0 }, text2 = { 0 };
 	struct tkt_replay rp;
-	char err[256];
+	char err[256], want[160];
 
 	(void)state;
-	make_recording(&rec, &json, &text, true);
-	assert_non_null(strstr(json.data, "\"python_stack_error\": \"no stacks on this kernel (bpf_loop: 5.17+)\""));
-	assert_null(strstr(json.data, "not captured"));
-	assert_int_equal(replay(&rp, rec.data, rec.len, 1 << 20, err, sizeof(err)), 0);
-	assert_true(rp.meta.no_stacks);
-	render(&rp, &json2, &text2);
-	assert_string_equal(json2.data, json.data);
-	assert_string_equal(text2.data, text.data);
-	tkt_replay_free(&rp);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		make_recording(&rec, &json, &text, cases[i].why);
+		snprintf(want, sizeof(want), "\"python_stack_error\": \"%s\"", cases[i].says);
+		assert_non_null(strstr(json.data, want));
+		assert_null(strstr(json.data, "not captured"));
+		assert_int_equal(replay(&rp, rec.data, rec.len, 1 << 20, err, sizeof(err)), 0);
+		assert_int_equal(rp.meta.no_stacks, cases[i].why);
+		tkt_buf_reset(&json2);
+		tkt_buf_reset(&text2);
+		render(&rp, &json2, &text2);
+		assert_string_equal(json2.data, json.data);
+		assert_string_equal(text2.data, text.data);
+		tkt_replay_free(&rp);
+		free(rec.data);
+		tkt_buf_reset(&json);
+		tkt_buf_reset(&text);
+	}
 	/* and a recording of a kernel with stacks still says "not captured" */
-	free(rec.data);
-	tkt_buf_reset(&json);
-	tkt_buf_reset(&text);
-	make_recording(&rec, &json, &text, false);
+	make_recording(&rec, &json, &text, TKT_STACKS_TAKEN);
 	assert_non_null(strstr(json.data, "\"python_stack_error\": \"not captured\""));
 	free(rec.data);
 	tkt_buf_free(&json);
@@ -246,7 +258,7 @@ static void test_truncated_at_every_offset(void **state)
 	uint64_t prev_recs = 0;
 
 	(void)state;
-	make_recording(&rec, &json, &text, false);
+	make_recording(&rec, &json, &text, TKT_STACKS_TAKEN);
 	for (size_t n = 0; n <= rec.len; n++) {
 		int r = replay(&rp, rec.data, n, 64, err, sizeof(err));
 		if (r) {
@@ -342,7 +354,7 @@ static void test_corrupted_and_hostile(void **state)
 	size_t n, fl;
 
 	(void)state;
-	make_recording(&rec, &json, &text, false);
+	make_recording(&rec, &json, &text, TKT_STACKS_TAKEN);
 	bad = malloc(rec.len + 16);
 	assert_non_null(bad);
 

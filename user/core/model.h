@@ -236,6 +236,13 @@ struct tkt_tap_sweep {
 	uint64_t grace_ns;
 };
 
+/* Why a run took no Python stacks at kills (tkt_model_opts.no_stacks). */
+enum {
+	TKT_STACKS_TAKEN = 0,
+	TKT_STACKS_NO_LOOP = 1, /* the kernel has no bpf_loop (before 5.17) */
+	TKT_STACKS_REFUSED = 2, /* the kernel's verifier refused the stack programs */
+};
+
 struct tkt_model_opts {
 	uint32_t root_pid;
 	uint64_t t0_ns;       /* CLOCK_MONOTONIC at start; times are reported from here */
@@ -243,7 +250,7 @@ struct tkt_model_opts {
 	const char *cg_mount; /* where the memory controller's hierarchy is mounted */
 	uint64_t retained_noise; /* blame ignores tests that left less than this */
 	unsigned warn_pct;       /* --warn-at: percent of the cgroup limit; 0: off */
-	bool no_stacks;          /* the kernel takes no Python stacks (no bpf_loop before 5.17) */
+	uint8_t no_stacks;       /* TKT_STACKS_*: why the kernel takes no Python stacks; 0: it does */
 };
 
 struct tkt_model {

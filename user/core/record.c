@@ -32,7 +32,8 @@ struct meta_fixed {
 	uint32_t warn_pct; /* --warn-at: crossings are found again from the usage samples */
 };
 #define META_F_CG_MOUNT 1u
-#define META_F_NO_STACKS 2u
+#define META_F_NO_STACKS 2u        /* no bpf_loop */
+#define META_F_STACKS_REFUSED 4u   /* the verifier refused the stack programs */
 
 struct end_fixed {
 	uint64_t duration_ns;
@@ -118,7 +119,8 @@ int tkt_rec_writer_open(struct tkt_rec_writer **out, int fd, const struct tkt_re
 		.page_size = meta->page_size,
 		.retained_noise = meta->retained_noise,
 		.flags = (meta->cg_mount ? META_F_CG_MOUNT : 0) |
-			 (meta->no_stacks ? META_F_NO_STACKS : 0),
+			 (meta->no_stacks == TKT_STACKS_NO_LOOP ? META_F_NO_STACKS : 0) |
+			 (meta->no_stacks == TKT_STACKS_REFUSED ? META_F_STACKS_REFUSED : 0),
 		.warn_pct = meta->warn_pct,
 	};
 	struct tkt_buf s = { 0 };
@@ -437,7 +439,7 @@ int tkt_rec_decode_meta(const void *data, size_t len, struct tkt_rec_meta *meta,
 		return -EINVAL;
 	memcpy(&f, data, sizeof(f));
 	/* Every argument takes at least its NUL. */
-	if (f.byte_order != BYTE_ORDER_MARK || f.argc > len - sizeof(f) || f.flags & ~(META_F_CG_MOUNT | META_F_NO_STACKS) ||
+	if (f.byte_order != BYTE_ORDER_MARK || f.argc > len - sizeof(f) || f.flags & ~(META_F_CG_MOUNT | META_F_NO_STACKS | META_F_STACKS_REFUSED) ||
 	    f.warn_pct > 100)
 		return -EINVAL;
 	strs->blob = malloc(len - sizeof(f) + 1);
@@ -454,7 +456,9 @@ int tkt_rec_decode_meta(const void *data, size_t len, struct tkt_rec_meta *meta,
 	meta->page_size = f.page_size;
 	meta->retained_noise = f.retained_noise;
 	meta->warn_pct = f.warn_pct;
-	meta->no_stacks = f.flags & META_F_NO_STACKS;
+	meta->no_stacks = f.flags & META_F_NO_STACKS	   ? TKT_STACKS_NO_LOOP :
+			  f.flags & META_F_STACKS_REFUSED ? TKT_STACKS_REFUSED :
+							    TKT_STACKS_TAKEN;
 	meta->tktrace_version = next_str(&p, end);
 	meta->kernel = next_str(&p, end);
 	if (f.flags & META_F_CG_MOUNT && !(meta->cg_mount = next_str(&p, end)))

@@ -30,7 +30,7 @@ struct tkt_rec_meta {
 	uint64_t page_size;
 	uint64_t retained_noise;
 	unsigned warn_pct;       /* --warn-at */
-	bool no_stacks;          /* the kernel took no Python stacks */
+	uint8_t no_stacks;       /* TKT_STACKS_* (core/model.h): why the kernel took no Python stacks */
 	const char *cg_mount;    /* memory controller mount, or NULL */
 	const char *tktrace_version;
 	const char *kernel;      /* uname -r */

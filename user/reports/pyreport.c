@@ -120,7 +120,14 @@ static void frame_text(struct tkt_buf *b, const char *label, const struct tkt_pa
 /* Why a known process has no stack record. */
 static const char *missing(const struct tkt_model *m)
 {
-	return m->o.no_stacks ? "no stacks on this kernel (bpf_loop: 5.17+)" : "not captured";
+	switch (m->o.no_stacks) {
+	case TKT_STACKS_NO_LOOP:
+		return "no stacks on this kernel (bpf_loop: 5.17+)";
+	case TKT_STACKS_REFUSED:
+		return "no stacks on this kernel (its verifier refused the stack programs)";
+	default:
+		return "not captured";
+	}
 }
 
 void tkt_py_text(struct tkt_buf *b, const struct tkt_model *m, const struct tkt_party *p, bool full)

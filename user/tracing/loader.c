@@ -105,7 +105,9 @@ int tkt_loader_open(struct tkt_loader **out, const struct tkt_bpf_mode *mode, vo
 		free(l);
 		return -ENOTSUP;
 	}
-	for (int named = 0; named < 2; named++) {
+	/* Tries: as is; with the kernel's BTF named; then the same two without the mode's optional
+	 * programs, so a kernel whose verifier refuses those still traces (and says what is lost). */
+	for (int named = 0, dropped = 0;;) {
 		/* Naming the kernel's BTF keeps libbpf (< 1.3) from listing module BTFs for our
 		 * ___old flavours, which takes CAP_SYS_ADMIN; but libbpf then holds two copies of
 		 * it (+6 MiB): only a second try, when the first was refused. */
@@ -125,17 +127,32 @@ int tkt_loader_open(struct tkt_loader **out, const struct tkt_bpf_mode *mode, vo
 		l->obj = mode->object(l->skel);
 		if (mode->configure)
 			mode->configure(l->skel, ctx);
+		if (dropped)
+			mode->drop_optional(l->skel, ctx);
 		e = mode->load(l->skel);
 		tkt_debug("%sBPF object opened in %.1f ms, loaded (CO-RE relocations, verifier) in "
 			  "%.1f ms", mode->prefix, (t1 - t0) / 1e6, (mono_ns() - t1) / 1e6);
-		if (!e)
+		if (!e) {
+			if (dropped)
+				tkt_warn("%sLinux %s refused the optional BPF programs (-v shows the "
+					 "verifier's reason): %s", mode->prefix, u.release,
+					 mode->optional_consequence);
 			break;
-		if (named || (e != -EPERM && e != -EACCES)) {
+		}
+		if (!named && (e == -EPERM || e == -EACCES)) {
+			tkt_debug("loading refused (%s): again with the kernel's BTF named",
+				  strerror(-e));
+			named = 1;
+		} else if (!dropped && mode->drop_optional && mode->drop_optional(l->skel, ctx)) {
+			tkt_debug("loading refused (%s): again without the optional programs",
+				  strerror(-e));
+			named = 0;
+			dropped = 1;
+		} else {
 			errmsg(l, err, errsz, "failed to load the BPF programs", e);
 			tkt_loader_destroy(l);
 			return e;
 		}
-		tkt_debug("loading refused (%s): again with the kernel's BTF named", strerror(-e));
 		mode->destroy(l->skel);
 		l->skel = NULL;
 		l->obj = NULL;

@@ -21,6 +21,10 @@ struct tkt_bpf_mode {
 	const char *prefix; /* "" or "watch: ", before every message */
 	void *(*open)(const struct bpf_object_open_opts *opts);
 	void (*configure)(void *skel, void *ctx); /* rodata, between open and load; or NULL */
+	/* After configure: turn off the optional programs, for a kernel that refused the object
+	 * with them; false when none was on. Or NULL. */
+	bool (*drop_optional)(void *skel, void *ctx);
+	const char *optional_consequence; /* what dropping them costs, for the warning */
 	int (*load)(void *skel);
 	void (*destroy)(void *skel);
 	struct bpf_object *(*object)(void *skel);

@@ -76,10 +76,26 @@ static void run_configure(void *skel, void *ctx)
 	bpf_program__set_autoload(s->progs.tkt_mark_victim_py, loop);
 	bpf_program__set_autoload(s->progs.tkt_sig_deliver, loop);
 	/* The reports then say why no stack came, and recordings keep it. */
-	t->model->o.no_stacks = !loop;
+	t->model->o.no_stacks = loop ? TKT_STACKS_TAKEN : TKT_STACKS_NO_LOOP;
 	if (!loop)
 		tkt_info("Linux %s has no bpf_loop (5.17): kills are reported without Python stacks",
 			 uname(&u) == 0 ? u.release : "?");
+}
+
+/* The stack programs are optional: a kernel whose verifier refuses them (Debian's 6.1 did, over
+ * its combined stack limit) still gets everything else. */
+static bool run_drop_optional(void *skel, void *ctx)
+{
+	struct run_bpf *s = skel;
+	struct tkt_tracer *t = ctx;
+
+	if (!bpf_program__autoload(s->progs.tkt_sig_deliver) &&
+	    !bpf_program__autoload(s->progs.tkt_mark_victim_py))
+		return false;
+	bpf_program__set_autoload(s->progs.tkt_mark_victim_py, false);
+	bpf_program__set_autoload(s->progs.tkt_sig_deliver, false);
+	t->model->o.no_stacks = TKT_STACKS_REFUSED;
+	return true;
 }
 
 static const char *const run_attach[] = {
@@ -91,6 +107,9 @@ static const struct tkt_bpf_mode run_mode = {
 	.prefix = "",
 	TKT_LOADER_SKEL(run),
 	.configure = run_configure,
+	.drop_optional = run_drop_optional,
+	.optional_consequence = "kills are reported without Python stacks, and pytest's variables are "
+				"not read at kills",
 	.attach = run_attach,
 	.env_progs = { "tkt_setenv", "tkt_unsetenv", "tkt_putenv" },
 	.max_libcs = MAX_LIBCS,
