@@ -16,6 +16,13 @@ Each row's second line: the spread of its pairs' wall-time ratios, and the media
 of their CPU-time ratios: user + system time of tktrace and the suite, traced over untraced,
 which other tenants of a shared machine disturb far less than wall time.
 
+Where perf (Debian's linux-perf) is installed, one more traced run per row is sampled with
+`perf record --inherit` and each CPU sample of tktrace and its descendants is put down to
+tracing (the tktrace process, a BPF program of tktrace's, the tracepoint dispatch that runs it,
+a uprobe trap) or to the suite: the share of tracing and the ratio it implies, 1/(1 - share).
+That figure does not drift with the machine's speed as wall times do, but it cannot see costs
+that are not CPU time in those processes (a fork waiting on a probe's attach, caches).
+
 Timing and size targets are advisory ('!' marks a miss; exit 0). A traced run that saw fewer
 tests than the suite has, or lost events, is a wrong result, not a slow one: exit 1."""
 import atexit
@@ -89,11 +96,11 @@ def timed(argv, env=None, cpu=None):
     return dt, p.stderr
 
 
-def paired(suite, xdist):
-    """Medians of the untraced and traced wall times and of their ratios, each pair's wall-time
-    ratio, and each pair's CPU-time ratio (which other tenants of a shared machine disturb far
-    less than wall time)."""
-    base, traced, ratios, cpu_ratios = [], [], [], []
+def paired(suite, xdist, fixed):
+    """Medians of the untraced and traced wall times, of their ratios and of the ratios without
+    tktrace's fixed start-up, each pair's wall-time ratio, and each pair's CPU-time ratio
+    (which other tenants of a shared machine disturb far less than wall time)."""
+    base, traced, ratios, cpu_ratios, less_fixed = [], [], [], [], []
     argv, env = pytest_argv(suite, xdist), suite_env(suite)
     timed(argv, env)  # warm the page cache and bytecode
     for i in range(REAL_RUNS if suite in REAL else RUNS):
@@ -105,9 +112,49 @@ def paired(suite, xdist):
         base.append(res[False])
         traced.append(res[True])
         ratios.append(res[True] / res[False])
+        less_fixed.append((res[True] - fixed) / res[False])
         cpu_ratios.append(cpu[True][0] / cpu[False][0] if cpu[False][0] > 0 else 1.0)
-    return (statistics.median(base), statistics.median(traced), statistics.median(ratios), ratios,
-            cpu_ratios)
+    return (statistics.median(base), statistics.median(traced), statistics.median(ratios),
+            statistics.median(less_fixed), ratios, cpu_ratios)
+
+
+# The frames of a CPU sample that tktrace's tracing put there: its programs (bpf_prog_TAG_tkt_*),
+# the tracepoint dispatch that calls them, and a uprobe's trap (libc's setenv breakpoints).
+TRACING_FRAMES = ("_tkt_", "bpf_trace_run", "asm_exc_int3", "uprobe_notify_resume")
+
+
+def attributed(argv, env=None):
+    """Shares of CPU samples of one traced run: (tracing probes, the tktrace process, samples),
+    or None without perf. Samples of tktrace's own process (and of COMMAND before its exec,
+    which is tktrace too) are the tracer's; the others, the suite's, unless a frame is one of
+    TRACING_FRAMES."""
+    perf = shutil.which("perf")
+    if not perf:
+        return None
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env or {}))
+    with tempfile.TemporaryDirectory() as d:
+        data = os.path.join(d, "perf.data")
+        p = subprocess.run([perf, "record", "-q", "-e", "cpu-clock", "-F", "999", "-g",
+                            "--inherit", "-o", data, "--", TKTRACE, "-q", "--"] + argv,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           env=env, cwd=SCRATCH)
+        if p.returncode != 0:
+            sys.exit(f"bench: perf record of {argv} failed with {p.returncode}: "
+                     f"{p.stderr[-2000:]}")
+        out = subprocess.run([perf, "script", "-i", data, "-F", "comm,ip,sym"],
+                             capture_output=True, text=True).stdout
+    probes = tracer = total = 0
+    for sample in out.split("\n\n"):
+        lines = sample.strip().splitlines()
+        if not lines:
+            continue
+        total += 1
+        if lines[0].strip() == "tktrace":
+            tracer += 1
+        elif any(f in ln for ln in lines[1:] for f in TRACING_FRAMES):
+            probes += 1
+    # A run that is all tracer (no sample of the suite) has no ratio to speak of.
+    return (probes / total, tracer / total, total) if total > probes + tracer else None
 
 
 def collected(argv, env=None):
@@ -201,7 +248,9 @@ def main():
           "<= 32 MiB, report <= 200 ms, 0 lost, <= 200 B/test; '!' marks a miss")
     fixed = startup_s()
     print(f"fixed cost per run (tktrace -q -- true, median of 7): {fixed * 1000:.0f} ms; "
-          "'ratio-fixed' is the ratio without it")
+          "'-fixed': the pairs' median ratio without it")
+    if not shutil.which("perf"):
+        print("perf not found (Debian: linux-perf): no CPU-sample shares")
     hdr = (f"{'suite':<12}{'pytest s':>9}{'traced s':>9}{'ratio':>8}{'-fixed':>9}  {'hottest program':<23}"
            f"{'ns/run':>7}{'maps MiB':>9}{'rss MiB':>8}{'ready ms':>9}{'lost':>6}")
     print(hdr)
@@ -209,7 +258,7 @@ def main():
     try:
         for suite in SUITES:
             for xdist in ([False, True] if XDIST and suite not in REAL else [False]):
-                b, t, r, ratios, cpu_ratios = paired(suite, xdist)
+                b, t, r, rf, ratios, cpu_ratios = paired(suite, xdist, fixed)
                 Path(STATS).write_text("1")
                 try:
                     s = stats_run(pytest_argv(suite, xdist), suite_env(suite))
@@ -223,7 +272,7 @@ def main():
                           s["report_ready_ms"] <= MAX_READY_MS, s["lost_events"] == 0]
                 misses += checks.count(False)
                 print(f"{name:<12}{b:>9.2f}{t:>9.2f}{r:>7.3f}{mark(checks[0]):<1}"
-                      f"{(t - fixed) / b:>8.3f} "
+                      f"{rf:>8.3f} "
                       f"{hot:<24}{ns:>6.0f}{mark(checks[1]):<1}{maps / MiB:>8.1f}"
                       f"{mark(checks[2]):<1}{rss / MiB:>7.1f}{mark(checks[3]):<1}"
                       f"{s['report_ready_ms']:>8.1f}{mark(checks[4]):<1}"
@@ -232,6 +281,12 @@ def main():
                       f"({len(ratios)} pairs, {s['tests']} tests); CPU time ratio "
                       f"{statistics.median(cpu_ratios):.3f} ({min(cpu_ratios):.3f}.."
                       f"{max(cpu_ratios):.3f})", flush=True)
+                share = attributed(pytest_argv(suite, xdist), suite_env(suite))
+                if share:
+                    probes, tracer, n = share
+                    print(f"{'':<12}CPU samples (perf, {n}): probes {probes * 100:.1f} %, "
+                          f"tracer {tracer * 100:.1f} %: ratio {1 / (1 - probes - tracer):.3f} "
+                          "from tracing's CPU alone", flush=True)
         if SOAK:
             misses += soak_row(errors)
     finally:
