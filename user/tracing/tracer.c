@@ -61,6 +61,17 @@ struct tkt_tracer {
 /* Run mode's object, for the loader. */
 TKT_LOADER_SKEL_FNS(run)
 
+/* Load the stack programs or not; the reports then say why no stack came (why), and
+ * recordings keep it. */
+static void stack_progs(struct run_bpf *s, struct tkt_tracer *t, uint8_t why)
+{
+	bool load = why == TKT_STACKS_TAKEN;
+
+	bpf_program__set_autoload(s->progs.tkt_mark_victim_py, load);
+	bpf_program__set_autoload(s->progs.tkt_sig_deliver, load);
+	t->model->o.no_stacks = why;
+}
+
 static void run_configure(void *skel, void *ctx)
 {
 	struct run_bpf *s = skel;
@@ -73,10 +84,7 @@ static void run_configure(void *skel, void *ctx)
 	 * kernel with the smallest program type that has it (tracing programs cannot be probed
 	 * without a target). */
 	loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_SOCKET_FILTER, BPF_FUNC_loop, NULL) == 1;
-	bpf_program__set_autoload(s->progs.tkt_mark_victim_py, loop);
-	bpf_program__set_autoload(s->progs.tkt_sig_deliver, loop);
-	/* The reports then say why no stack came, and recordings keep it. */
-	t->model->o.no_stacks = loop ? TKT_STACKS_TAKEN : TKT_STACKS_NO_LOOP;
+	stack_progs(s, t, loop ? TKT_STACKS_TAKEN : TKT_STACKS_NO_LOOP);
 	if (!loop)
 		tkt_info("Linux %s has no bpf_loop (5.17): kills are reported without Python stacks",
 			 uname(&u) == 0 ? u.release : "?");
@@ -92,9 +100,7 @@ static bool run_drop_optional(void *skel, void *ctx)
 	if (!bpf_program__autoload(s->progs.tkt_sig_deliver) &&
 	    !bpf_program__autoload(s->progs.tkt_mark_victim_py))
 		return false;
-	bpf_program__set_autoload(s->progs.tkt_mark_victim_py, false);
-	bpf_program__set_autoload(s->progs.tkt_sig_deliver, false);
-	t->model->o.no_stacks = TKT_STACKS_REFUSED;
+	stack_progs(s, t, TKT_STACKS_REFUSED);
 	return true;
 }
 
