@@ -167,6 +167,17 @@ static void render(struct tkt_replay *rp, struct tkt_buf *json, struct tkt_buf *
 	tkt_report_memory_text(text, &rp->model, &mo);
 }
 
+/* The replay rp renders the live run's reports (json, text) again; json2 and text2 are scratch. */
+static void assert_replay_same(struct tkt_replay *rp, const struct tkt_buf *json,
+			       const struct tkt_buf *text, struct tkt_buf *json2, struct tkt_buf *text2)
+{
+	tkt_buf_reset(json2);
+	tkt_buf_reset(text2);
+	render(rp, json2, text2);
+	assert_string_equal(json2->data, json->data);
+	assert_string_equal(text2->data, text->data);
+}
+
 static void test_round_trip_same_reports(void **state)
 {
 	struct recording rec;
@@ -186,11 +197,7 @@ static void test_round_trip_same_reports(void **state)
 		assert_int_equal(rp.meta.argc, 5);
 		assert_string_equal(rp.meta.argv[2], "pytest");
 		assert_int_equal(rp.meta.start_unix_ns, 1764135000ULL * 1000000000ULL);
-		tkt_buf_reset(&json2);
-		tkt_buf_reset(&text2);
-		render(&rp, &json2, &text2);
-		assert_string_equal(json2.data, json.data);
-		assert_string_equal(text2.data, text.data);
+		assert_replay_same(&rp, &json, &text, &json2, &text2);
 		tkt_replay_free(&rp);
 	}
 	/* The test of the OOM victim survives the trip. */
@@ -203,7 +210,6 @@ static void test_round_trip_same_reports(void **state)
 	tkt_buf_free(&text2);
 }
 
-/* Every prefix of the file: an error before the header is whole, else what it holds. */
 /* A kernel without bpf_loop, or whose verifier refused the stack programs, takes no stacks: the
  * reports say why instead of "not captured", and a replay says the same. */
 static void test_no_stacks_survives_the_trip(void **state)
@@ -228,11 +234,7 @@ static void test_no_stacks_survives_the_trip(void **state)
 		assert_null(strstr(json.data, "not captured"));
 		assert_int_equal(replay(&rp, rec.data, rec.len, 1 << 20, err, sizeof(err)), 0);
 		assert_int_equal(rp.meta.no_stacks, cases[i].why);
-		tkt_buf_reset(&json2);
-		tkt_buf_reset(&text2);
-		render(&rp, &json2, &text2);
-		assert_string_equal(json2.data, json.data);
-		assert_string_equal(text2.data, text.data);
+		assert_replay_same(&rp, &json, &text, &json2, &text2);
 		tkt_replay_free(&rp);
 		free(rec.data);
 		tkt_buf_reset(&json);
@@ -248,6 +250,7 @@ static void test_no_stacks_survives_the_trip(void **state)
 	tkt_buf_free(&text2);
 }
 
+/* Every prefix of the file: an error before the header is whole, else what it holds. */
 static void test_truncated_at_every_offset(void **state)
 {
 	struct recording rec;
