@@ -58,7 +58,10 @@ static void errmsg(const struct tkt_loader *l, char *err, size_t errsz, const ch
 {
 	const char *hint = "";
 
-	if (e == -EPERM || e == -EACCES)
+	/* Root with EACCES: the verifier, not privileges (root without them gets EPERM). */
+	if (e == -EACCES && geteuid() == 0)
+		hint = " (the kernel's verifier refused a program: -v shows why)";
+	else if (e == -EPERM || e == -EACCES)
 		hint = " (run as root, or grant CAP_BPF and CAP_PERFMON)";
 	else if (e == -ENOENT || e == -ESRCH)
 		hint = " (does this kernel have BTF at /sys/kernel/btf/vmlinux?)";
@@ -117,6 +120,14 @@ static void heap_release(void)
 	mallopt(M_TRIM_THRESHOLD, MALLOC_DEFAULT);
 	malloc_trim(0);
 #endif
+}
+
+/* An error a verifier gives to a program it refuses; not, say, EPERM (no privileges) or ENOMEM,
+ * which loading without the optional programs would not mend and would blame on them. */
+static bool verifier_said_no(int e)
+{
+	return e == -EACCES || e == -EINVAL || e == -E2BIG || e == -ENOSPC ||
+	       e == -LIBBPF_ERRNO__VERIFY || e == -LIBBPF_ERRNO__PROG2BIG || e == -LIBBPF_ERRNO__LOAD;
 }
 
 int tkt_loader_open(struct tkt_loader **out, const struct tkt_bpf_mode *mode, void *ctx,
@@ -192,10 +203,11 @@ int tkt_loader_open(struct tkt_loader **out, const struct tkt_bpf_mode *mode, vo
 			tkt_debug("loading refused (%s): again with the kernel's BTF named",
 				  strerror(-e));
 			named = 1;
-		} else if (!dropped && mode->drop_optional && mode->drop_optional(l->skel, ctx)) {
+		} else if (!dropped && verifier_said_no(e) && mode->drop_optional &&
+			   mode->drop_optional(l->skel, ctx)) {
+			/* named stays: a kernel that needed it still does. */
 			tkt_debug("loading refused (%s): again without the optional programs",
 				  strerror(-e));
-			named = 0;
 			dropped = 1;
 		} else {
 			errmsg(l, err, errsz, "failed to load the BPF programs", e);
