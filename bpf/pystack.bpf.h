@@ -365,6 +365,19 @@ out:
 	return 0;
 }
 
+/* A test build (make BPF_CFLAGS=-DTKT_TEST_REFUSE_STACKS) whose stack programs every verifier
+ * refuses, a load through a number: tests/e2e/test_pystack.py shows tktrace tracing without
+ * them, as on Debian's 6.1 before c92c8dd. */
+#ifdef TKT_TEST_REFUSE_STACKS
+#define TKT_TEST_REFUSED()                                                        \
+	do {                                                                      \
+		if (*(volatile __u32 *)(long)bpf_get_prandom_u32())                \
+			return 1;                                                 \
+	} while (0)
+#else
+#define TKT_TEST_REFUSED() do { } while (0)
+#endif
+
 /* Every thread of a SIGKILLed process dequeues the kill in its own context, before it exits
  * and before the OOM reaper can take its memory: the moment its stack can still be read. */
 SEC("?tp_btf/signal_deliver")
@@ -374,6 +387,7 @@ int BPF_PROG(tkt_sig_deliver, int sig, struct kernel_siginfo *info, struct k_sig
 
 	if (sig != 9 || !tkt_tracked(id >> 32))
 		return 0;
+	TKT_TEST_REFUSED();
 	if ((__u32)id == id >> 32)
 		tkt_py_env(); /* once per process: its main thread */
 	return tkt_py_walk(TKT_PY_KILLED, 1);
@@ -386,6 +400,7 @@ int tkt_mark_victim_py(void *ctx)
 {
 	if (!tkt_tracked(bpf_get_current_pid_tgid() >> 32))
 		return 0;
+	TKT_TEST_REFUSED();
 	tkt_py_env();
 	return tkt_py_walk(TKT_PY_TRIGGER, 0);
 }

@@ -216,13 +216,13 @@ def inner_pytest(*args):
 
 
 def run_tktrace(cmd, cwd, *, opts=(), cgroup=None, timeout=180, env=None, json_out=True,
-                preexec_fn=None, join="shell", stderr_path=None):
+                preexec_fn=None, join="shell", stderr_path=None, binary=None):
     """Run tktrace [opts] --json FILE -- [cgroup join] cmd; return Run with the parsed report.
     join="tktrace": tktrace joins the cgroup itself (--cgroup DIR), no shell prefix.
     stderr_path: tktrace's stderr goes to that file as it is written (the traced tests may
-    read it while they run)."""
+    read it while they run). binary: another build of tktrace (a test variant)."""
     report_path = Path(cwd) / f"report-{uuid.uuid4().hex[:8]}.json"
-    args = [TKTRACE, *opts]
+    args = [binary or TKTRACE, *opts]
     if cgroup is not None and join == "tktrace":
         args += ["--cgroup", str(cgroup.path)]
     if json_out:

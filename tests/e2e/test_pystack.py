@@ -6,6 +6,7 @@ Debian's pure-Python pytest on PYTHONPATH); an absent one is a skipped test with
 import glob
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -305,6 +306,46 @@ def test_why_no_stack(root, kernel_stacks, memcg, tmp_path):
     trig = one_oom(run)["trigger"]
     assert trig["python_stack"] is None, trig
     assert trig["python_stack_error"] == "unsupported python 3.7", trig
+
+
+@pytest.fixture(scope="module")
+def refusing_tktrace(tmp_path_factory):
+    """tktrace built with stack programs that every verifier refuses (make
+    BPF_CFLAGS=-DTKT_TEST_REFUSE_STACKS: they load through a number), in a build directory of
+    its own."""
+    need_root()
+    missing = [t for t in ("make", "clang", "bpftool") if not shutil.which(t)]
+    if missing:
+        pytest.skip(f"cannot build the refusing variant of tktrace: no {', '.join(missing)}")
+    build = tmp_path_factory.mktemp("refuse")
+    made = subprocess.run(["make", "-C", str(REPO), f"BUILD={build}",
+                           "BPF_CFLAGS=-DTKT_TEST_REFUSE_STACKS", f"{build}/tktrace"],
+                          capture_output=True, text=True, timeout=900)
+    assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-3000:]
+    return str(build / "tktrace")
+
+
+def test_refused_stack_programs(root, stacks, memcg, suite, refusing_tktrace):
+    """A kernel whose verifier refuses the stack programs (Debian's 6.1 did) still traces: one
+    warning line, the OOM kill named by test and phase through the libc probes, and the
+    reports say why no stack came instead of 'not captured'."""
+    exe, env = PYTHON, inner_env({"E2E_LIMIT": str(LIMIT)})
+    work = suite("pystack")
+    run = run_tktrace(inner(exe, "test_line.py"), work, cgroup=memcg(LIMIT), env=env,
+                      binary=refusing_tktrace)
+    warned = [l for l in run.stderr.splitlines() if "refused the optional BPF programs" in l]
+    assert len(warned) == 1, run.stderr
+    assert "kills are reported without Python stacks" in warned[0], warned
+    assert run.rc == 137, run
+    trig = one_oom(run)["trigger"]
+    assert trig["test"] == "test_line.py::test_line", trig
+    assert trig["phase"] == "call", trig
+    why = "no stacks on this kernel (its verifier refused the stack programs)"
+    assert trig["python_stack"] is None and trig["python_stack_error"] == why, trig
+    # The same build without the test flag takes the stack (the refusal is the flag's doing).
+    run = run_tktrace(inner(exe, "test_line.py"), work, cgroup=memcg(LIMIT), env=env)
+    assert "refused the optional BPF programs" not in run.stderr, run.stderr
+    frame_at(stack_of(one_oom(run)["trigger"])[0], work, "test_line.py", "LINE")
 
 
 # A Python that sets pytest's variables itself, as an xdist worker does, then is killed: by the
